@@ -1,0 +1,101 @@
+"""banditlab: fast, tested bandit policies, environments and experiment tools.
+
+Public API::
+
+    from banditlab import UCB, BernoulliBandit, run_many
+    res = run_many(UCB(3), BernoulliBandit([0.2, 0.5, 0.7], horizon=1000), n_runs=20, seed=0)
+    res.plot(log=True)
+"""
+
+from __future__ import annotations
+
+from banditlab import envs  # registers the gymnasium ids
+from banditlab.envs import (
+    AdversarialBandit,
+    BanditEnv,
+    BernoulliBandit,
+    BetaBandit,
+    GaussianBandit,
+    LinearBandit,
+)
+from banditlab.errors import (
+    BanditlabError,
+    BanditlabWarning,
+    ConfigError,
+    IncompatibleEnvError,
+)
+from banditlab.policies import (
+    EXP3,
+    KLUCB,
+    REGISTRY,
+    UCB,
+    EpsilonGreedy,
+    ExploreThenCommit,
+    GaussianThompsonSampling,
+    LinUCB,
+    SequentialHalving,
+    SuccessiveElimination,
+    SuccessiveRejects,
+    ThompsonSampling,
+    Uniform,
+)
+from banditlab.policy import Policy
+from banditlab.protocols import CONTEXTUAL, FIXED_BUDGET_BAI, KARMED
+from banditlab.results import Results, bai_error_rate, load_results
+from banditlab.runner import run, run_many
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CONTEXTUAL",
+    "EXP3",
+    "FIXED_BUDGET_BAI",
+    "KARMED",
+    "KLUCB",
+    "REGISTRY",
+    "UCB",
+    "AdversarialBandit",
+    "BanditEnv",
+    "BanditlabError",
+    "BanditlabWarning",
+    "BernoulliBandit",
+    "BetaBandit",
+    "ConfigError",
+    "EpsilonGreedy",
+    "ExploreThenCommit",
+    "GaussianBandit",
+    "GaussianThompsonSampling",
+    "IncompatibleEnvError",
+    "LinUCB",
+    "LinearBandit",
+    "Policy",
+    "Results",
+    "SequentialHalving",
+    "SuccessiveElimination",
+    "SuccessiveRejects",
+    "ThompsonSampling",
+    "Uniform",
+    "__version__",
+    "bai_error_rate",
+    "envs",
+    "load_results",
+    "run",
+    "run_many",
+    "warmup",
+]
+
+
+def warmup() -> None:
+    """Compile (or load from Numba's cache) the kernels of every registered policy.
+
+    Runs each policy for a few rounds on both engines with a tiny env.
+    """
+    for cls in REGISTRY.values():
+        kwargs = dict(cls._contract_kwargs)
+        if cls.protocol is CONTEXTUAL:
+            env = LinearBandit([0.5, -0.5], n_arms=3, horizon=8)
+        else:
+            env = BernoulliBandit([0.2, 0.4, 0.6, 0.8], horizon=8)
+        policy = cls(env.n_arms, **kwargs)
+        for engine in ("kernel", "python"):
+            run(policy, env, 8, seed=0, engine=engine)

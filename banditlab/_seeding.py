@@ -1,0 +1,53 @@
+"""Seeding: one ``SeedSequence`` tree per experiment, two independent streams per run.
+
+``SeedSequence(seed)`` -> ``spawn(n_runs)`` -> for each run ``generate_state(2, uint64)`` gives
+``(env_seed, policy_seed)`` as Python ints, which reset the environment and the policy. Nothing
+here (or anywhere in banditlab) touches the global ``np.random`` or ``random`` state. With
+``seed=None`` fresh OS entropy is drawn and returned, so the experiment can be replayed.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["as_seed_sequence", "make_rng", "spawn_run_seeds"]
+
+SeedLike = None | int | np.random.SeedSequence
+
+
+def as_seed_sequence(seed: SeedLike, *, owner: str = "seed") -> np.random.SeedSequence:
+    """Resolve ``None | int | SeedSequence`` into a ``SeedSequence``."""
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if seed is None:
+        return np.random.SeedSequence()
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{owner}: 'seed' must be None, a non-negative int or a "
+                        f"numpy.random.SeedSequence; got {type(seed).__name__} {seed!r}.")
+    if int(seed) < 0:
+        raise ValueError(f"{owner}: 'seed' must be None, a non-negative int or a "
+                         f"numpy.random.SeedSequence; got {seed!r}.")
+    return np.random.SeedSequence(int(seed))
+
+
+def spawn_run_seeds(seed: SeedLike, n_runs: int, *, owner: str = "run_many"
+                    ) -> tuple[int | tuple[int, ...], list[tuple[int, int]]]:
+    """Return ``(entropy, [(env_seed, policy_seed), ...])`` for ``n_runs`` runs.
+
+    The children are spawned from the root in a fixed order, so run ``i`` gets the same pair
+    whatever the number of processes or the order in which runs are executed.
+    """
+    given = as_seed_sequence(seed, owner=owner)
+    # A fresh copy, so spawning here never depends on (or changes) what the caller spawned.
+    root = np.random.SeedSequence(given.entropy, spawn_key=given.spawn_key,
+                                  pool_size=given.pool_size)
+    pairs = [tuple(int(s) for s in child.generate_state(2, np.uint64))
+             for child in root.spawn(n_runs)]
+    return root.entropy, [(a, b) for a, b in pairs]
+
+
+def make_rng(seed: int | None) -> np.random.Generator:
+    """A PCG64 generator exactly as ``gymnasium`` builds one from an integer seed."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))

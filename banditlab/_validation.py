@@ -1,0 +1,300 @@
+"""Declarative parameter constraints with one error-message template.
+
+Every public constructor and function checks its arguments through these objects, so all
+messages read the same way::
+
+    UCB: 'alpha' must be a float in (0, inf); got -1.
+
+A wrong *type* raises :class:`TypeError`, a wrong *value* raises :class:`ValueError`. ``bool``
+is never accepted where a number is expected. Each constraint can also produce invalid values
+(:meth:`Constraint.invalid_values`) so the contract tests exercise every error path.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+
+import numpy as np
+
+__all__ = [
+    "Array",
+    "Boolean",
+    "Constraint",
+    "Integer",
+    "Options",
+    "Real",
+    "check_array",
+    "check_bool",
+    "check_integer",
+    "check_option",
+    "check_real",
+    "validate",
+]
+
+
+def _fmt_bound(x: float | None, neg: bool) -> str:
+    if x is None:
+        return "-inf" if neg else "inf"
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x)) if abs(x) < 1e15 else repr(x)
+    return repr(x)
+
+
+def _fmt_interval(low: float | None, high: float | None, closed: str) -> str:
+    left = "[" if closed in ("both", "left") and low is not None else "("
+    right = "]" if closed in ("both", "right") and high is not None else ")"
+    return f"{left}{_fmt_bound(low, True)}, {_fmt_bound(high, False)}{right}"
+
+
+def _in_interval(x: float, low: float | None, high: float | None, closed: str) -> bool:
+    if low is not None:
+        if closed in ("both", "left"):
+            if x < low:
+                return False
+        elif x <= low:
+            return False
+    if high is not None:
+        if closed in ("both", "right"):
+            if x > high:
+                return False
+        elif x >= high:
+            return False
+    return True
+
+
+def _got(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class Constraint:
+    """A named rule for one parameter: ``check`` returns the coerced value or raises."""
+
+    def describe(self) -> str:  # pragma: no cover - overridden
+        raise AttributeError("Constraint subclasses define describe()")
+
+    def check(self, value: Any, name: str, owner: str) -> Any:  # pragma: no cover
+        raise AttributeError("Constraint subclasses define check()")
+
+    def invalid_values(self) -> list[tuple[Any, type[Exception]]]:
+        """Values this constraint must reject, with the exception type expected."""
+        return [("not-a-valid-value", TypeError)]
+
+    def _type_error(self, value: Any, name: str, owner: str) -> TypeError:
+        return TypeError(
+            f"{owner}: '{name}' must be {self.describe()}; "
+            f"got {type(value).__name__} {_got(value)}."
+        )
+
+    def _value_error(self, value: Any, name: str, owner: str) -> ValueError:
+        return ValueError(f"{owner}: '{name}' must be {self.describe()}; got {_got(value)}.")
+
+
+class Real(Constraint):
+    """A finite real number in an interval; returns ``float``."""
+
+    def __init__(self, low: float | None = None, high: float | None = None,
+                 closed: str = "both", allow_none: bool = False) -> None:
+        self.low, self.high, self.closed, self.allow_none = low, high, closed, allow_none
+
+    def describe(self) -> str:
+        text = f"a float in {_fmt_interval(self.low, self.high, self.closed)}"
+        return text + " or None" if self.allow_none else text
+
+    def check(self, value: Any, name: str, owner: str) -> float | None:
+        if value is None and self.allow_none:
+            return None
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise self._type_error(value, name, owner)
+        x = float(value)
+        if not math.isfinite(x) or not _in_interval(x, self.low, self.high, self.closed):
+            raise self._value_error(value, name, owner)
+        return x
+
+    def invalid_values(self) -> list[tuple[Any, type[Exception]]]:
+        out: list[tuple[Any, type[Exception]]] = [("1.0", TypeError), (True, TypeError),
+                                                  (float("nan"), ValueError)]
+        if self.low is not None:
+            out.append((self.low if self.closed in ("right", "neither") else self.low - 1.0,
+                        ValueError))
+        if self.high is not None:
+            out.append((self.high if self.closed in ("left", "neither") else self.high + 1.0,
+                        ValueError))
+        return out
+
+
+class Integer(Constraint):
+    """An integer in a closed interval; returns ``int`` (numpy integers accepted)."""
+
+    def __init__(self, low: int | None = None, high: int | None = None,
+                 allow_none: bool = False) -> None:
+        self.low, self.high, self.allow_none = low, high, allow_none
+
+    def describe(self) -> str:
+        text = f"an int in {_fmt_interval(self.low, self.high, 'both')}"
+        return text + " or None" if self.allow_none else text
+
+    def check(self, value: Any, name: str, owner: str) -> int | None:
+        if value is None and self.allow_none:
+            return None
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise self._type_error(value, name, owner)
+        v = int(value)
+        if not _in_interval(v, self.low, self.high, "both"):
+            raise self._value_error(value, name, owner)
+        return v
+
+    def invalid_values(self) -> list[tuple[Any, type[Exception]]]:
+        out: list[tuple[Any, type[Exception]]] = [(1.5, TypeError), (True, TypeError)]
+        if self.low is not None:
+            out.append((self.low - 1, ValueError))
+        if self.high is not None:
+            out.append((self.high + 1, ValueError))
+        return out
+
+
+class Boolean(Constraint):
+    """A ``bool`` (numpy bools accepted)."""
+
+    def describe(self) -> str:
+        return "a bool"
+
+    def check(self, value: Any, name: str, owner: str) -> bool:
+        if not isinstance(value, bool | np.bool_):
+            raise self._type_error(value, name, owner)
+        return bool(value)
+
+    def invalid_values(self) -> list[tuple[Any, type[Exception]]]:
+        return [(1, TypeError), ("yes", TypeError)]
+
+
+class Options(Constraint):
+    """One of a fixed set of strings."""
+
+    def __init__(self, options: Iterable[str]) -> None:
+        self.options = tuple(options)
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(o) for o in self.options)
+
+    def check(self, value: Any, name: str, owner: str) -> str:
+        if not isinstance(value, str):
+            raise self._type_error(value, name, owner)
+        if value not in self.options:
+            raise self._value_error(value, name, owner)
+        return value
+
+    def invalid_values(self) -> list[tuple[Any, type[Exception]]]:
+        return [(3, TypeError), ("__no_such_option__", ValueError)]
+
+
+class Array(Constraint):
+    """A numeric array: dtype, number of dimensions, shape limits and an element range.
+
+    ``shape`` entries may be ``None`` (any length). Returns a C-contiguous copy in ``dtype``.
+    """
+
+    def __init__(self, ndim: int = 1, *, dtype: type = np.float64, low: float | None = None,
+                 high: float | None = None, closed: str = "both", min_len: int = 1,
+                 shape: tuple[int | None, ...] | None = None, allow_none: bool = False) -> None:
+        self.ndim, self.dtype, self.low, self.high = ndim, np.dtype(dtype), low, high
+        self.closed, self.min_len, self.shape, self.allow_none = closed, min_len, shape, allow_none
+
+    def describe(self) -> str:
+        kind = "float" if self.dtype.kind == "f" else "int"
+        text = f"a {self.ndim}-d array of {kind}s"
+        if self.shape is not None:
+            text += " of shape (" + ", ".join("any" if s is None else str(s)
+                                              for s in self.shape) + ")"
+        elif self.min_len > 1:
+            text += f" with at least {self.min_len} entries per axis"
+        elif self.min_len == 1:
+            text += " (non-empty)"
+        if self.low is not None or self.high is not None:
+            text += f" with entries in {_fmt_interval(self.low, self.high, self.closed)}"
+        if self.allow_none:
+            text += ", or None"
+        return text
+
+    def check(self, value: Any, name: str, owner: str) -> np.ndarray | None:
+        if value is None and self.allow_none:
+            return None
+        if isinstance(value, str | bytes | Mapping) or value is None:
+            raise self._type_error(value, name, owner)
+        try:
+            arr = np.asarray(value)
+        except (TypeError, ValueError) as exc:
+            raise self._type_error(value, name, owner) from exc
+        if arr.dtype == object or arr.dtype.kind not in "biuf" or arr.dtype.kind == "b":
+            raise self._type_error(value, name, owner)
+        if self.dtype.kind in "iu" and arr.dtype.kind == "f":
+            raise self._type_error(value, name, owner)
+        if arr.ndim != self.ndim:
+            raise ValueError(f"{owner}: '{name}' must be {self.describe()}; got an array with "
+                             f"{arr.ndim} dimension(s) and shape {arr.shape}.")
+        if any(s < self.min_len for s in arr.shape):
+            raise self._value_error(value, name, owner)
+        if self.shape is not None:
+            for want, have in zip(self.shape, arr.shape):
+                if want is not None and want != have:
+                    raise ValueError(f"{owner}: '{name}' must be {self.describe()}; "
+                                     f"got shape {arr.shape}.")
+        out = np.ascontiguousarray(arr, dtype=self.dtype).copy()
+        if out.dtype.kind == "f" and not np.all(np.isfinite(out)):
+            raise ValueError(f"{owner}: '{name}' must be {self.describe()}; "
+                             "got non-finite entries.")
+        if self.low is not None or self.high is not None:
+            flat = out.ravel()
+            bad = [x for x in flat if not _in_interval(float(x), self.low, self.high, self.closed)]
+            if bad:
+                raise ValueError(f"{owner}: '{name}' must be {self.describe()}; "
+                                 f"got an entry equal to {bad[0]!r}.")
+        return out
+
+    def invalid_values(self) -> list[tuple[Any, type[Exception]]]:
+        base = np.full((2,) * self.ndim, 0.5 if self.dtype.kind == "f" else 1)
+        out: list[tuple[Any, type[Exception]]] = [("abc", TypeError),
+                                                  (np.zeros((2,) * (self.ndim + 1)), ValueError)]
+        if self.low is not None:
+            out.append((base * 0 + (self.low - 1), ValueError))
+        if self.high is not None:
+            out.append((base * 0 + (self.high + 1), ValueError))
+        return out
+
+
+def validate(owner: str, constraints: Mapping[str, Constraint], values: Mapping[str, Any]
+             ) -> dict[str, Any]:
+    """Check each value against its constraint; return the coerced values by name."""
+    return {name: constraints[name].check(value, name, owner) for name, value in values.items()}
+
+
+def check_real(value: Any, name: str, *, owner: str, low: float | None = None,
+               high: float | None = None, closed: str = "both") -> float:
+    """Validate one real number (see :class:`Real`)."""
+    return cast(float, Real(low, high, closed).check(value, name, owner))
+
+
+def check_integer(value: Any, name: str, *, owner: str, low: int | None = None,
+                  high: int | None = None) -> int:
+    """Validate one integer (see :class:`Integer`)."""
+    return cast(int, Integer(low, high).check(value, name, owner))
+
+
+def check_bool(value: Any, name: str, *, owner: str) -> bool:
+    """Validate one bool."""
+    return Boolean().check(value, name, owner)
+
+
+def check_option(value: Any, name: str, options: Iterable[str], *, owner: str) -> str:
+    """Validate one string option."""
+    return Options(options).check(value, name, owner)
+
+
+def check_array(value: Any, name: str, *, owner: str, **spec: Any) -> np.ndarray:
+    """Validate one array (see :class:`Array` for ``spec``)."""
+    return cast(np.ndarray, Array(**spec).check(value, name, owner))

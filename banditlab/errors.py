@@ -1,0 +1,25 @@
+"""Exceptions and warnings raised by banditlab."""
+
+from __future__ import annotations
+
+__all__ = ["BanditlabError", "BanditlabWarning", "ConfigError", "IncompatibleEnvError"]
+
+
+class BanditlabError(Exception):
+    """Base class of banditlab's own exceptions."""
+
+
+class IncompatibleEnvError(BanditlabError, TypeError):
+    """A policy and an environment (or an engine) that cannot work together.
+
+    The message names both sides and what is missing, e.g.
+    ``UCB: engine='kernel' needs an env with kernel_arrays(); MyEnv has none.``
+    """
+
+
+class ConfigError(BanditlabError, ValueError):
+    """An invalid experiment configuration (TOML file or dict); names the field."""
+
+
+class BanditlabWarning(UserWarning):
+    """Base class of banditlab's warnings."""

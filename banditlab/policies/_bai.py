@@ -1,0 +1,42 @@
+"""Kernels shared by the fixed-budget best-arm identification policies."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["best_active", "rank_active"]
+
+
+@njit(cache=True)
+def rank_active(active, n_active, scores, rng):
+    """Reorder ``active[:n_active]`` by decreasing score, ties in uniformly random order.
+
+    A Fisher–Yates shuffle with ``rng`` followed by a stable sort on the scores.
+    """
+    for i in range(n_active - 1, 0, -1):
+        j = rng.integers(0, i + 1)
+        tmp = active[i]
+        active[i] = active[j]
+        active[j] = tmp
+    keys = np.empty(n_active)
+    for i in range(n_active):
+        keys[i] = -scores[active[i]]
+    order = np.argsort(keys, kind="mergesort")
+    ranked = active[:n_active][order]
+    active[:n_active] = ranked
+
+
+@njit(cache=True)
+def best_active(active, n_active, counts, sums):
+    """Active arm with the largest empirical mean (lowest position on ties); -1 if none pulled."""
+    best = -np.inf
+    best_a = active[0]
+    for i in range(n_active):
+        a = active[i]
+        if counts[a] > 0:
+            m = sums[a] / counts[a]
+            if m > best:
+                best = m
+                best_a = a
+    return best_a

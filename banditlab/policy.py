@@ -1,0 +1,150 @@
+"""The ``Policy`` shell: validation, coercion into ``Params`` and delegation to kernels.
+
+Subclasses declare ``protocol``, ``kernels``, ``constraints`` and ``_contract_kwargs`` and
+implement ``__init__`` (validate, then set ``n_arms`` and ``params``). Everything else —
+``reset``, ``select``, ``update``, ``recommend``, ``with_params`` — lives here once and calls
+the kernels, so the step-by-step API and the whole-trajectory engine run the same code.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+
+from banditlab._seeding import make_rng
+from banditlab._validation import Constraint, validate
+from banditlab.protocols import CONTEXTUAL, FIXED_BUDGET_BAI, Kernels, Protocol
+
+__all__ = ["Policy"]
+
+
+class Policy:
+    """Base class of all bandit policies (thin stateful shell over Numba kernels).
+
+    Usage follows the gymnasium loop::
+
+        policy.reset(seed=0)
+        obs, _ = env.reset(seed=1)
+        for t in range(horizon):
+            action = policy.select(obs)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            policy.update(action, reward, obs)
+
+    Attributes
+    ----------
+    params : NamedTuple
+        Validated hyperparameters (immutable). Use :meth:`with_params` to change them.
+    state : NamedTuple
+        The algorithm's state after :meth:`reset`.
+    rng : numpy.random.Generator
+        The policy's own random stream, created by :meth:`reset`.
+    """
+
+    protocol: ClassVar[Protocol]
+    kernels: ClassVar[Kernels]
+    constraints: ClassVar[dict[str, Constraint]]
+    #: small valid keyword arguments used by the registry-wide contract tests (plus n_arms)
+    _contract_kwargs: ClassVar[dict[str, Any]] = {}
+
+    n_arms: int
+    params: NamedTuple
+    state: Any
+    rng: np.random.Generator
+
+    # -- construction ---------------------------------------------------------------------
+    def _validate(self, **values: Any) -> dict[str, Any]:
+        """Validate constructor arguments, remember them for ``get_params``, return coerced."""
+        out = validate(type(self).__name__, self.constraints, values)
+        self._init_kwargs = dict(values)
+        self._coerced = out
+        return out
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments as given (after validation)."""
+        return dict(self._init_kwargs)
+
+    def with_params(self, **changes: Any) -> Policy:
+        """A new, validated policy of the same class with some arguments changed."""
+        return type(self)(**{**self._init_kwargs, **changes})
+
+    @property
+    def name(self) -> str:
+        """The class name (used in results and plots)."""
+        return type(self).__name__
+
+    def _dims(self) -> tuple[int, ...]:
+        if self.protocol is CONTEXTUAL:
+            return (self.n_arms, int(self._coerced["n_features"]))
+        return (self.n_arms,)
+
+    # -- interaction ----------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None) -> Policy:
+        """Start afresh: new state and a new generator from ``seed`` (fresh entropy if None)."""
+        self.rng = make_rng(seed)
+        self.state = self.kernels.init(self.params, *self._dims())
+        self._last_context: np.ndarray | None = None
+        return self
+
+    def _require_state(self, what: str) -> None:
+        if not hasattr(self, "state"):
+            raise RuntimeError(f"{self.name}.{what}: call reset(seed=...) first.")
+
+    def select(self, obs: Any = None) -> int:
+        """Choose an action. For contextual policies ``obs`` is the feature matrix."""
+        self._require_state("select")
+        if self.protocol is CONTEXTUAL:
+            ctx = np.ascontiguousarray(obs, dtype=np.float64)
+            want = self._dims()
+            if ctx.shape != want:
+                raise ValueError(f"{self.name}.select: 'obs' must be an array of shape {want} "
+                                 f"(n_arms, n_features); got shape {ctx.shape}.")
+            self._last_context = ctx
+            return int(self.kernels.select(self.params, self.state, ctx, self.rng))
+        return int(self.kernels.select(self.params, self.state, self.rng))
+
+    def update(self, action: int, reward: float, obs: Any = None) -> None:
+        """Feed back the reward of ``action``. ``obs`` is the *next* observation.
+
+        Contextual policies learn from the context given to the last :meth:`select`; the next
+        observation is not used by the built-in policies.
+        """
+        self._require_state("update")
+        arm = int(action)
+        if not 0 <= arm < self.n_arms:
+            raise ValueError(f"{self.name}.update: 'action' must be an int in "
+                             f"[0, {self.n_arms - 1}]; got {action!r}.")
+        r = float(reward)
+        if not np.isfinite(r):
+            raise ValueError(f"{self.name}.update: 'reward' must be a finite float; "
+                             f"got {reward!r}.")
+        if self.protocol is CONTEXTUAL:
+            if self._last_context is None:
+                raise RuntimeError(f"{self.name}.update: call select(obs) before update().")
+            self.state = self.kernels.update(self.params, self.state, arm, r, self._last_context)
+        else:
+            self.state = self.kernels.update(self.params, self.state, arm, r)
+
+    def recommend(self) -> int:
+        """Best-arm identification policies: the arm recommended now (after the budget)."""
+        if self.kernels.recommend is None:
+            raise AttributeError(f"{self.name} is not a best-arm identification policy "
+                                 f"(protocol {self.protocol.name}); it has no recommend().")
+        self._require_state("recommend")
+        return int(self.kernels.recommend(self.params, self.state))
+
+    def action_probabilities(self) -> np.ndarray:
+        """Randomised policies: the distribution of the next action, ``(n_arms,)``."""
+        if self.kernels.action_probabilities is None:
+            raise AttributeError(f"{self.name} does not expose action probabilities.")
+        self._require_state("action_probabilities")
+        return np.asarray(self.kernels.action_probabilities(self.params, self.state))
+
+    @property
+    def is_bai(self) -> bool:
+        """Whether this is a fixed-budget best-arm identification policy."""
+        return self.protocol is FIXED_BUDGET_BAI
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._init_kwargs.items())
+        return f"{self.name}({args})"

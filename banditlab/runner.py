@@ -1,0 +1,282 @@
+"""Run policies on environments: ``run`` (one run) and ``run_many`` (a batch, in processes).
+
+Two engines share every random draw:
+
+* ``"kernel"``: the whole trajectory runs inside Numba (:mod:`banditlab.engine`), for a policy
+  whose protocol matches an env with ``kernel_arrays()``;
+* ``"python"``: the plain gymnasium loop ``select -> step -> update``, for any env.
+
+Both reset the env with ``env_seed`` and the policy with ``policy_seed`` drawn from the same
+``SeedSequence`` tree, then use ``env.np_random`` and ``policy.rng``; the built-in policies and
+envs give bit-identical actions, rewards and regret on both engines.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import multiprocessing as mp
+import os
+import platform
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from banditlab._seeding import SeedLike, spawn_run_seeds
+from banditlab._validation import Integer, Options
+from banditlab.engine import run_contextual, run_karmed
+from banditlab.errors import IncompatibleEnvError
+from banditlab.policy import Policy
+from banditlab.protocols import CONTEXTUAL
+from banditlab.results import Results
+
+__all__ = ["ENGINES", "make_checkpoints", "resolve_engine", "run", "run_many"]
+
+ENGINES = ("auto", "kernel", "python")
+#: run_many uses several processes by default once a batch has this many steps
+PARALLEL_MIN_STEPS = 2_000_000
+#: and shows a progress bar by default from this many steps
+PROGRESS_MIN_STEPS = 10_000_000
+
+
+def _versions() -> dict[str, str]:
+    import numba
+
+    from banditlab import __version__
+
+    return {"banditlab": __version__, "numpy": np.__version__, "numba": numba.__version__,
+            "gymnasium": gym.__version__, "python": platform.python_version()}
+
+
+def make_checkpoints(horizon: int, checkpoints: Any = None, *, owner: str = "run_many"
+                     ) -> np.ndarray:
+    """Rounds at which cumulative regret is recorded (int64, increasing, last = horizon).
+
+    ``None``: every round up to 1000 rounds, else 200 evenly spaced rounds; ``"log"``: about
+    100 log-spaced rounds; an int n: n evenly spaced rounds; an array: those rounds.
+    """
+    if checkpoints is None:
+        checkpoints = horizon if horizon <= 1000 else 200
+    if isinstance(checkpoints, str):
+        Options(("log",)).check(checkpoints, "checkpoints", owner)
+        pts = np.unique(np.geomspace(1, horizon, num=min(horizon, 100)).round().astype(np.int64))
+    elif isinstance(checkpoints, int | np.integer) and not isinstance(checkpoints, bool):
+        n = Integer(1, None).check(checkpoints, "checkpoints", owner)
+        pts = np.unique(np.linspace(0, horizon, num=min(n, horizon) + 1)[1:].round()
+                        .astype(np.int64))
+    else:
+        try:
+            pts = np.asarray(checkpoints)
+        except (TypeError, ValueError):
+            pts = np.asarray([None])
+        if pts.ndim != 1 or pts.size == 0 or pts.dtype.kind not in "iu":
+            raise TypeError(f"{owner}: 'checkpoints' must be None, 'log', an int or a 1-d array "
+                            f"of ints in [1, {horizon}]; got {checkpoints!r}.")
+        pts = pts.astype(np.int64)
+        if np.any(np.diff(pts) <= 0) or pts[0] < 1 or pts[-1] > horizon:
+            raise ValueError(f"{owner}: 'checkpoints' must be strictly increasing ints in "
+                             f"[1, {horizon}]; got {checkpoints!r}.")
+    pts = np.ascontiguousarray(pts, dtype=np.int64)
+    if pts[-1] != horizon:
+        pts = np.append(pts, np.int64(horizon))
+    return pts
+
+
+def _kernel_runner(policy: Policy, base: Any) -> Any:
+    """The kernel loop for this pair, or None when the pair cannot run on the kernel engine."""
+    if not hasattr(base, "kernel_arrays"):
+        return None
+    family = getattr(base, "family", None)
+    if family != policy.protocol.env_family:
+        return None
+    return run_contextual if family == "linear" else run_karmed
+
+
+def resolve_engine(policy: Policy, env: gym.Env, engine: str, *, owner: str = "run_many") -> str:
+    """Turn ``'auto'`` into ``'kernel'`` or ``'python'``; reject an impossible ``'kernel'``."""
+    Options(ENGINES).check(engine, "engine", owner)
+    ok = _kernel_runner(policy, env.unwrapped) is not None
+    if engine == "auto":
+        return "kernel" if ok else "python"
+    if engine == "kernel" and not ok:
+        base = env.unwrapped
+        if not hasattr(base, "kernel_arrays"):
+            why = f"needs an env with kernel_arrays(); {type(base).__name__} has none"
+        else:
+            why = (f"needs a '{policy.protocol.env_family}' env; {type(base).__name__} is a "
+                   f"'{getattr(base, 'family', None)}' env")
+        raise IncompatibleEnvError(f"{policy.name}: engine='kernel' {why}. Use engine='python'.")
+    return engine
+
+
+def _check_pair(policy: Policy, env: gym.Env, horizon: int | None, owner: str) -> int:
+    if not isinstance(policy, Policy):
+        raise TypeError(f"{owner}: 'policy' must be a banditlab Policy; "
+                        f"got {type(policy).__name__}.")
+    if not isinstance(env, gym.Env):
+        raise TypeError(f"{owner}: 'env' must be a gymnasium.Env; got {type(env).__name__}.")
+    base = env.unwrapped
+    n_actions = getattr(env.action_space, "n", None)
+    if n_actions is None or int(n_actions) != policy.n_arms:
+        raise IncompatibleEnvError(f"{owner}: {policy.name} has n_arms={policy.n_arms} but "
+                                   f"{type(base).__name__} has action space {env.action_space}.")
+    if policy.protocol is CONTEXTUAL:
+        shape = getattr(env.observation_space, "shape", None)
+        if shape != (policy.n_arms, policy._dims()[1]):
+            raise IncompatibleEnvError(
+                f"{owner}: {policy.name} needs observations of shape "
+                f"{(policy.n_arms, policy._dims()[1])} (arm features); {type(base).__name__} "
+                f"observes {env.observation_space}.")
+    for attr in ("expected_reward", "optimal_expected_reward"):
+        if not callable(getattr(base, attr, None)):
+            raise IncompatibleEnvError(f"{owner}: pseudo-regret needs {attr}() on the env; "
+                                       f"{type(base).__name__} has none.")
+    env_h = getattr(base, "horizon", None)
+    if horizon is None:
+        if env_h is None:
+            raise ValueError(f"{owner}: 'horizon' must be an int in [1, inf) (the env has no "
+                             "horizon of its own); got None.")
+        return int(env_h)
+    h = Integer(1, None if env_h is None else int(env_h)).check(horizon, "horizon", owner)
+    return int(h)
+
+
+def _one_run(policy: Policy, env: gym.Env, horizon: int, env_seed: int, policy_seed: int,
+             checkpoints: np.ndarray, engine: str) -> tuple[np.ndarray, np.ndarray, int]:
+    base = env.unwrapped
+    obs, _ = env.reset(seed=env_seed)
+    policy.reset(seed=policy_seed)
+    if engine == "kernel":
+        arrays = base.kernel_arrays()
+        if _kernel_runner(policy, base) is run_contextual:
+            # the context the env drew in reset() is round 0's context on both engines
+            context0 = np.array(obs, dtype=np.float64, order="C")
+            regret, pulls, state = run_contextual(policy.params, policy.state, policy.rng,
+                                                  arrays, context0, base.np_random, horizon,
+                                                  checkpoints)
+        else:
+            regret, pulls, state = run_karmed(policy.params, policy.state, policy.rng, arrays,
+                                              base.np_random, horizon, checkpoints)
+        policy.state = state
+    else:
+        regret = np.zeros(checkpoints.shape[0])
+        pulls = np.zeros(policy.n_arms, np.int64)
+        acc, j = 0.0, 0
+        for t in range(horizon):
+            arm = policy.select(obs)
+            acc += base.optimal_expected_reward() - base.expected_reward(arm)
+            obs, reward, terminated, truncated, _ = env.step(arm)
+            policy.update(arm, reward, obs)
+            pulls[arm] += 1
+            while j < checkpoints.shape[0] and checkpoints[j] == t + 1:
+                regret[j] = acc
+                j += 1
+            if (terminated or truncated) and t + 1 < horizon:
+                raise RuntimeError(f"run_many: {type(base).__name__} ended its episode after "
+                                   f"{t + 1} rounds, before horizon={horizon}.")
+    rec = policy.recommend() if policy.is_bai else -1
+    return regret, pulls, rec
+
+
+def _run_chunk(policy: Policy, env: gym.Env, horizon: int, seeds: list[tuple[int, int]],
+               checkpoints: np.ndarray, engine: str) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    return [_one_run(policy, env, horizon, es, ps, checkpoints, engine) for es, ps in seeds]
+
+
+def _mp_context() -> Any:
+    # fork keeps user-defined envs and policies (e.g. from a notebook) usable in workers
+    return mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+
+
+def run_many(policy: Policy, env: gym.Env, horizon: int | None = None, *, n_runs: int = 1,
+             seed: SeedLike = None, engine: str = "auto", checkpoints: Any = None,
+             n_jobs: int | None = None, progress: bool | None = None) -> Results:
+    """Run ``n_runs`` independent runs of ``policy`` on ``env`` and collect their regret.
+
+    Parameters
+    ----------
+    policy : Policy
+    env : gymnasium.Env
+        A banditlab env (possibly wrapped by ``gymnasium.make``), or any env with
+        ``expected_reward``/``optimal_expected_reward`` on its ``unwrapped`` object.
+    horizon : int, optional
+        Rounds per run; defaults to the env's horizon and may not exceed it.
+    n_runs : int, default 1
+    seed : None, int or SeedSequence
+        Root of the seed tree; ``None`` draws fresh entropy, recorded in the results.
+    engine : {'auto', 'kernel', 'python'}, default 'auto'
+    checkpoints : None, 'log', int or array of ints
+        Where cumulative regret is recorded (see :func:`make_checkpoints`).
+    n_jobs : int, optional
+        Worker processes; default: all cores for batches of at least 2e6 steps, else 1.
+        Results do not depend on it.
+    progress : bool, optional
+        Show a tqdm progress bar over runs; default: for batches of at least 1e7 steps.
+
+    Returns
+    -------
+    Results
+    """
+    owner = "run_many"
+    n_runs = int(Integer(1, None).check(n_runs, "n_runs", owner))
+    horizon = _check_pair(policy, env, horizon, owner)
+    engine = resolve_engine(policy, env, engine, owner=owner)
+    if n_jobs is not None:
+        n_jobs = int(Integer(1, None).check(n_jobs, "n_jobs", owner))
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"{owner}: 'progress' must be a bool or None; got {progress!r}.")
+    ck = make_checkpoints(horizon, checkpoints, owner=owner)
+    entropy, seeds = spawn_run_seeds(seed, n_runs, owner=owner)
+    steps = n_runs * horizon
+    if n_jobs is None:
+        n_jobs = min(os.cpu_count() or 1, n_runs) if steps >= PARALLEL_MIN_STEPS else 1
+    n_jobs = min(n_jobs, n_runs)
+    show = steps >= PROGRESS_MIN_STEPS if progress is None else progress
+
+    start = time.perf_counter()
+    out: list[Any] = [None] * n_runs
+    if n_jobs == 1:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n_runs, desc=policy.name, unit="run", disable=not show)
+        worker_policy, worker_env = copy.deepcopy(policy), copy.deepcopy(env)
+        for i, pair in enumerate(seeds):
+            out[i] = _run_chunk(worker_policy, worker_env, horizon, [pair], ck, engine)[0]
+            bar.update(1)
+        bar.close()
+    else:
+        n_chunks = min(n_runs, 4 * n_jobs)
+        bounds = np.linspace(0, n_runs, n_chunks + 1).round().astype(int)
+        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=_mp_context()) as pool:
+            futures = {pool.submit(_run_chunk, policy, env, horizon, seeds[lo:hi], ck, engine):
+                       (lo, hi) for lo, hi in itertools.pairwise(bounds) if hi > lo}
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=n_runs, desc=policy.name, unit="run", disable=not show)
+            for fut in as_completed(futures):
+                lo, hi = futures[fut]
+                out[lo:hi] = fut.result()
+                bar.update(hi - lo)
+            bar.close()
+    wall = time.perf_counter() - start
+
+    base = env.unwrapped
+    best = getattr(base, "best_arm", -1)
+    return Results(
+        policy=policy.name, policy_params=policy.get_params(), env=type(base).__name__,
+        env_params=getattr(base, "env_params", {}), horizon=horizon, checkpoints=ck,
+        regret=np.stack([o[0] for o in out]), pulls=np.stack([o[1] for o in out]),
+        recommendations=np.array([o[2] for o in out], dtype=np.int64), best_arm=int(best),
+        seed_entropy=entropy,
+        engine=engine, wall_time_s=wall, versions=_versions(),
+    )
+
+
+def run(policy: Policy, env: gym.Env, horizon: int | None = None, *, seed: SeedLike = None,
+        engine: str = "auto", checkpoints: Any = None) -> Results:
+    """One run (``run_many`` with ``n_runs=1`` in this process)."""
+    return run_many(policy, env, horizon, n_runs=1, seed=seed, engine=engine,
+                    checkpoints=checkpoints, n_jobs=1, progress=False)

@@ -1,0 +1,90 @@
+"""Base class of banditlab's environments: a ``gymnasium.Env`` with oracle quantities."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+
+from banditlab._validation import Constraint, validate
+
+__all__ = ["BanditEnv", "check_action"]
+
+
+def check_action(action: Any, n_actions: int, owner: str) -> int:
+    """Validate a discrete action (an int or 0-d integer array in ``[0, n_actions)``)."""
+    if isinstance(action, np.ndarray) and action.ndim == 0:
+        action = action.item()
+    if isinstance(action, bool) or not isinstance(action, numbers.Integral):
+        raise TypeError(f"{owner}.step: 'action' must be an int in [0, {n_actions - 1}]; "
+                        f"got {type(action).__name__} {action!r}.")
+    a = int(action)
+    if not 0 <= a < n_actions:
+        raise ValueError(f"{owner}.step: 'action' must be an int in [0, {n_actions - 1}]; "
+                         f"got {a}.")
+    return a
+
+
+class BanditEnv(gym.Env):
+    """A bandit environment: one episode is one run of ``horizon`` rounds.
+
+    ``step`` returns ``truncated=True`` on the last round and never ``terminated``. Oracle
+    quantities for pseudo-regret are methods, not ``info`` entries:
+    :meth:`expected_reward` (of an action, at the current round and context) and
+    :meth:`optimal_expected_reward`. Environments that can run inside Numba kernels implement
+    :meth:`kernel_arrays` and set ``family`` (``"karmed"`` or ``"linear"``).
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
+    family: ClassVar[str | None] = None
+    constraints: ClassVar[dict[str, Constraint]] = {}
+
+    n_arms: int
+    horizon: int
+
+    def __init__(self) -> None:
+        self._t = 0
+        self._done = True
+
+    # -- validation -------------------------------------------------------------------------
+    def _validate(self, **values: Any) -> dict[str, Any]:
+        return validate(type(self).__name__, self.constraints, values)
+
+    @property
+    def env_params(self) -> dict[str, Any]:
+        """The constructor arguments, as JSON-friendly values (for results metadata)."""
+        return {k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                for k, v in self._params.items()}
+
+    @property
+    def t(self) -> int:
+        """Rounds played in the current episode."""
+        return self._t
+
+    def _start_episode(self) -> None:
+        self._t = 0
+        self._done = False
+
+    def _advance(self) -> bool:
+        if self._done:
+            raise RuntimeError(f"{type(self).__name__}.step: the episode has ended "
+                               f"(horizon={self.horizon}); call reset() first.")
+        self._t += 1
+        truncated = self._t >= self.horizon
+        self._done = truncated
+        return truncated
+
+    # -- oracle -----------------------------------------------------------------------------
+    def expected_reward(self, action: int) -> float:
+        """Expected reward of ``action`` at the current round (and context)."""
+        raise AttributeError(f"{type(self).__name__} defines no expected_reward()")
+
+    def optimal_expected_reward(self) -> float:
+        """Expected reward of the comparator at the current round (and context)."""
+        raise AttributeError(f"{type(self).__name__} defines no optimal_expected_reward()")
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.env_params.items())
+        return f"{type(self).__name__}({args})"
