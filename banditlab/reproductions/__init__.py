@@ -1,0 +1,1 @@
+"""One module per paper reproduction; each defines ``REPRODUCTION`` (see banditlab.reproduce)."""
