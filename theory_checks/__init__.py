@@ -1,0 +1,1 @@
+"""Closed-form guarantees and the statistics used to check them (``banditlab.theory_checks``)."""
