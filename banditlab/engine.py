@@ -8,6 +8,9 @@ time, gives bit-identical trajectories.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 from numba import njit
 
@@ -23,6 +26,35 @@ from banditlab.envs.kernels import (
 from banditlab.protocols import policy_select, policy_select_ctx, policy_update, policy_update_ctx
 
 __all__ = ["run_contextual", "run_karmed"]
+
+_SOURCE_DIRS = (Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent / "envs")
+
+
+def _dependency_stamp() -> tuple[float, int]:
+    """(latest mtime, total size) of the Python sources the loops may dispatch into."""
+    import banditlab.envs
+
+    latest, total = 0.0, 0
+    for root in {*_SOURCE_DIRS, Path(banditlab.envs.__file__).resolve().parent}:
+        if not root.is_dir():
+            continue
+        for path in root.rglob("*.py"):
+            st = path.stat()
+            latest, total = max(latest, st.st_mtime), total + st.st_size
+    return latest, total
+
+
+def _tie_cache_to_dependencies(dispatcher: object) -> None:
+    """Invalidate a loop's on-disk cache whenever any kernel source changes.
+
+    Numba keys a cached function on its own file only. These loops reach policy and env kernels
+    in other files through compile-time dispatch, so editing, say, ``ucb.select`` would
+    otherwise leave a stale compiled loop. The cache file's stamp becomes the stamp of all
+    kernel sources (Numba's ``IndexDataCacheFile`` compares it on load).
+    """
+    cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
+    if cache_file is not None and hasattr(cache_file, "_source_stamp"):
+        cache_file._source_stamp = _dependency_stamp()
 
 
 @njit(cache=True)
@@ -71,3 +103,8 @@ def run_contextual(params, state, rng, env, context, env_rng, horizon, checkpoin
         if t + 1 < horizon:
             linear_context(env, env_rng, context)
     return regret, pulls, state
+
+
+if os.environ.get("NUMBA_DISABLE_JIT", "0") != "1":
+    for _loop in (run_karmed, run_contextual):
+        _tie_cache_to_dependencies(_loop)

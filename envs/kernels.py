@@ -57,7 +57,7 @@ class LinearArrays(NamedTuple):
     draw_features: int     # 1: fresh unit-norm Gaussian features every round; 0: fixed
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def karmed_reward(env, arm, t, rng):
     """Reward of ``arm`` at round ``t`` (0-based), drawing the noise from ``rng``."""
     if env.kind == BERNOULLI:
@@ -69,7 +69,7 @@ def karmed_reward(env, arm, t, rng):
     return env.table[t, arm]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def karmed_mean(env, arm, t):
     """Expected reward of ``arm`` at round ``t`` (the table entry for an oblivious adversary)."""
     if env.kind == ADVERSARIAL:
@@ -77,7 +77,7 @@ def karmed_mean(env, arm, t):
     return env.means[arm]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def karmed_best_mean(env, t):
     """Expected reward of the comparator at round ``t``: the best arm (in hindsight for tables)."""
     if env.kind == ADVERSARIAL:

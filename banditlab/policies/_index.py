@@ -14,10 +14,11 @@ class CountsState(NamedTuple):
     t: int                 # rounds played
     counts: np.ndarray     # int64[n_arms]; pulls per arm
     sums: np.ndarray       # float64[n_arms]; summed rewards per arm
+    scratch: np.ndarray    # float64[n_arms]; workspace for indices (no allocation per round)
 
 
 def init_counts(params: object, n_arms: int) -> CountsState:
-    return CountsState(0, np.zeros(n_arms, np.int64), np.zeros(n_arms))
+    return CountsState(0, np.zeros(n_arms, np.int64), np.zeros(n_arms), np.zeros(n_arms))
 
 
 @njit(cache=True)
@@ -33,4 +34,4 @@ def first_unpulled(state):
 def update_counts(params, state, arm, reward):
     state.counts[arm] += 1
     state.sums[arm] += reward
-    return CountsState(state.t + 1, state.counts, state.sums)
+    return CountsState(state.t + 1, state.counts, state.sums, state.scratch)

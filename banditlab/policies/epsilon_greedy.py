@@ -39,7 +39,10 @@ def select(params, state, rng):
         eps = min(1.0, params.epsilon * n / state.t)
     if rng.random() < eps:
         return rng.integers(0, n)
-    return argmax_tiebreak(state.sums / state.counts, rng)
+    means = state.scratch
+    for i in range(n):
+        means[i] = state.sums[i] / state.counts[i]
+    return argmax_tiebreak(means, rng)
 
 
 class EpsilonGreedy(Policy):

@@ -39,7 +39,7 @@ def select(params, state, rng):
     logt = np.log(state.t)
     budget = logt + params.c * np.log(max(logt, 1.0))
     n = state.counts.shape[0]
-    index = np.empty(n)
+    index = state.scratch
     for i in range(n):
         index[i] = kl_ucb_bernoulli(state.sums[i] / state.counts[i], budget / state.counts[i],
                                     params.tol)

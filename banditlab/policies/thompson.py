@@ -90,7 +90,7 @@ class GaussTSParams(NamedTuple):
 @njit(cache=True)
 def select_gauss(params, state, rng):
     n = state.counts.shape[0]
-    samples = np.empty(n)
+    samples = state.scratch
     for a in range(n):
         k = state.counts[a] + 1.0
         samples[a] = state.sums[a] / k + params.sigma / np.sqrt(k) * rng.standard_normal()

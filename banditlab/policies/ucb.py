@@ -20,7 +20,7 @@ from numba import njit
 
 from banditlab._validation import Integer, Real
 from banditlab.kernels.common import argmax_tiebreak
-from banditlab.policies._index import first_unpulled, init_counts, update_counts
+from banditlab.policies._index import init_counts, update_counts
 from banditlab.policy import Policy
 from banditlab.protocols import KARMED, Kernels, register_kernels
 
@@ -33,11 +33,13 @@ class UCBParams(NamedTuple):
 
 @njit(cache=True)
 def select(params, state, rng):
-    a = first_unpulled(state)
-    if a >= 0:
-        return a
-    bonus = params.alpha * np.log(state.t)
-    index = state.sums / state.counts + np.sqrt(bonus / state.counts)
+    bonus = params.alpha * np.log(max(state.t, 1))
+    index = state.scratch
+    for i in range(index.shape[0]):
+        n = state.counts[i]
+        if n == 0:
+            return i  # pull every arm once first, lowest index first
+        index[i] = state.sums[i] / n + np.sqrt(bonus / n)
     return argmax_tiebreak(index, rng)
 
 
