@@ -1,0 +1,306 @@
+"""The ``banditlab`` command: run experiments from TOML files, list components, reproduce papers.
+
+Usage::
+
+    banditlab run CONFIG.toml [--out DIR] [--n-jobs N] [--engine auto|kernel|python]
+                              [--seed S] [--no-progress]
+    banditlab list
+    banditlab reproduce NAME [--full] [--out DIR] [--seed S] [--n-jobs N]
+    banditlab reproduce --list
+
+``run`` crosses every ``[[policy]]`` with every ``[[env]]`` of the file (schema:
+:mod:`banditlab.config`) and writes under ``DIR`` (default ``results/<experiment name>``):
+
+* ``config.toml``: a copy of the configuration;
+* ``runs/<env>/<policy>/``: each pair's :class:`~banditlab.results.Results` (``Results.save``:
+  Parquet tables plus ``meta.json``; read back with ``banditlab.load_results``);
+* ``regret.png``: mean cumulative regret per env, linear and log-log, with 10-90% bands;
+* ``summary.csv``: one row per pair (final regret mean, sem, median, engine, wall time).
+
+It prints the same summary as a table. Exit status: 0 on success; 2 for an invalid
+configuration or command line, with one ``config error: <field>: <reason>`` line on stderr and
+no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+import pandas as pd
+
+from banditlab.config import ExperimentConfig, Job, load_config
+from banditlab.errors import ConfigError
+from banditlab.results import Results
+from banditlab.runner import ENGINES, run_many
+
+__all__ = ["main", "plot_experiment", "run_experiment", "summary_frame"]
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+def _slug(text: str) -> str:
+    """A file-system friendly version of a label."""
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_") or "x"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int in [1, inf); got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an int in [1, inf); got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int in [0, inf); got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an int in [0, inf); got {value}")
+    return value
+
+
+# -- run ----------------------------------------------------------------------------------------
+def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | None = None,
+                   progress: bool = True, log: TextIO | None = None
+                   ) -> list[tuple[Job, Results, Path]]:
+    """Run every job of ``config`` and save each ``Results`` under ``out/runs``.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+        From :func:`banditlab.config.load_config`.
+    out : path
+        Output directory (created).
+    n_jobs : int, optional
+        Worker processes per job (see :func:`banditlab.run_many`); results do not depend on it.
+    progress : bool, default True
+        Print one line per finished job to ``log`` and let ``run_many`` show its progress bar
+        for large batches.
+    log : text stream, optional
+        Where progress lines go (default ``sys.stderr``).
+
+    Returns
+    -------
+    list of (Job, Results, Path)
+        In job order (env-major), with the directory each result was saved in.
+    """
+    if not isinstance(config, ExperimentConfig):
+        raise TypeError(f"run_experiment: 'config' must be an ExperimentConfig; got "
+                        f"{type(config).__name__}.")
+    stream = sys.stderr if log is None else log
+    root = Path(out)
+    seed = config.seed
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy)
+    done = []
+    n = len(config.jobs)
+    for k, job in enumerate(config.jobs):
+        res = run_many(job.policy, job.env, config.horizon, n_runs=config.n_runs, seed=seed,
+                       engine=config.engine, checkpoints=config.checkpoints, n_jobs=n_jobs,
+                       progress=None if progress else False)
+        where = (root / "runs" / f"{job.env_index:02d}_{_slug(job.env_label)}"
+                 / f"{job.policy_index:02d}_{_slug(job.policy_label)}")
+        res.save(where)
+        done.append((job, res, where))
+        if progress:
+            print(f"[{k + 1}/{n}] {job.policy_label} on {job.env_label}: "
+                  f"{res.wall_time_s:.2f} s ({res.engine})", file=stream, flush=True)
+    return done
+
+
+def summary_frame(done: Sequence[tuple[Job, Results, Path]], root: str | Path | None = None
+                  ) -> pd.DataFrame:
+    """One row per job: final regret statistics, engine, wall time and results directory."""
+    rows = []
+    for job, res, where in done:
+        final = res.final_regret()
+        sem = float(final.std(ddof=1) / np.sqrt(res.n_runs)) if res.n_runs > 1 else 0.0
+        rows.append({
+            "policy": job.policy_label, "env": job.env_label, "horizon": res.horizon,
+            "runs": res.n_runs, "mean_regret": float(final.mean()), "sem": sem,
+            "median_regret": float(np.median(final)), "engine": res.engine,
+            "wall_s": float(res.wall_time_s), "seed": res.seed_entropy,
+            "results_dir": str(where.relative_to(root)) if root is not None else str(where),
+        })
+    return pd.DataFrame(rows)
+
+
+def _format_table(frame: pd.DataFrame) -> str:
+    cells = [["policy", "env", "mean regret ± sem", "engine", "wall time"]]
+    for row in frame.itertuples(index=False):
+        cells.append([row.policy, row.env, f"{row.mean_regret:.4g} ± {row.sem:.2g}",
+                      row.engine, f"{row.wall_s:.2f} s"])
+    widths = [max(len(r[c]) for r in cells) for c in range(len(cells[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def plot_experiment(done: Sequence[tuple[Job, Results, Path]], path: str | Path) -> Path:
+    """Save mean regret curves, one row per env: linear (left) and log-log (right) axes."""
+    from matplotlib.figure import Figure
+
+    from banditlab.plot import plot_regret
+
+    envs: dict[str, list[tuple[Job, Results]]] = {}
+    for job, res, _ in done:
+        envs.setdefault(job.env_label, []).append((job, res))
+    fig = Figure(figsize=(12.0, 4.2 * len(envs)))
+    axes = fig.subplots(len(envs), 2, squeeze=False)
+    for row, (label, items) in enumerate(envs.items()):
+        results = [r for _, r in items]
+        labels = [j.policy_label for j, _ in items]
+        for col, log in enumerate((False, True)):
+            ax = plot_regret(results, ax=axes[row, col], log=log, labels=labels)
+            ax.set_title(f"{label} ({'log-log' if log else 'linear'})")
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    return out
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    config = load_config(args.config, engine=args.engine, seed=args.seed)
+    out = Path(args.out) if args.out is not None else Path("results") / _slug(config.name)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out: must be a directory; {str(out)!r} is a file.")
+    out.mkdir(parents=True, exist_ok=True)
+    copy = out / "config.toml"
+    src = Path(args.config)
+    if not (copy.exists() and copy.samefile(src)):
+        shutil.copyfile(src, copy)
+    start = time.perf_counter()
+    done = run_experiment(config, out, n_jobs=args.n_jobs, progress=not args.no_progress)
+    frame = summary_frame(done, out)
+    frame.to_csv(out / "summary.csv", index=False)
+    plot_experiment(done, out / "regret.png")
+    seed = done[0][1].seed_entropy
+    print(f"{config.name}: {len(config.policies)} policies x {len(config.envs)} envs, "
+          f"horizon {config.horizon}, {config.n_runs} runs, seed {seed}")
+    print(_format_table(frame))
+    print(f"total {time.perf_counter() - start:.2f} s; wrote {out / 'summary.csv'}, "
+          f"{out / 'regret.png'} and {len(done)} results under {out / 'runs'}")
+    return EXIT_OK
+
+
+# -- list ---------------------------------------------------------------------------------------
+def _cmd_list(args: argparse.Namespace) -> int:
+    from banditlab.envs import ENV_REGISTRY
+    from banditlab.policies import REGISTRY, describe
+    from banditlab.reproduce import list_reproductions
+
+    def section(title: str, rows: list[tuple[str, str]]) -> None:
+        print(title)
+        width = max((len(a) for a, _ in rows), default=0)
+        for a, b in rows:
+            print(f"  {a.ljust(width)}  {b}")
+
+    section("Environments ([[env]] id = ...):",
+            [(i, d) for i, (_, d, _) in ENV_REGISTRY.items()])
+    print()
+    section("Policies ([[policy]] name = ...):",
+            [(n, f"{describe(c)} [{c.protocol.name}]") for n, c in REGISTRY.items()])
+    print()
+    section("Reproductions (banditlab reproduce NAME):",
+            [(n, r.description) for n, r in list_reproductions().items()])
+    return EXIT_OK
+
+
+# -- reproduce ----------------------------------------------------------------------------------
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from banditlab.reproduce import get_reproduction, list_reproductions
+
+    if args.list:
+        reps = list_reproductions()
+        width = max((len(n) for n in reps), default=0)
+        for name, rep in reps.items():
+            print(f"{name.ljust(width)}  {rep.description}")
+        return EXIT_OK
+    if args.name is None:
+        print("error: reproduce: give a NAME or --list (see banditlab reproduce --list).",
+              file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        rep = get_reproduction(args.name)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    out = Path(args.out) if args.out is not None else Path("results") / rep.name
+    mode = "full" if args.full else "quick"
+    print(f"reproduce {rep.name} ({mode}, seed {args.seed}): {rep.description}")
+    start = time.perf_counter()
+    paths = rep.run(out, full=args.full, seed=args.seed, n_jobs=args.n_jobs)
+    print(f"done in {time.perf_counter() - start:.1f} s; wrote {len(paths)} files under {out}:")
+    for p in paths:
+        print(f"  {p}")
+    return EXIT_OK
+
+
+# -- entry point --------------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    from banditlab import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="banditlab", description="Run bandit experiments, list components, reproduce "
+        "papers.")
+    parser.add_argument("--version", action="version", version=f"banditlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,list,reproduce}")
+
+    p_run = sub.add_parser("run", help="run the policies x envs of a TOML file",
+                           description="Run every [[policy]] on every [[env]] of CONFIG "
+                           "(schema: python -c 'import banditlab.config; "
+                           "help(banditlab.config)').")
+    p_run.add_argument("config", help="experiment file (.toml)")
+    p_run.add_argument("--out", help="output directory (default results/<experiment name>)")
+    p_run.add_argument("--n-jobs", type=_positive_int, default=None,
+                       help="worker processes per pair (default: automatic)")
+    p_run.add_argument("--engine", choices=ENGINES, default=None,
+                       help="override experiment.engine")
+    p_run.add_argument("--seed", type=_seed, default=None, help="override experiment.seed")
+    p_run.add_argument("--no-progress", action="store_true", help="no progress output")
+    p_run.set_defaults(func=_cmd_run)
+
+    p_list = sub.add_parser("list", help="list environments, policies and reproductions")
+    p_list.set_defaults(func=_cmd_list)
+
+    p_rep = sub.add_parser("reproduce", help="run a paper reproduction")
+    p_rep.add_argument("name", nargs="?", help="reproduction name (see --list)")
+    p_rep.add_argument("--list", action="store_true", help="list the reproductions")
+    p_rep.add_argument("--full", action="store_true", help="paper scale (default: quick)")
+    p_rep.add_argument("--out", help="output directory (default results/<name>)")
+    p_rep.add_argument("--seed", type=_seed, default=0, help="root seed (default 0)")
+    p_rep.add_argument("--n-jobs", type=_positive_int, default=None,
+                       help="worker processes (default: automatic)")
+    p_rep.set_defaults(func=_cmd_reproduce)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(None if argv is None else list(argv))
+    except SystemExit as exc:   # argparse: --help / --version (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if args.command is None:
+        parser.print_usage(sys.stderr)
+        print("banditlab: error: choose a command: run, list or reproduce.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE

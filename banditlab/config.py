@@ -1,0 +1,479 @@
+"""Experiment configuration files (TOML) for ``banditlab run``: parsing and validation.
+
+A configuration crosses a list of policies with a list of environments. Every
+``(policy, env)`` pair is run ``n_runs`` times for ``horizon`` rounds.
+
+Schema
+------
+::
+
+    [experiment]                 # required
+    name = "quickstart"          # optional; default: the file name without .toml
+    horizon = 10000              # required, int >= 1: rounds per run
+    n_runs = 20                  # optional, int >= 1 (default 10): independent runs per pair
+    seed = 0                     # optional, int >= 0; absent: fresh entropy, printed and recorded
+    checkpoints = 200            # optional: int (evenly spaced), "log", or a list of rounds;
+                                 #   absent: 200 evenly spaced plus ~100 log-spaced rounds
+    engine = "auto"              # optional: "auto" (default), "kernel" or "python"
+
+    [[env]]                      # one table per environment (at least one)
+    id = "banditlab/BernoulliBandit-v0"   # a registered id (``banditlab list``)
+    label = "easy"               # optional: name in tables and plots
+    means = { linspace = [0.1, 0.9, 10] } # constructor arguments, inline ...
+
+    [[env]]
+    id = "banditlab/BernoulliBandit-v0"
+    [env.kwargs]                 # ... or in a ``kwargs`` table (not both for one argument)
+    means = [0.5, 0.45, 0.45]
+
+    [[policy]]                   # one table per policy (at least one)
+    name = "UCB"                 # a registered name (``banditlab list``)
+    label = "UCB a=1"            # optional
+    alpha = 1.0                  # constructor arguments, inline or in [policy.kwargs]
+
+Filled in automatically, unless given:
+
+* a policy's ``n_arms`` from each env (giving it is an error: it is a property of the env);
+* a policy's ``horizon`` or ``budget`` argument (EXP3, best-arm identification) and an env's
+  ``horizon`` argument from ``experiment.horizon``;
+* a contextual policy's ``n_features`` from the env's observation shape.
+
+Any number array can be written ``{ linspace = [start, stop, num] }`` (``numpy.linspace``).
+
+Every error is a :class:`~banditlab.errors.ConfigError` whose message starts with the TOML path
+of the offending field, with tables indexed from 0 in file order, e.g.
+``policy[1].alpha: UCB: 'alpha' must be a float in (0, inf); got -1.``
+
+Seeding
+-------
+All ``(policy, env)`` pairs use the same root seed. Each run ``i`` of a pair then derives its
+env and policy seeds from that root (:func:`banditlab.runner.run_many`), so every policy on an
+env sees the same reward noise (common random numbers), and the results do not depend on the
+number of processes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from banditlab._validation import Constraint, Integer, Options
+from banditlab.envs import ENV_REGISTRY
+from banditlab.errors import ConfigError
+from banditlab.policies import REGISTRY
+from banditlab.policy import Policy
+from banditlab.protocols import CONTEXTUAL
+from banditlab.runner import ENGINES, make_checkpoints, resolve_engine
+
+__all__ = [
+    "EXPERIMENT_KEYS",
+    "EnvEntry",
+    "ExperimentConfig",
+    "Job",
+    "PolicyEntry",
+    "default_checkpoints",
+    "load_config",
+    "parse_config",
+]
+
+#: keys of the ``[experiment]`` table
+EXPERIMENT_KEYS = ("name", "horizon", "n_runs", "seed", "checkpoints", "engine")
+_TOP_KEYS = ("experiment", "env", "policy")
+_RESERVED = ("label", "kwargs")   # keys of [[env]] / [[policy]] that are not constructor args
+_DEFAULT_RUNS = 10
+#: constructor arguments of a policy filled from the experiment horizon
+_HORIZON_ARGS = ("horizon", "budget")
+
+
+@dataclass(frozen=True)
+class EnvEntry:
+    """One ``[[env]]`` table, validated, with its constructed environment."""
+
+    index: int
+    id: str
+    label: str
+    kwargs: dict[str, Any]
+    env: Any
+
+
+@dataclass(frozen=True)
+class PolicyEntry:
+    """One ``[[policy]]`` table, validated (``kwargs`` as given, without filled arguments)."""
+
+    index: int
+    name: str
+    label: str
+    kwargs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One ``(policy, env)`` pair to run: the constructed objects and their labels."""
+
+    policy: Policy
+    env: Any
+    policy_label: str
+    env_label: str
+    policy_index: int
+    env_index: int
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A validated experiment: ``jobs`` is every policy crossed with every env.
+
+    ``seed`` is ``None`` when neither the file nor the command line gives one.
+    """
+
+    name: str
+    horizon: int
+    n_runs: int
+    seed: int | None
+    checkpoints: np.ndarray
+    engine: str
+    envs: tuple[EnvEntry, ...]
+    policies: tuple[PolicyEntry, ...]
+    jobs: tuple[Job, ...]
+
+
+def default_checkpoints(horizon: int) -> np.ndarray:
+    """200 evenly spaced rounds merged with about 100 log-spaced ones (for both plot scales)."""
+    return np.union1d(make_checkpoints(horizon, None), make_checkpoints(horizon, "log"))
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def _type_name(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _options(names: Any) -> str:
+    return ", ".join(repr(n) for n in names)
+
+
+def _check(rule: Constraint, value: Any, path: str) -> Any:
+    """``rule.check`` with the error reworded as ``path: must be ...; got ...``."""
+    try:
+        return rule.check(value, path, "config")
+    except TypeError:
+        got = _type_name(value)
+    except ValueError:
+        got = repr(value)
+    raise ConfigError(f"{path}: must be {rule.describe()}; got {got}.")
+
+
+_FIELD = re.compile(r"^[\w.]+: '(\w+)' must")
+
+
+def _reraise(exc: Exception, path: str, given: Any) -> ConfigError:
+    """A ConfigError prefixed with ``path`` (plus the field the message names, if given)."""
+    msg = str(exc)
+    m = _FIELD.match(msg)
+    if m and m.group(1) in given:
+        path = f"{path}.{m.group(1)}"
+    return ConfigError(f"{path}: {msg}")
+
+
+def _signature_args(cls: type) -> tuple[list[str], list[str]]:
+    """Keyword arguments of ``cls.__init__`` and those without a default."""
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    names = [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    required = [p.name for p in params if p.default is inspect.Parameter.empty
+                and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    return names, required
+
+
+def _expand_arrays(value: Any, path: str) -> Any:
+    """Replace ``{ linspace = [start, stop, num] }`` by the list it denotes (recursively)."""
+    if isinstance(value, dict):
+        if set(value) != {"linspace"}:
+            raise ConfigError(f"{path}: an inline table must be {{ linspace = [start, stop, num] "
+                              f"}}; got keys {_options(value)}.")
+        spec = value["linspace"]
+        ok = (isinstance(spec, list) and len(spec) == 3
+              and all(isinstance(x, numbers.Real) and not isinstance(x, bool)
+                      and math.isfinite(x) for x in spec[:2])
+              and isinstance(spec[2], int) and not isinstance(spec[2], bool) and spec[2] >= 1)
+        if not ok:
+            raise ConfigError(f"{path}.linspace: must be [start, stop, num] with finite numbers "
+                              f"start, stop and an int num >= 1; got {spec!r}.")
+        return np.linspace(float(spec[0]), float(spec[1]), int(spec[2])).tolist()
+    if isinstance(value, list):
+        return [_expand_arrays(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _split_entry(entry: Any, path: str, head: str, allowed_heads: dict[str, Any]
+                 ) -> tuple[str, str | None, dict[str, Any]]:
+    """Read ``head`` (``id``/``name``), optional ``label`` and the constructor kwargs."""
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{path}: must be a table; got {_type_name(entry)}.")
+    if head not in entry:
+        raise ConfigError(f"{path}.{head}: missing; must be one of {_options(allowed_heads)}.")
+    key = entry[head]
+    if not isinstance(key, str) or key not in allowed_heads:
+        raise ConfigError(f"{path}.{head}: must be one of {_options(allowed_heads)}; "
+                          f"got {_type_name(key) if not isinstance(key, str) else repr(key)}.")
+    label = entry.get("label")
+    if label is not None and (not isinstance(label, str) or not label.strip()):
+        raise ConfigError(f"{path}.label: must be a non-empty string; got {_type_name(label)}.")
+    kwargs = {k: v for k, v in entry.items() if k not in (head, *_RESERVED)}
+    table = entry.get("kwargs", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}.kwargs: must be a table of constructor arguments; "
+                          f"got {_type_name(table)}.")
+    for k, v in table.items():
+        if k in kwargs:
+            raise ConfigError(f"{path}.kwargs.{k}: given twice (also as {path}.{k}); "
+                              "keep one.")
+        kwargs[k] = v
+    return key, label, {k: _expand_arrays(v, f"{path}.{k}") for k, v in kwargs.items()}
+
+
+def _check_keys(kwargs: dict[str, Any], allowed: list[str], path: str, owner: str,
+                head: str) -> None:
+    for k in kwargs:
+        if k not in allowed:
+            keys = [head, *_RESERVED, *allowed]
+            raise ConfigError(f"{path}.{k}: unknown key for {owner}; allowed keys: "
+                              f"{_options(keys)}.")
+
+
+def _unique_labels(bases: list[str], explicit: list[bool], section: str) -> list[str]:
+    """Default labels get a ``#i`` suffix when they collide; explicit duplicates are errors."""
+    labels = list(bases)
+    seen: dict[str, int] = {}
+    for i, (lab, exp) in enumerate(zip(labels, explicit)):
+        if exp and lab in seen and explicit[seen[lab]]:
+            raise ConfigError(f"{section}[{i}].label: must be unique; {lab!r} is also the "
+                              f"label of {section}[{seen[lab]}].")
+        seen.setdefault(lab, i)
+    counts = {lab: labels.count(lab) for lab in labels}
+    for i, (lab, exp) in enumerate(zip(bases, explicit)):
+        if counts[lab] > 1 and not exp:
+            labels[i] = f"{lab}#{i}"
+    return labels
+
+
+# -- sections -----------------------------------------------------------------------------------
+def _parse_experiment(data: dict[str, Any], source: str) -> dict[str, Any]:
+    if "experiment" not in data:
+        raise ConfigError("experiment: missing; add an [experiment] table with at least "
+                          "horizon = <int >= 1>.")
+    exp = data["experiment"]
+    if not isinstance(exp, dict):
+        raise ConfigError(f"experiment: must be a table ([experiment]); got {_type_name(exp)}.")
+    for k in exp:
+        if k not in EXPERIMENT_KEYS:
+            raise ConfigError(f"experiment.{k}: unknown key; allowed keys: "
+                              f"{_options(EXPERIMENT_KEYS)}.")
+    if "horizon" not in exp:
+        raise ConfigError("experiment.horizon: missing; must be an int in [1, inf).")
+    out: dict[str, Any] = {}
+    for key, rule, default in (("horizon", Integer(1, None), None),
+                               ("n_runs", Integer(1, None), _DEFAULT_RUNS),
+                               ("seed", Integer(0, None), None),
+                               ("engine", Options(ENGINES), "auto")):
+        out[key] = _check(rule, exp[key], f"experiment.{key}") if key in exp else default
+    name = exp.get("name", Path(source).stem)
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"experiment.name: must be a non-empty string; got {_type_name(name)}.")
+    out["name"] = name
+    if "checkpoints" in exp:
+        try:
+            out["checkpoints"] = make_checkpoints(out["horizon"], exp["checkpoints"],
+                                                  owner="experiment")
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"experiment.checkpoints: {exc}") from None
+    else:
+        out["checkpoints"] = default_checkpoints(out["horizon"])
+    return out
+
+
+def _tables(data: dict[str, Any], section: str, head: str, names: Any) -> list[Any]:
+    if section not in data:
+        raise ConfigError(f"{section}: missing; add at least one [[{section}]] table with "
+                          f"{head} = one of {_options(names)}.")
+    entries = data[section]
+    if isinstance(entries, dict):
+        raise ConfigError(f"{section}: must be an array of tables ([[{section}]], double "
+                          f"brackets); got a single table ([{section}]).")
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{section}: must be a non-empty array of tables ([[{section}]]); "
+                          f"got {_type_name(entries)}.")
+    return entries
+
+
+def _parse_envs(data: dict[str, Any], horizon: int) -> list[EnvEntry]:
+    entries = _tables(data, "env", "id", ENV_REGISTRY)
+    parsed = []
+    for j, entry in enumerate(entries):
+        path = f"env[{j}]"
+        env_id, label, kwargs = _split_entry(entry, path, "id", ENV_REGISTRY)
+        cls, description, _ = ENV_REGISTRY[env_id]
+        allowed, required = _signature_args(cls)
+        _check_keys(kwargs, allowed, path, env_id, "id")
+        for name in required:
+            if name not in kwargs:
+                raise ConfigError(f"{path}.{name}: missing; required by {env_id} "
+                                  f"({description}).")
+        given = dict(kwargs)
+        if "horizon" in allowed and "horizon" not in kwargs:
+            kwargs["horizon"] = horizon
+        try:
+            env = cls(**kwargs)
+        except (TypeError, ValueError) as exc:
+            raise _reraise(exc, path, given) from None
+        env_h = getattr(env, "horizon", None)
+        if env_h is not None and env_h < horizon:
+            field = f"{path}.horizon" if "horizon" in allowed else path
+            raise ConfigError(f"{field}: the env has horizon {env_h}, shorter than "
+                              f"experiment.horizon = {horizon}; they must agree.")
+        parsed.append((j, env_id, label, given, env, cls.__name__))
+    labels = _unique_labels([lab or cname for _, _, lab, _, _, cname in parsed],
+                            [lab is not None for _, _, lab, _, _, _ in parsed], "env")
+    return [EnvEntry(j, env_id, labels[j], given, env) for j, env_id, _, given, env, _ in parsed]
+
+
+def _parse_policies(data: dict[str, Any]) -> list[tuple[PolicyEntry, type[Policy]]]:
+    entries = _tables(data, "policy", "name", REGISTRY)
+    parsed = []
+    for i, entry in enumerate(entries):
+        path = f"policy[{i}]"
+        name, label, kwargs = _split_entry(entry, path, "name", REGISTRY)
+        cls = REGISTRY[name]
+        allowed, _ = _signature_args(cls)
+        if "n_arms" in kwargs:
+            raise ConfigError(f"{path}.n_arms: set from each env's number of arms; remove it.")
+        _check_keys(kwargs, [a for a in allowed if a != "n_arms"], path, name, "name")
+        parsed.append((i, name, label, kwargs, cls))
+
+    def default(name: str, kwargs: dict[str, Any]) -> str:
+        if sum(p[1] == name for p in parsed) == 1 or not kwargs:
+            return name
+        return f"{name}(" + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ")"
+
+    labels = _unique_labels([lab or default(name, kw) for _, name, lab, kw, _ in parsed],
+                            [lab is not None for _, _, lab, _, _ in parsed], "policy")
+    return [(PolicyEntry(i, name, labels[i], kw), cls) for i, name, _, kw, cls in parsed]
+
+
+def _make_policy(cls: type[Policy], entry: PolicyEntry, env_entry: EnvEntry,
+                 horizon: int) -> Policy:
+    path = f"policy[{entry.index}]"
+    env = env_entry.env
+    allowed, required = _signature_args(cls)
+    kwargs = dict(entry.kwargs)
+    for name in _HORIZON_ARGS:
+        if name in allowed and name not in kwargs:
+            kwargs[name] = horizon
+    if cls.protocol is CONTEXTUAL:
+        family = getattr(env, "family", None)
+        if family != "linear":
+            linear = [i for i, (c, _, _) in ENV_REGISTRY.items() if c.family == "linear"]
+            raise ConfigError(f"{path}: {entry.name} is a contextual policy and cannot run on "
+                              f"env[{env_entry.index}] ({env_entry.id}); it needs a linear env: "
+                              f"{_options(linear)}.")
+        if "n_features" in allowed and "n_features" not in kwargs:
+            kwargs["n_features"] = int(env.observation_space.shape[1])
+    for name in required:
+        if name not in kwargs and name != "n_arms":
+            raise ConfigError(f"{path}.{name}: missing; required by {entry.name}.")
+    try:
+        return cls(env.n_arms, **kwargs)
+    except (TypeError, ValueError) as exc:
+        m = _FIELD.match(str(exc))
+        if m and m.group(1) in entry.kwargs:
+            raise ConfigError(f"{path}.{m.group(1)}: {exc}") from None
+        raise ConfigError(f"{path} on env[{env_entry.index}] ({env_entry.label}): "
+                          f"{exc}") from None
+
+
+# -- entry points -------------------------------------------------------------------------------
+def parse_config(data: dict[str, Any], *, source: str = "config", engine: str | None = None,
+                 seed: int | None = None) -> ExperimentConfig:
+    """Validate a configuration given as a dict (the parsed TOML) and build its jobs.
+
+    Parameters
+    ----------
+    data : dict
+        The TOML document as returned by :func:`tomllib.load`.
+    source : str
+        File name, used for the default experiment name.
+    engine : {'auto', 'kernel', 'python'}, optional
+        Overrides ``experiment.engine`` (the ``--engine`` option).
+    seed : int, optional
+        Overrides ``experiment.seed`` (the ``--seed`` option).
+
+    Returns
+    -------
+    ExperimentConfig
+
+    Raises
+    ------
+    ConfigError
+        Naming the TOML path of the first invalid field and what it must be.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"config: must be a table (a TOML document); got {_type_name(data)}.")
+    for k in data:
+        if k not in _TOP_KEYS:
+            raise ConfigError(f"{k}: unknown top-level key; allowed: [experiment], [[env]], "
+                              "[[policy]].")
+    exp = _parse_experiment(data, source)
+    if engine is not None:
+        exp["engine"] = _check(Options(ENGINES), engine, "--engine")
+    if seed is not None:
+        exp["seed"] = _check(Integer(0, None), seed, "--seed")
+    envs = _parse_envs(data, exp["horizon"])
+    policies = _parse_policies(data)
+    jobs = []
+    engine_path = "--engine" if engine is not None else "experiment.engine"
+    for env_entry in envs:
+        for entry, cls in policies:
+            policy = _make_policy(cls, entry, env_entry, exp["horizon"])
+            try:
+                resolve_engine(policy, env_entry.env, exp["engine"], owner=engine_path)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"{engine_path}: {exc}") from None
+            jobs.append(Job(policy, env_entry.env, entry.label, env_entry.label, entry.index,
+                            env_entry.index))
+    return ExperimentConfig(name=exp["name"], horizon=exp["horizon"], n_runs=exp["n_runs"],
+                            seed=exp["seed"], checkpoints=exp["checkpoints"],
+                            engine=exp["engine"], envs=tuple(envs),
+                            policies=tuple(e for e, _ in policies), jobs=tuple(jobs))
+
+
+def load_config(path: str | Path, *, engine: str | None = None, seed: int | None = None
+                ) -> ExperimentConfig:
+    """Read and validate a TOML experiment file (see the module docstring for the schema).
+
+    Raises
+    ------
+    ConfigError
+        For a missing or unreadable file, malformed TOML or any invalid field.
+    """
+    if not isinstance(path, str | Path):
+        raise TypeError(f"load_config: 'path' must be a str or Path; got {type(path).__name__}.")
+    src = Path(path)
+    if not src.is_file():
+        raise ConfigError(f"{src}: no such file.")
+    try:
+        with src.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{src}: invalid TOML: {exc}.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{src}: cannot read the file: {exc}.") from None
+    return parse_config(data, source=src.name, engine=engine, seed=seed)
