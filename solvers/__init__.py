@@ -1,5 +1,25 @@
-"""Numerical solvers (installed as ``banditlab.solvers``): fronts that validate, over Numba kernels."""
+"""Numerical solvers (installed as ``banditlab.solvers``): validating fronts over Numba kernels."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from banditlab.solvers.sor import (
+    SolveResult,
+    jacobi_radius,
+    poisson_2d,
+    sor,
+    sor_sweep,
+    ssor_pcg,
+    young_omega,
+    young_rate,
+)
+
+__all__ = [
+    "SolveResult",
+    "jacobi_radius",
+    "poisson_2d",
+    "sor",
+    "sor_sweep",
+    "ssor_pcg",
+    "young_omega",
+    "young_rate",
+]
