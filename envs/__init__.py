@@ -17,6 +17,7 @@ from banditlab.envs.karmed import (
     KArmedEnv,
 )
 from banditlab.envs.linear import LinearBandit
+from banditlab.envs.streaming import StreamingBandit
 
 __all__ = [
     "ENV_REGISTRY",
@@ -55,3 +56,8 @@ register_env("banditlab/AdversarialBandit-v0", AdversarialBandit,
 register_env("banditlab/LinearBandit-v0", LinearBandit,
              "linear/contextual bandit with per-arm features and optional misspecification",
              {"theta": [1.0, -0.5], "n_arms": 4, "horizon": 50})
+
+# -- streaming bandits (issue 3) ------------------------------------------------------------
+register_env("banditlab/StreamingBandit-v0", StreamingBandit,
+             "single-pass streaming bandit with an enforced arm-memory budget",
+             {"means": [0.5], "horizon": 1000, "memory": 1})
