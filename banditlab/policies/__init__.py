@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from banditlab.policies.chebcb import ChebCB
 from banditlab.policies.epsilon_greedy import EpsilonGreedy
 from banditlab.policies.etc import ExploreThenCommit
 from banditlab.policies.exp3 import EXP3
@@ -11,6 +12,8 @@ from banditlab.policies.sequential_halving import SequentialHalving
 from banditlab.policies.successive_elimination import SuccessiveElimination
 from banditlab.policies.successive_rejects import SuccessiveRejects
 from banditlab.policies.thompson import GaussianThompsonSampling, ThompsonSampling
+from banditlab.policies.tsallis_inf import TsallisINF
+from banditlab.policies.tsallis_inf_cb import TsallisINFCB
 from banditlab.policies.ucb import UCB
 from banditlab.policies.uniform import Uniform
 from banditlab.policy import Policy
@@ -20,6 +23,7 @@ __all__ = [
     "KLUCB",
     "REGISTRY",
     "UCB",
+    "ChebCB",
     "EpsilonGreedy",
     "ExploreThenCommit",
     "GaussianThompsonSampling",
@@ -28,6 +32,8 @@ __all__ = [
     "SuccessiveElimination",
     "SuccessiveRejects",
     "ThompsonSampling",
+    "TsallisINF",
+    "TsallisINFCB",
     "Uniform",
 ]
 
@@ -41,6 +47,7 @@ REGISTRY: dict[str, type[Policy]] = {
     "GaussianThompsonSampling": GaussianThompsonSampling,
     "SuccessiveElimination": SuccessiveElimination,
     "EXP3": EXP3,
+    "TsallisINF": TsallisINF,
     "LinUCB": LinUCB,
     "SequentialHalving": SequentialHalving,
     "SuccessiveRejects": SuccessiveRejects,
