@@ -61,3 +61,10 @@ register_env("banditlab/LinearBandit-v0", LinearBandit,
 register_env("banditlab/StreamingBandit-v0", StreamingBandit,
              "single-pass streaming bandit with an enforced arm-memory budget",
              {"means": [0.5], "horizon": 1000, "memory": 1})
+
+# -- SOR / SSOR-PCG omega tuning (issue 5) ----------------------------------------------------
+# Registered with gymnasium only (not ENV_REGISTRY, whose contract tests assume bandit envs
+# with empty info): info carries the solver feedback (iterations, omega, converged).
+if "banditlab/SORTuning-v0" not in gym.envs.registry:
+    gym.register(id="banditlab/SORTuning-v0", entry_point="banditlab.envs.sor:SORTuningEnv",
+                 disable_env_checker=False)
