@@ -1,0 +1,743 @@
+"""Experiment sweeps: a grid of (policy, parameters, env, horizon, seed) runs, resumable.
+
+A *grid* is a dict (or a TOML file, :func:`load_grid`)::
+
+    name = "ucb-vs-ts"                 # optional, free text
+    seed = 2024                        # root entropy; omitted: fresh entropy, recorded
+    n_seeds = 20                       # runs per cell: seed indices 0 .. n_seeds-1
+    horizon = [1000, 10000]            # an int or a list of ints (a grid axis)
+    engine = "auto"                    # 'auto' | 'kernel' | 'python'
+    checkpoints = 100                  # as run_many's 'checkpoints' (int, 'log' or a list)
+
+    [[policies]]
+    name = "UCB"                       # a key of banditlab.policies.REGISTRY
+    params = {}                        # fixed keyword arguments
+    grid = { alpha = [0.5, 2.0] }      # each key is an axis: one cell per combination
+
+    [[policies]]
+    name = "ThompsonSampling"
+
+    [[envs]]
+    id = "banditlab/BernoulliBandit-v0"   # a banditlab env id or any gymnasium id
+    kwargs = { means = [0.2, 0.5, 0.7] }  # fixed keyword arguments
+    grid = {}                             # axes, as for policies
+
+The cells are the product of (policy x its parameter axes) x (env x its keyword axes) x
+horizons; each cell has ``n_seeds`` *tasks*, one run each. ``n_arms`` (and ``n_features`` for
+contextual policies) come from the env. When the env's constructor takes ``horizon`` and its
+kwargs do not set it, the task's horizon is passed to the env.
+
+Seeds
+-----
+Every task's seeds depend only on the root entropy and the task's coordinates, never on the
+executor, the batch, the order of execution or the number of workers. With ``W(x)`` the first
+four little-endian 32-bit words of the SHA-256 of the canonical JSON of ``x`` (sorted keys, no
+spaces), seed index ``i`` gets::
+
+    env_seed    = SeedSequence(entropy, spawn_key=(0, *W(env_coords), i)).generate_state(1, uint64)
+    policy_seed = SeedSequence(entropy, spawn_key=(1, *W(cell_coords), i)).generate_state(1, uint64)
+
+where ``env_coords = {"env": id, "env_kwargs": kwargs}`` and ``cell_coords`` adds the policy
+name and parameters, the horizon, the engine and the checkpoints. The env stream does not
+depend on the policy or the horizon, so all policies of a sweep see the same reward noise for
+the same seed index (common random numbers, which lowers the variance of comparisons). These
+are exactly the ``(env_seed, policy_seed)`` pairs :mod:`banditlab.runner` uses to reset the env
+and the policy; :func:`task_seeds` computes them.
+
+A task's id is the first 16 hex digits of the SHA-256 of its canonical coordinates (the cell
+plus ``seed_index``). Parameters are compared as written: ``alpha = 2`` and ``alpha = 2.0``
+are different cells.
+
+Execution and the store
+-----------------------
+Tasks are grouped into batches (one executor submission each, tasks of one cell together, so
+the env and policy are built once per batch); each finished batch is written by the driver as
+one Parquet shard of the store (:mod:`banditlab.store`). A task that raises is recorded with
+its traceback in ``failed/`` and the sweep goes on. Running the same sweep again skips finished
+tasks and retries failed ones; a different grid is refused unless ``extend=True``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import inspect
+import itertools
+import json
+import math
+import os
+import sys
+import threading
+import time
+import tomllib
+import traceback
+from collections.abc import Mapping
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+
+from banditlab._seeding import as_seed_sequence
+from banditlab._validation import Integer
+from banditlab.errors import ConfigError
+from banditlab.protocols import CONTEXTUAL
+from banditlab.store import (
+    STORE_FORMAT,
+    clear_failure,
+    read_manifest,
+    scan_store,
+    write_failure,
+    write_manifest,
+    write_shard,
+)
+
+__all__ = [
+    "SweepSummary",
+    "Task",
+    "expand_grid",
+    "load_grid",
+    "normalize_grid",
+    "run_tasks",
+    "sweep",
+    "task_seeds",
+]
+
+_TOP_KEYS = {"name", "seed", "n_seeds", "horizon", "engine", "checkpoints", "policies", "envs"}
+_POLICY_KEYS = {"name", "params", "grid"}
+_ENV_KEYS = {"id", "kwargs", "grid"}
+#: default cap on the steps (runs x horizon) of one batch, so a batch lasts well under a second
+BATCH_MAX_STEPS = 5_000_000
+BATCH_MAX_TASKS = 256
+
+
+def _canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _words(obj: Any) -> tuple[int, ...]:
+    digest = hashlib.sha256(_canonical(obj).encode()).digest()
+    return tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4))
+
+
+# -- grid spec --------------------------------------------------------------------------------
+def load_grid(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a grid from a TOML file and normalise it (see :func:`normalize_grid`)."""
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"load_grid: 'path' must be a str or os.PathLike; got "
+                        f"{type(path).__name__} {path!r}.")
+    file = Path(path)
+    try:
+        with open(file, "rb") as fh:
+            spec = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"sweep config: no such file {str(file)!r}.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"sweep config: {str(file)!r} is not valid TOML ({exc}).") from None
+    return normalize_grid(spec)
+
+
+def _cfg_error(field: str, want: str, got: Any) -> ConfigError:
+    text = repr(got)
+    text = text if len(text) <= 80 else text[:77] + "..."
+    return ConfigError(f"sweep config: '{field}' must be {want}; got {text}.")
+
+
+def _check_keys(table: Any, allowed: set[str], where: str) -> None:
+    if not isinstance(table, Mapping):
+        raise _cfg_error(where, "a table (dict)", table)
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        name = f"{where}.{unknown[0]}" if where else unknown[0]
+        raise _cfg_error(name, f"one of the known keys {sorted(allowed)}", unknown[0])
+
+
+def _check_value_table(table: Any, where: str, *, axes: bool) -> dict[str, Any]:
+    if not isinstance(table, Mapping):
+        raise _cfg_error(where, "a table (dict) of keyword arguments", table)
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if axes and (not isinstance(value, list) or not value):
+            raise _cfg_error(f"{where}.{key}", "a non-empty list of values (a grid axis)",
+                             value)
+        try:
+            _canonical(value)
+        except (TypeError, ValueError):
+            raise _cfg_error(f"{where}.{key}", "JSON-like data (numbers, strings, booleans, "
+                             "lists, tables; no NaN)", value) from None
+        out[str(key)] = value
+    return out
+
+
+def _positive_int(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _cfg_error(field, "an int in [1, inf)", value)
+    return int(value)
+
+
+def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """Check a grid spec (dict as read from TOML) and return its canonical form.
+
+    Raises :class:`~banditlab.errors.ConfigError` naming the offending field for unknown keys,
+    unknown policies or env ids, and values of the wrong kind. The canonical form has every
+    key filled in (``seed`` stays ``None`` when omitted) and lists for ``horizon``.
+    """
+    from banditlab.envs import ENV_REGISTRY
+    from banditlab.policies import REGISTRY
+
+    _check_keys(spec, _TOP_KEYS, "")
+    seed = spec.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise _cfg_error("seed", "a non-negative int (or omitted)", seed)
+    n_seeds = _positive_int(spec.get("n_seeds", 1), "n_seeds")
+    if "horizon" not in spec:
+        raise _cfg_error("horizon", "an int or a non-empty list of ints", None)
+    horizon = spec["horizon"]
+    horizons = horizon if isinstance(horizon, list) else [horizon]
+    if not horizons:
+        raise _cfg_error("horizon", "an int or a non-empty list of ints", horizon)
+    horizons = [_positive_int(h, "horizon") for h in horizons]
+    if len(set(horizons)) != len(horizons):
+        raise _cfg_error("horizon", "a list of distinct ints", horizon)
+    engine = spec.get("engine", "auto")
+    if engine not in ("auto", "kernel", "python"):
+        raise _cfg_error("engine", "one of ['auto', 'kernel', 'python']", engine)
+    checkpoints = spec.get("checkpoints", 100)
+    ok_ck = (checkpoints == "log" or (isinstance(checkpoints, int)
+                                      and not isinstance(checkpoints, bool) and checkpoints >= 1)
+             or (isinstance(checkpoints, list) and checkpoints
+                 and all(isinstance(c, int) and not isinstance(c, bool) for c in checkpoints)))
+    if not ok_ck:
+        raise _cfg_error("checkpoints", "'log', an int in [1, inf) or a list of ints",
+                         checkpoints)
+    name = spec.get("name", "")
+    if not isinstance(name, str):
+        raise _cfg_error("name", "a string", name)
+
+    policies = spec.get("policies")
+    if not isinstance(policies, list) or not policies:
+        raise _cfg_error("policies", "a non-empty list of tables ([[policies]])", policies)
+    pol_out = []
+    for i, p in enumerate(policies):
+        where = f"policies[{i}]"
+        _check_keys(p, _POLICY_KEYS, where)
+        if p.get("name") not in REGISTRY:
+            raise _cfg_error(f"{where}.name", f"one of {sorted(REGISTRY)}", p.get("name"))
+        params = _check_value_table(p.get("params", {}), f"{where}.params", axes=False)
+        grid = _check_value_table(p.get("grid", {}), f"{where}.grid", axes=True)
+        both = sorted(set(params) & set(grid))
+        if both:
+            raise _cfg_error(f"{where}.grid.{both[0]}", "absent from 'params' (a key is "
+                             "either fixed or an axis)", both[0])
+        pol_out.append({"name": p["name"], "params": params, "grid": grid})
+
+    envs = spec.get("envs")
+    if not isinstance(envs, list) or not envs:
+        raise _cfg_error("envs", "a non-empty list of tables ([[envs]])", envs)
+    env_out = []
+    for i, e in enumerate(envs):
+        where = f"envs[{i}]"
+        _check_keys(e, _ENV_KEYS, where)
+        env_id = e.get("id")
+        if not isinstance(env_id, str) or (env_id not in ENV_REGISTRY
+                                           and env_id not in gym.envs.registry):
+            raise _cfg_error(f"{where}.id", f"a registered env id such as {sorted(ENV_REGISTRY)}",
+                             env_id)
+        kwargs = _check_value_table(e.get("kwargs", {}), f"{where}.kwargs", axes=False)
+        grid = _check_value_table(e.get("grid", {}), f"{where}.grid", axes=True)
+        both = sorted(set(kwargs) & set(grid))
+        if both:
+            raise _cfg_error(f"{where}.grid.{both[0]}", "absent from 'kwargs' (a key is "
+                             "either fixed or an axis)", both[0])
+        env_out.append({"id": env_id, "kwargs": kwargs, "grid": grid})
+    return {"name": name, "seed": seed, "n_seeds": n_seeds, "horizon": horizons,
+            "engine": engine, "checkpoints": checkpoints, "policies": pol_out, "envs": env_out}
+
+
+def _combos(fixed: dict[str, Any], grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    keys = sorted(grid)
+    return [{**fixed, **dict(zip(keys, values))}
+            for values in itertools.product(*(grid[k] for k in keys))]
+
+
+class Task(NamedTuple):
+    """One run of a sweep: a cell of the grid and a seed index, with its derived seeds."""
+
+    task_id: str
+    policy: str
+    policy_params: dict[str, Any]
+    env: str
+    env_kwargs: dict[str, Any]
+    horizon: int
+    engine: str
+    checkpoints: Any
+    seed_index: int
+    env_seed: int
+    policy_seed: int
+
+    def coordinates(self) -> dict[str, Any]:
+        """The coordinates of the task (what its id and seeds are computed from)."""
+        return {"policy": self.policy, "policy_params": self.policy_params, "env": self.env,
+                "env_kwargs": self.env_kwargs, "horizon": self.horizon, "engine": self.engine,
+                "checkpoints": self.checkpoints, "seed_index": self.seed_index}
+
+
+def task_seeds(entropy: int | list[int], coordinates: Mapping[str, Any]) -> tuple[int, int]:
+    """``(env_seed, policy_seed)`` of the task with these coordinates (module docstring)."""
+    c = dict(coordinates)
+    i = int(c.pop("seed_index"))
+    env_key = _words({"env": c["env"], "env_kwargs": c["env_kwargs"]})
+    cell_key = _words(c)
+    env_seed = np.random.SeedSequence(entropy, spawn_key=(0, *env_key, i))
+    pol_seed = np.random.SeedSequence(entropy, spawn_key=(1, *cell_key, i))
+    return (int(env_seed.generate_state(1, np.uint64)[0]),
+            int(pol_seed.generate_state(1, np.uint64)[0]))
+
+
+def expand_grid(grid: Mapping[str, Any], entropy: int | list[int] | None = None) -> list[Task]:
+    """All tasks of a grid in a fixed order (cell by cell, seed indices within a cell).
+
+    ``entropy`` defaults to the grid's ``seed``; one of the two must be given.
+    """
+    g = normalize_grid(grid)
+    if entropy is None:
+        entropy = g["seed"]
+    if entropy is None:
+        raise ConfigError("sweep config: 'seed' must be a non-negative int to expand a grid "
+                          "without a store; got None.")
+    tasks = []
+    for p in g["policies"]:
+        for pparams in _combos(p["params"], p["grid"]):
+            for e in g["envs"]:
+                for ekw in _combos(e["kwargs"], e["grid"]):
+                    for h in g["horizon"]:
+                        cell = {"policy": p["name"], "policy_params": pparams, "env": e["id"],
+                                "env_kwargs": ekw, "horizon": h, "engine": g["engine"],
+                                "checkpoints": g["checkpoints"]}
+                        for i in range(g["n_seeds"]):
+                            coords = {**cell, "seed_index": i}
+                            tid = hashlib.sha256(_canonical(coords).encode()).hexdigest()[:16]
+                            es, ps = task_seeds(entropy, coords)
+                            tasks.append(Task(tid, p["name"], pparams, e["id"], ekw, h,
+                                              g["engine"], g["checkpoints"], i, es, ps))
+    ids = [t.task_id for t in tasks]
+    if len(set(ids)) != len(ids):
+        raise ConfigError("sweep config: the grid lists the same cell twice (duplicate "
+                          "policies, envs or axis values).")
+    return tasks
+
+
+# -- running tasks (worker side) --------------------------------------------------------------
+def _make_env(env_id: str, kwargs: dict[str, Any], horizon: int) -> gym.Env:
+    from banditlab.envs import ENV_REGISTRY
+
+    kw = dict(kwargs)
+    if env_id in ENV_REGISTRY:
+        cls = ENV_REGISTRY[env_id][0]
+        if "horizon" not in kw and "horizon" in inspect.signature(cls).parameters:
+            kw["horizon"] = horizon
+        return cls(**kw)
+    spec = gym.spec(env_id)
+    entry = spec.entry_point
+    if callable(entry):
+        target = entry
+    else:
+        target = gym.envs.registration.load_env_creator(entry)
+    params = inspect.signature(target).parameters if callable(target) else {}
+    if "horizon" not in kw and "horizon" in params:
+        kw["horizon"] = horizon
+    return gym.make(env_id, disable_env_checker=True, **kw)
+
+
+def _make_pair(task: Mapping[str, Any]) -> tuple[Any, gym.Env, np.ndarray, str]:
+    from banditlab.policies import REGISTRY
+    from banditlab.runner import _check_pair, make_checkpoints, resolve_engine
+
+    env = _make_env(task["env"], task["env_kwargs"], task["horizon"])
+    cls = REGISTRY[task["policy"]]
+    params = dict(task["policy_params"])
+    if cls.protocol is CONTEXTUAL and "n_features" not in params:
+        shape = getattr(env.observation_space, "shape", None)
+        if shape is not None and len(shape) == 2:
+            params["n_features"] = int(shape[1])
+    n_arms = int(getattr(env.action_space, "n", 0))
+    policy = cls(n_arms, **params)
+    horizon = _check_pair(policy, env, task["horizon"], "sweep")
+    engine = resolve_engine(policy, env, task["engine"], owner="sweep")
+    ck = make_checkpoints(horizon, task["checkpoints"], owner="sweep")
+    return policy, env, ck, engine
+
+
+_local = threading.local()
+
+
+def _cell_objects(task: Mapping[str, Any]) -> tuple[Any, gym.Env, np.ndarray, str]:
+    """Env, policy, checkpoints and engine of a task's cell, cached per worker thread."""
+    key = _canonical({k: task[k] for k in ("policy", "policy_params", "env", "env_kwargs",
+                                            "horizon", "engine", "checkpoints")})
+    cache = getattr(_local, "cache", None)
+    if cache is None:
+        cache = _local.cache = {}
+    if key not in cache:
+        if len(cache) >= 32:
+            cache.pop(next(iter(cache)))
+        cache[key] = _make_pair(task)
+    return cache[key]
+
+
+def _run_task(task: Mapping[str, Any]) -> dict[str, Any]:
+    from banditlab.runner import _one_run
+
+    start = time.perf_counter()
+    try:
+        policy, env, ck, engine = _cell_objects(task)
+        regret, pulls, rec = _one_run(policy, env, int(task["horizon"]), int(task["env_seed"]),
+                                      int(task["policy_seed"]), ck, engine)
+    except Exception as exc:
+        return {"task_id": task["task_id"], "ok": False,
+                "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+    return {"task_id": task["task_id"], "ok": True, "engine": engine, "t": ck,
+            "regret": np.asarray(regret, dtype=np.float64),
+            "pulls": np.asarray(pulls, dtype=np.int64), "recommendation": int(rec),
+            "best_arm": int(getattr(env.unwrapped, "best_arm", -1)),
+            "wall_s": time.perf_counter() - start}
+
+
+def run_tasks(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Run a batch of tasks (dicts of :meth:`Task._asdict`) in this process.
+
+    This is the function the executors call. A task that raises gives ``{"ok": False, ...}``
+    with the error and traceback; the others are unaffected.
+    """
+    return [_run_task(t) for t in tasks]
+
+
+# -- driver -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SweepSummary:
+    """Outcome of :func:`sweep`.
+
+    Attributes
+    ----------
+    store : Path
+    total : int
+        Tasks in the grid.
+    skipped : int
+        Tasks already finished in the store before this call.
+    done, failed : int
+        Tasks finished / failed at the end of this call (all of the grid).
+    ran : int
+        Tasks run by this call.
+    wall_time_s : float
+    """
+
+    store: Path
+    total: int
+    skipped: int
+    done: int
+    failed: int
+    ran: int
+    wall_time_s: float
+
+    @property
+    def pending(self) -> int:
+        return self.total - self.done - self.failed
+
+
+def _executor_kind(executor: Any) -> tuple[str, int]:
+    """('serial' | 'local' | 'futures' | 'dask', number of workers)."""
+    if executor is None:
+        return "local", os.cpu_count() or 1
+    if executor == "serial":
+        return "serial", 1
+    if isinstance(executor, int) and not isinstance(executor, bool):
+        return "local", int(Integer(1, None).check(executor, "executor", "sweep"))
+    if isinstance(executor, cf.Executor):
+        return "futures", int(getattr(executor, "_max_workers", None) or os.cpu_count() or 1)
+    if type(executor).__module__.split(".")[0] == "distributed" and hasattr(executor, "gather"):
+        info = executor.scheduler_info()
+        n = sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values())
+        return "dask", max(n, 1)
+    raise TypeError("sweep: 'executor' must be None (local processes), 'serial', an int "
+                    "(number of local processes), a concurrent.futures.Executor or a "
+                    f"dask.distributed.Client; got {type(executor).__name__} {executor!r}.")
+
+
+def _batches(tasks: list[Task], n_workers: int, batch_size: int | str) -> list[list[dict]]:
+    if batch_size == "auto":
+        size = max(1, min(BATCH_MAX_TASKS, math.ceil(len(tasks) / (4 * n_workers))))
+    else:
+        size = int(batch_size)
+    out: list[list[dict]] = []
+    cur: list[dict] = []
+    cur_steps = 0
+    for t in tasks:
+        too_long = batch_size == "auto" and cur and cur_steps + t.horizon > BATCH_MAX_STEPS
+        if len(cur) >= size or too_long:
+            out.append(cur)
+            cur, cur_steps = [], 0
+        cur.append(t._asdict())
+        cur_steps += t.horizon
+    if cur:
+        out.append(cur)
+    return out
+
+
+def _fmt_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
+    for key in ("seed", "n_seeds", "horizon", "engine", "checkpoints", "policies", "envs"):
+        if old.get(key) != new.get(key):
+            return f"'{key}' is {_canonical(old.get(key))[:60]} in the store, " \
+                   f"{_canonical(new.get(key))[:60]} here"
+    return "the grids differ"
+
+
+def _open_store(root: Path, grid: dict[str, Any], extend: bool) -> dict[str, Any]:
+    """Create the store or check the grid against its manifest; return the manifest."""
+    if (root / "manifest.json").exists():
+        manifest = read_manifest(root, owner="sweep")
+        old = manifest["grid"]
+        new = dict(grid)
+        if new["seed"] is None:
+            new["seed"] = old["seed"]
+        entropy = manifest["entropy"]
+        same = {k: v for k, v in old.items() if k != "name"} == \
+            {k: v for k, v in new.items() if k != "name"}
+        if not same:
+            if not extend:
+                raise ConfigError(f"sweep: the grid in the store {str(root)!r} differs from "
+                                  f"the one given ({_fmt_diff(old, new)}); pass extend=True "
+                                  "(--extend) to add the new tasks to this store, or use "
+                                  "another store directory.")
+            if new["seed"] != old["seed"]:
+                raise ConfigError(f"sweep: 'seed' must match the store to extend it "
+                                  f"(seeds of finished tasks would change); the store has "
+                                  f"{old['seed']!r}, got {grid['seed']!r}.")
+            tasks = expand_grid(new, entropy)
+            manifest = {**manifest, "grid": new, "task_ids": [t.task_id for t in tasks],
+                        "history": [*manifest.get("history", []), old]}
+            write_manifest(root, manifest)
+        return manifest
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"sweep: 'store' must be a directory; got the file {str(root)!r}.")
+    if root.is_dir() and any(root.iterdir()):
+        raise ConfigError(f"sweep: 'store' must be an empty or new directory, or an existing "
+                          f"sweep store; {str(root)!r} has files but no manifest.json.")
+    entropy = as_seed_sequence(grid["seed"], owner="sweep").entropy
+    g = {**grid, "seed": grid["seed"] if grid["seed"] is not None else entropy}
+    tasks = expand_grid(g, entropy)
+    manifest = {"format": STORE_FORMAT, "grid": g, "entropy": entropy,
+                "task_ids": [t.task_id for t in tasks], "history": []}
+    write_manifest(root, manifest)
+    return manifest
+
+
+def _validate_cells(tasks: list[Task]) -> None:
+    """Build every cell's env and policy once in the driver: config errors surface early."""
+    seen: set[str] = set()
+    for t in tasks:
+        d = t._asdict()
+        key = _canonical({k: d[k] for k in ("policy", "policy_params", "env", "env_kwargs",
+                                             "horizon", "engine", "checkpoints")})
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            _make_pair(d)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"sweep config: the cell {t.policy}{t.policy_params} on "
+                              f"{t.env}{t.env_kwargs} with horizon={t.horizon} is invalid: "
+                              f"{exc}") from None
+
+
+def sweep(grid: Mapping[str, Any] | str | os.PathLike[str], *, store: str | os.PathLike[str],
+          executor: Any = None, batch_size: int | str = "auto", extend: bool = False,
+          retry_failed: bool = True, progress: bool | None = None,
+          max_pool_restarts: int = 3) -> SweepSummary:
+    """Run every task of ``grid`` not yet finished in ``store``; resumable and fault tolerant.
+
+    Parameters
+    ----------
+    grid : dict, str or PathLike
+        A grid spec (module docstring) or the path of a TOML file holding one.
+    store : str or PathLike
+        The result directory (created if needed). See :mod:`banditlab.store`.
+    executor : None, 'serial', int, concurrent.futures.Executor or dask.distributed.Client
+        ``None``: local processes, one per core; an int: that many local processes;
+        ``'serial'``: this process; an ``Executor`` (used, not shut down); a Dask ``Client``
+        (the ``distributed`` extra), local or connected to a scheduler. Results do not depend
+        on it.
+    batch_size : int or 'auto', default 'auto'
+        Tasks per executor submission (and per shard). ``'auto'``: about four batches per
+        worker, at most 256 tasks and 5e6 steps each.
+    extend : bool, default False
+        Accept a grid that differs from the store's (same ``seed``): its new tasks are added,
+        finished tasks are kept.
+    retry_failed : bool, default True
+        Run the tasks recorded as failed again.
+    progress : bool, optional
+        Show a progress bar (runs done / total, ETA); default: when stderr is a terminal.
+    max_pool_restarts : int, default 3
+        Local processes only: how often a pool broken by a dead worker is restarted; the
+        batches in flight when a pool broke this many times are recorded as failed.
+
+    Returns
+    -------
+    SweepSummary
+
+    Raises
+    ------
+    ConfigError
+        Invalid grid, or a grid that differs from the store's without ``extend=True``.
+    """
+    owner = "sweep"
+    if isinstance(grid, str | os.PathLike):
+        g = load_grid(grid)
+    elif isinstance(grid, Mapping):
+        g = normalize_grid(grid)
+    else:
+        raise TypeError(f"{owner}: 'grid' must be a dict or the path of a TOML file; got "
+                        f"{type(grid).__name__}.")
+    if not isinstance(store, str | os.PathLike):
+        raise TypeError(f"{owner}: 'store' must be a str or os.PathLike directory; got "
+                        f"{type(store).__name__} {store!r}.")
+    if batch_size != "auto":
+        batch_size = int(Integer(1, None).check(batch_size, "batch_size", owner))
+    for name, flag in (("extend", extend), ("retry_failed", retry_failed)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{owner}: '{name}' must be a bool; got {flag!r}.")
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"{owner}: 'progress' must be a bool or None; got {progress!r}.")
+    max_pool_restarts = int(Integer(0, None).check(max_pool_restarts, "max_pool_restarts",
+                                                   owner))
+    kind, n_workers = _executor_kind(executor)
+
+    start = time.perf_counter()
+    root = Path(store)
+    tasks_given = expand_grid(g, 0)  # validates the grid's shape before touching the store
+    del tasks_given
+    manifest = _open_store(root, g, extend)
+    tasks = expand_grid(manifest["grid"], manifest["entropy"])
+    _validate_cells(tasks)
+    scan = scan_store(root, repair=True, owner=owner)
+    skipped = sum(1 for t in tasks if t.task_id in scan.done)
+    todo = [t for t in tasks if t.task_id not in scan.done
+            and (retry_failed or t.task_id not in scan.failed)]
+    batches = _batches(todo, n_workers, batch_size)
+
+    from tqdm.auto import tqdm
+
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = tqdm(total=len(tasks), initial=skipped, unit="run", desc="sweep", disable=not show,
+               smoothing=0.1)
+    by_id = {t.task_id: t for t in todo}
+
+    def record(results: list[dict[str, Any]]) -> None:
+        good = []
+        for r in results:
+            t = by_id[r["task_id"]]
+            if r["ok"]:
+                good.append({**r, "policy": t.policy,
+                             "policy_params": _canonical(t.policy_params), "env": t.env,
+                             "env_kwargs": _canonical(t.env_kwargs), "horizon": t.horizon,
+                             "seed_index": t.seed_index, "env_seed": t.env_seed,
+                             "policy_seed": t.policy_seed})
+            else:
+                write_failure(root, t.task_id, {
+                    "policy": t.policy, "policy_params": _canonical(t.policy_params),
+                    "env": t.env, "env_kwargs": _canonical(t.env_kwargs),
+                    "horizon": t.horizon, "seed_index": t.seed_index, "error": r["error"],
+                    "traceback": r["traceback"]})
+        if good:
+            write_shard(root, good)
+            for r in good:
+                clear_failure(root, r["task_id"])
+        bar.update(len(results))
+
+    def fail_batch(batch: list[dict], exc: BaseException) -> None:
+        text = "".join(traceback.format_exception(exc))
+        record([{"task_id": t["task_id"], "ok": False,
+                 "error": f"{type(exc).__name__}: {exc}", "traceback": text} for t in batch])
+
+    try:
+        if kind == "serial":
+            for batch in batches:
+                record(run_tasks(batch))
+        elif kind == "dask":
+            _drive_dask(executor, batches, record, fail_batch)
+        elif kind == "futures":
+            _drive_futures(executor, batches, record, fail_batch)
+        else:
+            _drive_local(n_workers, batches, record, fail_batch, max_pool_restarts)
+    finally:
+        bar.close()
+    final = scan_store(root, owner=owner)
+    ids = {t.task_id for t in tasks}
+    return SweepSummary(store=root, total=len(tasks), skipped=skipped,
+                        done=sum(1 for t in final.done if t in ids),
+                        failed=sum(1 for t in final.failed if t in ids),
+                        ran=len(todo), wall_time_s=time.perf_counter() - start)
+
+
+def _drive_futures(executor: cf.Executor, batches: list[list[dict]], record: Any,
+                   fail_batch: Any) -> None:
+    futures = {executor.submit(run_tasks, b): b for b in batches}
+    for fut in cf.as_completed(futures):
+        try:
+            results = fut.result()
+        except Exception as exc:
+            fail_batch(futures[fut], exc)
+            continue
+        record(results)
+
+
+def _drive_local(n_workers: int, batches: list[list[dict]], record: Any, fail_batch: Any,
+                 max_restarts: int) -> None:
+    from banditlab.runner import _mp_context
+
+    remaining = dict(enumerate(batches))
+    breaks = dict.fromkeys(remaining, 0)
+    while remaining:
+        broken = False
+        with cf.ProcessPoolExecutor(max_workers=min(n_workers, len(remaining)),
+                                    mp_context=_mp_context()) as pool:
+            futures = {pool.submit(run_tasks, b): k for k, b in remaining.items()}
+            for fut in cf.as_completed(futures):
+                k = futures[fut]
+                try:
+                    results = fut.result()
+                except BrokenProcessPool:
+                    broken = True
+                    continue
+                except Exception as exc:
+                    fail_batch(remaining.pop(k), exc)
+                    continue
+                record(results)
+                remaining.pop(k)
+        if broken:
+            # a worker died (killed, out of memory): we cannot tell which batch did it, so
+            # every batch still in flight counts one break; retry those under the limit
+            for k in list(remaining):
+                breaks[k] += 1
+                if breaks[k] > max_restarts:
+                    fail_batch(remaining.pop(k), BrokenProcessPool(
+                        f"a worker process died while this batch was in flight "
+                        f"({breaks[k]} times)"))
+
+
+def _drive_dask(client: Any, batches: list[list[dict]], record: Any, fail_batch: Any) -> None:
+    from distributed import as_completed
+
+    futures = {client.submit(run_tasks, b, pure=False): i for i, b in enumerate(batches)}
+    for fut in as_completed(list(futures)):
+        i = futures[fut]
+        try:
+            results = fut.result()
+        except Exception as exc:
+            # e.g. KilledWorker after Dask's own retries on other workers
+            fail_batch(batches[i], exc)
+            continue
+        finally:
+            fut.release()
+        record(results)
