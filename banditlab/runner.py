@@ -186,6 +186,26 @@ def _run_chunk(policy: Policy, env: gym.Env, horizon: int, seeds: list[tuple[int
     return [_one_run(policy, env, horizon, es, ps, checkpoints, engine) for es, ps in seeds]
 
 
+class _NoProgressBar:
+    """Stands in for a tqdm bar when progress is off."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, desc: str, show: bool) -> Any:
+    # tqdm.auto is imported only when a bar is shown: importing it (it pulls in asyncio) took
+    # 0.1-0.3 s, a large part of the first run_many call in a new process.
+    if not show:
+        return _NoProgressBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="run")
+
+
 def _mp_context() -> Any:
     # fork keeps user-defined envs and policies (e.g. from a notebook) usable in workers
     return mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
@@ -239,9 +259,7 @@ def run_many(policy: Policy, env: gym.Env, horizon: int | None = None, *, n_runs
     start = time.perf_counter()
     out: list[Any] = [None] * n_runs
     if n_jobs == 1:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n_runs, desc=policy.name, unit="run", disable=not show)
+        bar = _progress_bar(n_runs, policy.name, show)
         worker_policy, worker_env = copy.deepcopy(policy), copy.deepcopy(env)
         for i, pair in enumerate(seeds):
             out[i] = _run_chunk(worker_policy, worker_env, horizon, [pair], ck, engine)[0]
@@ -253,9 +271,7 @@ def run_many(policy: Policy, env: gym.Env, horizon: int | None = None, *, n_runs
         with ProcessPoolExecutor(max_workers=n_jobs, mp_context=_mp_context()) as pool:
             futures = {pool.submit(_run_chunk, policy, env, horizon, seeds[lo:hi], ck, engine):
                        (lo, hi) for lo, hi in itertools.pairwise(bounds) if hi > lo}
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=n_runs, desc=policy.name, unit="run", disable=not show)
+            bar = _progress_bar(n_runs, policy.name, show)
             for fut in as_completed(futures):
                 lo, hi = futures[fut]
                 out[lo:hi] = fut.result()
