@@ -253,7 +253,7 @@ class Array(Constraint):
             bad = [x for x in flat if not _in_interval(float(x), self.low, self.high, self.closed)]
             if bad:
                 raise ValueError(f"{owner}: '{name}' must be {self.describe()}; "
-                                 f"got an entry equal to {bad[0]!r}.")
+                                 f"got an entry equal to {bad[0].item()!r}.")
         return out
 
     def invalid_values(self) -> list[tuple[Any, type[Exception]]]:
