@@ -62,6 +62,13 @@ register_env("banditlab/StreamingBandit-v0", StreamingBandit,
              "single-pass streaming bandit with an enforced arm-memory budget",
              {"means": [0.5], "horizon": 1000, "memory": 1})
 
+# -- cascading MDPs (issue 4) ---------------------------------------------------------------
+# Registered with gymnasium only (not ENV_REGISTRY, whose contract tests assume bandit envs
+# with int actions and empty info): actions are ordered lists and info carries the feedback.
+if "banditlab/CascadingMDP-v0" not in gym.envs.registry:
+    gym.register(id="banditlab/CascadingMDP-v0",
+                 entry_point="banditlab.envs.cascading:CascadingMDP", disable_env_checker=False)
+
 # -- SOR / SSOR-PCG omega tuning (issue 5) ----------------------------------------------------
 # Registered with gymnasium only (not ENV_REGISTRY, whose contract tests assume bandit envs
 # with empty info): info carries the solver feedback (iterations, omega, converged).

@@ -1,0 +1,830 @@
+"""Cascading reinforcement learning: BestPerm, value iteration and the learning agents.
+
+This implements Du, Srikant & Chen, "Cascading Reinforcement Learning" (ICLR 2024): the
+BestPerm oracle, backward induction with it, **CascadingVI** (regret minimisation with
+variance-aware bonuses), **CascadingBPI** (best policy identification) and the paper's
+baselines **CascadingVI-Oracle** (exhaustive search over lists), **CascadingVI-Bonus**
+(variance-unaware bonuses) and **AdaptVI** (UCBVI with lists as atomic actions). All loops
+run in the Numba kernels of :mod:`banditlab.cascading_kernels`; this module validates,
+allocates and delegates.
+
+Episodic protocol (``CASCADE``)
+-------------------------------
+The bandit protocols pick one arm per round; cascading RL plans a whole policy per episode.
+An agent therefore exposes ``plan()`` (backward induction; returns the policy, a list per step
+and state, and sets ``upper_value`` / ``lower_value`` at ``s1``), ``select(h, s)`` (the planned
+list) and ``update(h, s, action, position, s_next, reward)`` (one step's feedback). Its
+kernels are ``plan(params, state, episode)`` and ``update(params, state, h, s, items, k,
+position, s_next, reward)``, reached from the single episodic loop by compile-time dispatch on
+the ``Params`` type (see :mod:`banditlab.cascading_kernels`). :func:`run_episodes` runs the
+loop (``engine='kernel'``) or the equivalent gymnasium loop (``engine='python'``) and records
+the exact value of every played policy, hence the regret.
+
+What the spec leaves open, and the choices made here (see each docstring):
+the exact bonus constants and log terms (the spec's reconstructed ones are used, with
+``bonus_scale`` to scale them), value caps use the remaining horizon ``H - h + 1`` instead of
+``H`` (valid, since rewards are in [0, 1]), and CascadingBPI stops when the optimistic and
+pessimistic values at ``s1`` are within ``epsilon``.
+
+References
+----------
+Y. Du, R. Srikant, W. Chen. Cascading Reinforcement Learning. ICLR 2024 (arXiv 2401.08961).
+M. G. Azar, I. Osband, R. Munos. Minimax regret bounds for reinforcement learning. ICML 2017.
+A. Zanette, E. Brunskill. Tighter problem-dependent regret bounds in reinforcement learning
+without domain knowledge using value function bounds. ICML 2019.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+import multiprocessing as mp
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from banditlab._seeding import SeedLike, make_rng, spawn_run_seeds
+from banditlab._validation import Array, Boolean, Constraint, Integer, Options, Real, validate
+from banditlab.cascading_kernels import (
+    AdaptVIParams,
+    AdaptVIState,
+    CascadingVIParams,
+    CascadingVIState,
+    adaptvi_plan,
+    adaptvi_update,
+    best_list_exhaustive,
+    best_perm_kernel,
+    cvi_plan,
+    cvi_update,
+    list_value,
+    policy_evaluation_kernel,
+    run_bpi_kernel,
+    run_episodes_kernel,
+    value_iteration_kernel,
+)
+from banditlab.envs.cascading import CascadingMDP, check_list
+from banditlab.errors import IncompatibleEnvError
+from banditlab.protocols import Protocol
+
+__all__ = [
+    "CASCADE",
+    "AdaptVI",
+    "BPIResult",
+    "CascadingAgent",
+    "CascadingBPI",
+    "CascadingVI",
+    "CascadingVIBonus",
+    "CascadingVIOracle",
+    "EpisodicResults",
+    "best_list_brute_force",
+    "best_perm",
+    "enumerate_lists",
+    "evaluate_policy",
+    "list_value_of",
+    "run_episodes",
+    "value_iteration",
+]
+
+CASCADE = Protocol("CASCADE", ("init", "plan", "update"), "cascading",
+                   "episodic cascading RL: plan(params, state, episode) -> (upper, lower) fills "
+                   "the policy; update(params, state, h, s, items, k, position, s_next, reward)")
+
+
+# -------------------------------------------------------------------------------------------
+# Oracles and backward induction
+# -------------------------------------------------------------------------------------------
+def _vec(value: Any, name: str, owner: str, n: int | None = None, **spec: Any) -> np.ndarray:
+    arr = Array(1, **spec).check(value, name, owner)
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{owner}: '{name}' must be a 1-d array of floats of shape ({n},); "
+                         f"got shape {arr.shape}.")
+    return arr
+
+
+def best_perm(u: Any, w: Any, w_bot: float, m: int, *, u_lo: Any = None
+              ) -> tuple[float, np.ndarray]:
+    """BestPerm: the best ordered list of at most ``m`` items, ``max_A f(A, u, w)``.
+
+    ``f(A, u, w) = sum_i prod_{j<i}(1 - u(a_j)) u(a_i) w(a_i) + prod_j (1 - u(a_j)) w_bot``.
+    Runs in ``O(N log N + N m)`` (Lemma 1 and 2 of Du et al. 2024): items with
+    ``w <= w_bot`` are dropped, the rest sorted by decreasing ``w``, and a DP chooses which to
+    keep. When no item beats ``w_bot`` the single item maximising ``u_lo (w - w_bot)`` is shown.
+
+    Parameters
+    ----------
+    u : array-like of shape (N,)
+        Attraction probabilities in [0, 1].
+    w : array-like of shape (N,)
+        Item weights (finite).
+    w_bot : float
+        Weight of the no-click outcome.
+    m : int
+        Longest list, in [1, N].
+    u_lo : array-like of shape (N,), optional
+        Lower attraction bounds used only when no item beats ``w_bot`` (defaults to ``u``).
+
+    Returns
+    -------
+    value : float
+    items : ndarray of int64, shape (k,)
+        The list, top first.
+    """
+    owner = "best_perm"
+    u = _vec(u, "u", owner, low=0.0, high=1.0)
+    n = u.shape[0]
+    w = _vec(w, "w", owner, n)
+    wb = float(Real().check(w_bot, "w_bot", owner))
+    m = int(Integer(1, n).check(m, "m", owner))
+    lo = u if u_lo is None else _vec(u_lo, "u_lo", owner, n, low=0.0, high=1.0)
+    out = np.full(m, -1, np.int64)
+    val, k = best_perm_kernel(u, w, wb, m, lo, out)
+    return float(val), out[:k].copy()
+
+
+def enumerate_lists(n_items: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """All ordered lists of 1 to ``m`` distinct items: ``(lists int64[n, m], lengths)``.
+
+    Lists are ordered by length, then lexicographically; ``-1`` pads short lists.
+    ``n = sum_{k=1}^{m} N! / (N - k)!``.
+    """
+    owner = "enumerate_lists"
+    n_items = int(Integer(1, None).check(n_items, "n_items", owner))
+    m = int(Integer(1, n_items).check(m, "m", owner))
+    rows = [perm for k in range(1, m + 1) for perm in itertools.permutations(range(n_items), k)]
+    lists = np.full((len(rows), m), -1, np.int64)
+    lengths = np.empty(len(rows), np.int64)
+    for i, perm in enumerate(rows):
+        lists[i, :len(perm)] = perm
+        lengths[i] = len(perm)
+    return lists, lengths
+
+
+def best_list_brute_force(u: Any, w: Any, w_bot: float, m: int, *, u_lo: Any = None,
+                          u_hi: Any = None) -> tuple[float, np.ndarray]:
+    """Exhaustive oracle over all ``O(N^m)`` lists (the reference BestPerm is tested against).
+
+    Without ``u_lo``/``u_hi`` it returns ``max_A f(A, u, w)``; with them, the largest value of
+    any list over the box ``u_lo <= u <= u_hi`` (what CascadingVI-Oracle maximises).
+    """
+    owner = "best_list_brute_force"
+    u = _vec(u, "u", owner, low=0.0, high=1.0)
+    n = u.shape[0]
+    w = _vec(w, "w", owner, n)
+    wb = float(Real().check(w_bot, "w_bot", owner))
+    m = int(Integer(1, n).check(m, "m", owner))
+    lo = u if u_lo is None else _vec(u_lo, "u_lo", owner, n, low=0.0, high=1.0)
+    hi = u if u_hi is None else _vec(u_hi, "u_hi", owner, n, low=0.0, high=1.0)
+    lists, lengths = enumerate_lists(n, m)
+    out = np.full(m, -1, np.int64)
+    val, k = best_list_exhaustive(lists, lengths, lo, hi, w, wb, out)
+    return float(val), out[:k].copy()
+
+
+def list_value_of(items: Any, u: Any, w: Any, w_bot: float) -> float:
+    """``f(A, u, w)`` of the list ``items`` (top first)."""
+    owner = "list_value_of"
+    u = _vec(u, "u", owner, low=0.0, high=1.0)
+    w = _vec(w, "w", owner, u.shape[0])
+    wb = float(Real().check(w_bot, "w_bot", owner))
+    arr, k = check_list(items, u.shape[0], max(1, np.size(items)), owner)
+    return float(list_value(arr, k, u, w, wb))
+
+
+def _mdp_arrays(env: Any, owner: str) -> Any:
+    base = getattr(env, "unwrapped", env)
+    if not isinstance(base, CascadingMDP):
+        raise TypeError(f"{owner}: 'env' must be a CascadingMDP; got {type(env).__name__}.")
+    return base
+
+
+def value_iteration(env: CascadingMDP, *, oracle: str = "bestperm"
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Optimal values and policy of a cascading MDP by backward induction.
+
+    Parameters
+    ----------
+    env : CascadingMDP
+    oracle : {'bestperm', 'exhaustive'}, default 'bestperm'
+        How each step's best list is found: BestPerm in ``O(N m + N log N)`` per state, or
+        exhaustive search over all lists in ``O(N^m m)`` (the reference).
+
+    Returns
+    -------
+    values : ndarray of float64, shape (H + 1, S)
+    policy : ndarray of int64, shape (H, S, m)
+        Lists, ``-1`` padded.
+    """
+    owner = "value_iteration"
+    base = _mdp_arrays(env, owner)
+    oracle = Options(("bestperm", "exhaustive")).check(oracle, "oracle", owner)
+    a = base.kernel_arrays()
+    if oracle == "exhaustive":
+        lists, lengths = enumerate_lists(base.n_items, base.list_size)
+    else:
+        lists, lengths = np.zeros((0, base.list_size), np.int64), np.zeros(0, np.int64)
+    return value_iteration_kernel(a.q, a.r, a.p, a.horizon, a.list_size, lists, lengths,
+                                  oracle == "exhaustive")
+
+
+def evaluate_policy(env: CascadingMDP, policy: Any) -> np.ndarray:
+    """Values ``V^π_h(s)``, shape (H + 1, S), of a deterministic policy ``int[H, S, m]``."""
+    base = _mdp_arrays(env, "evaluate_policy")
+    return base.policy_values(policy)
+
+
+# -------------------------------------------------------------------------------------------
+# Agents
+# -------------------------------------------------------------------------------------------
+class CascadingAgent:
+    """Base shell of the episodic cascading agents (validation, state, delegation).
+
+    Usage (the gymnasium loop; :func:`run_episodes` does the same inside a kernel)::
+
+        agent.reset(seed=0)
+        for episode in range(K):
+            agent.plan()
+            s, _ = env.reset()
+            for h in range(env.horizon):
+                action = agent.select(h, s)
+                s_next, reward, _, _, info = env.step(action)
+                agent.update(h, s, action, info["position"], s_next, reward)
+                s = s_next
+    """
+
+    protocol: ClassVar[Protocol] = CASCADE
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "n_states": Integer(1, None),
+        "n_items": Integer(1, None),
+        "list_size": Integer(1, None),
+        "horizon": Integer(1, None),
+        "initial_state": Integer(0, None),
+        "delta": Real(0.0, 1.0, closed="neither"),
+        "n_episodes": Integer(1, None),
+        "bonus_scale": Real(0.0, None),
+    }
+
+    n_states: int
+    n_items: int
+    list_size: int
+    horizon: int
+    initial_state: int
+    params: Any
+    state: Any
+
+    def _validate_dims(self, **values: Any) -> dict[str, Any]:
+        owner = self.name
+        v = validate(owner, self.constraints, values)
+        if v["list_size"] > v["n_items"]:
+            raise ValueError(f"{owner}: 'list_size' must be an int in [1, {v['n_items']}] "
+                             f"(at most n_items); got {v['list_size']}.")
+        if v["initial_state"] >= v["n_states"]:
+            raise ValueError(f"{owner}: 'initial_state' must be an int in "
+                             f"[0, {v['n_states'] - 1}]; got {v['initial_state']}.")
+        self.n_states, self.n_items = v["n_states"], v["n_items"]
+        self.list_size, self.horizon = v["list_size"], v["horizon"]
+        self.initial_state = v["initial_state"]
+        self._init_kwargs = dict(values)
+        return v
+
+    @property
+    def name(self) -> str:
+        """The class name (used in results and plots)."""
+        return type(self).__name__
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments as given (arrays as lists)."""
+        return {k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                for k, v in self._init_kwargs.items()}
+
+    def with_params(self, **changes: Any) -> CascadingAgent:
+        """A new, validated agent of the same class with some arguments changed."""
+        return type(self)(**{**self._init_kwargs, **changes})
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()
+                         if not isinstance(v, list))
+        return f"{self.name}({args})"
+
+    @classmethod
+    def for_env(cls, env: CascadingMDP, **kwargs: Any) -> CascadingAgent:
+        """An agent sized for ``env`` (``rewards=env.rewards`` for agents that take them)."""
+        base = _mdp_arrays(env, f"{cls.__name__}.for_env")
+        dims = {"n_states": base.n_states, "n_items": base.n_items,
+                "list_size": base.list_size, "horizon": base.horizon,
+                "initial_state": base.initial_state}
+        return cls(**dims, **kwargs)
+
+    def check_env(self, env: Any, owner: str) -> CascadingMDP:
+        """The env's ``unwrapped`` CascadingMDP, if its sizes match this agent."""
+        base = getattr(env, "unwrapped", env)
+        if not isinstance(base, CascadingMDP):
+            raise IncompatibleEnvError(f"{owner}: {self.name} needs a CascadingMDP; got "
+                                       f"{type(base).__name__}.")
+        mine = (self.n_states, self.n_items, self.list_size, self.horizon, self.initial_state)
+        theirs = (base.n_states, base.n_items, base.list_size, base.horizon, base.initial_state)
+        if mine != theirs:
+            raise IncompatibleEnvError(
+                f"{owner}: {self.name} has (n_states, n_items, list_size, horizon, "
+                f"initial_state)={mine} but the env has {theirs}.")
+        return base
+
+    # -- interaction ---------------------------------------------------------------------
+    def _init_state(self) -> Any:  # pragma: no cover - overridden
+        raise AttributeError(f"{self.name} defines no _init_state()")
+
+    def _plan_kernel(self) -> Any:  # pragma: no cover - overridden
+        raise AttributeError(f"{self.name} defines no _plan_kernel()")
+
+    def _update_kernel(self) -> Any:  # pragma: no cover - overridden
+        raise AttributeError(f"{self.name} defines no _update_kernel()")
+
+    def reset(self, *, seed: int | None = None) -> CascadingAgent:
+        """Forget everything. (The agents are deterministic; ``seed`` sets ``self.rng``.)"""
+        self.rng = make_rng(seed)
+        self.state = self._init_state()
+        self.episode = 0
+        self.upper_value = math.inf
+        self.lower_value = -math.inf
+        return self
+
+    def _require_state(self, what: str) -> None:
+        if not hasattr(self, "state"):
+            raise RuntimeError(f"{self.name}.{what}: call reset(seed=...) first.")
+
+    def plan(self) -> np.ndarray:
+        """Plan the next episode; returns the policy ``int64[H, S, m]`` (a copy).
+
+        Sets ``upper_value`` and ``lower_value`` (the agent's bounds on ``V*_1(s1)`` and on
+        the planned policy's value; ``nan`` lower value for agents without one).
+        """
+        self._require_state("plan")
+        up, low = self._plan_kernel()(self.params, self.state, self.episode)
+        self.episode += 1
+        self.upper_value, self.lower_value = float(up), float(low)
+        return self.state.policy.copy()
+
+    def select(self, h: int, s: int) -> np.ndarray:
+        """The planned list for step ``h`` (0-based) in state ``s`` (``int64[m]``, padded)."""
+        self._require_state("select")
+        h = int(Integer(0, self.horizon - 1).check(h, "h", f"{self.name}.select"))
+        s = int(Integer(0, self.n_states - 1).check(s, "s", f"{self.name}.select"))
+        return self.state.policy[h, s].copy()
+
+    def update(self, h: int, s: int, action: Any, position: int, s_next: int,
+               reward: float) -> None:
+        """Feed back one step: the list shown, the click position (-1: none), s' and reward."""
+        self._require_state("update")
+        owner = f"{self.name}.update"
+        h = int(Integer(0, self.horizon - 1).check(h, "h", owner))
+        s = int(Integer(0, self.n_states - 1).check(s, "s", owner))
+        items, k = check_list(action, self.n_items, self.list_size, owner)
+        pos = int(Integer(-1, k - 1).check(position, "position", owner))
+        s_next = int(Integer(0, self.n_states - 1).check(s_next, "s_next", owner))
+        reward = float(Real(0.0, 1.0).check(reward, "reward", owner))
+        self.state = self._update_kernel()(self.params, self.state, h, s, items, k, pos, s_next,
+                                           reward)
+
+
+class CascadingVI(CascadingAgent):
+    """CascadingVI: optimistic value iteration with BestPerm and variance-aware bonuses.
+
+    Per episode, backward induction on optimistic attraction ``q̄ = q̂ + b_q`` and weights
+    ``w̄ = r + p̂ᵀV̄_{h+1} + b_pV``, where (with ``L = log(4 S N H K / δ)`` and counts n)::
+
+        b_q  = 2 sqrt(q̂(1 - q̂) L / n) + 5 L / n
+        b_pV = 2 sqrt(Var_p̂(V̄_{h+1}) L / n) + 2 sqrt(E_p̂[(V̄ - V̲)²_{h+1}] L / n) + 5 c_h L / n
+
+    (``c_h = H - h + 1`` caps the value from step h on; the spec's constants are a
+    reconstruction, so ``bonus_scale`` multiplies every bonus). The list in each state is
+    BestPerm's on ``(q̄, w̄)``; a pessimistic value ``V̲`` of the chosen list (lower bounds
+    ``q̲``, ``w̲``) feeds the variance correction. Statistics are shared across steps (the
+    model is stationary); attraction outcomes are counted only up to the click.
+
+    Parameters
+    ----------
+    n_states, n_items, list_size, horizon : int
+        ``S``, ``N``, ``m <= N``, ``H``.
+    initial_state : int, default 0
+        ``s1`` (where ``upper_value``/``lower_value`` are reported).
+    delta : float, default 0.005
+        Confidence, in (0, 1).
+    n_episodes : int, default 100000
+        ``K``, used in the log term.
+    rewards : array-like of shape (S, N), optional
+        The known rewards ``r(s, a)``; ``None`` learns them (they are deterministic, so the
+        first click reveals them; until then ``r̄ = 1``, ``r̲ = 0``).
+    bonus_scale : float, default 1.0
+        Multiplies every bonus; 0 gives the greedy (certainty-equivalent) planner.
+
+    Guarantee
+    ---------
+    Theorem 1 of Du et al. (2024): regret ``Õ(H sqrt(H S N K))`` w.p. ``1 - δ``, independent of
+    the number of lists. Optimism ``V̄ >= V*`` holds whenever the confidence boxes hold,
+    because the optimal one-step value is monotone in ``w`` and in ``u`` for w-sorted lists.
+    """
+
+    _bernstein: ClassVar[bool] = True
+    _exhaustive: ClassVar[bool] = False
+
+    def __init__(self, n_states: int, n_items: int, list_size: int, horizon: int, *,
+                 initial_state: int = 0, delta: float = 0.005, n_episodes: int = 100_000,
+                 rewards: Any = None, bonus_scale: float = 1.0) -> None:
+        v = self._validate_dims(n_states=n_states, n_items=n_items, list_size=list_size,
+                                horizon=horizon, initial_state=initial_state, delta=delta,
+                                n_episodes=n_episodes, bonus_scale=bonus_scale)
+        self._init_kwargs["rewards"] = rewards
+        self._rewards = self._check_rewards(rewards)
+        big_l = math.log(4.0 * v["n_states"] * v["n_items"] * v["horizon"] * v["n_episodes"]
+                         / v["delta"])
+        self.params = CascadingVIParams(float(big_l), False, self._bernstein, self._exhaustive,
+                                        float(v["bonus_scale"]))
+
+    def _check_rewards(self, rewards: Any) -> np.ndarray | None:
+        if rewards is None:
+            return None
+        arr = Array(2, low=0.0, high=1.0).check(rewards, "rewards", self.name)
+        if arr.shape != (self.n_states, self.n_items):
+            raise ValueError(f"{self.name}: 'rewards' must be an array of shape "
+                             f"{(self.n_states, self.n_items)} (S, N) or None; got shape "
+                             f"{arr.shape}.")
+        return arr
+
+    @classmethod
+    def for_env(cls, env: CascadingMDP, *, reward_known: bool = True, **kwargs: Any
+                ) -> CascadingAgent:
+        """An agent sized for ``env``; with ``reward_known`` it is given ``env.rewards``."""
+        Boolean().check(reward_known, "reward_known", f"{cls.__name__}.for_env")
+        base = _mdp_arrays(env, f"{cls.__name__}.for_env")
+        if reward_known:
+            kwargs = {**kwargs, "rewards": base.rewards}
+        return super().for_env(base, **kwargs)
+
+    def _init_state(self) -> CascadingVIState:
+        S, N, m, H = self.n_states, self.n_items, self.list_size, self.horizon
+        if self._exhaustive:
+            lists, lengths = enumerate_lists(N, m)
+        else:
+            lists, lengths = np.zeros((0, m), np.int64), np.zeros(0, np.int64)
+        known = self._rewards is not None
+        r_hat = self._rewards.copy() if known else np.zeros((S, N))
+        return CascadingVIState(
+            np.zeros((S, N), np.int64), np.zeros((S, N)), np.zeros((S, N + 1), np.int64),
+            np.zeros((S, N + 1, S)), r_hat, np.full((S, N), known, np.bool_),
+            np.zeros((H + 1, S)), np.zeros((H + 1, S)), np.full((H, S, m), -1, np.int64),
+            lists, lengths, int(self.initial_state))
+
+    def _plan_kernel(self) -> Any:
+        return cvi_plan
+
+    def _update_kernel(self) -> Any:
+        return cvi_update
+
+
+class CascadingVIBonus(CascadingVI):
+    """CascadingVI-Bonus: CascadingVI with variance-unaware (Hoeffding) bonuses.
+
+    ``b_q = 2 sqrt(L / n)`` and ``b_pV = 2 c_h sqrt(L / n)`` (``c_h = H - h + 1``; the spec's
+    constants with ``H`` replaced by the remaining horizon). The paper's ablation showing what
+    the variance-aware bonus buys.
+    """
+
+    _bernstein = False
+
+
+class CascadingVIOracle(CascadingVI):
+    """CascadingVI-Oracle: CascadingVI with exhaustive search over all lists instead of BestPerm.
+
+    Maximises the optimistic value of each list over the attraction box exactly
+    (``EVAL_MAX``), which equals BestPerm's value (tested); decisions agree up to ties and the
+    cost per state grows as ``O(N^m m)``.
+    """
+
+    _exhaustive = True
+
+
+@dataclass(frozen=True)
+class BPIResult:
+    """Outcome of best policy identification.
+
+    Attributes
+    ----------
+    policy : ndarray of int64, shape (H, S, m)
+        The returned policy.
+    n_episodes : int
+        Episodes played before stopping (or the budget if it never stopped).
+    stopped : bool
+        Whether the stopping rule fired (``False``: the budget ran out first).
+    upper_value, lower_value : float
+        The agent's optimistic and pessimistic values at ``s1`` when it stopped.
+    policy_value, optimal_value : float
+        ``V^π̂_1(s1)`` and ``V*_1(s1)`` (exact, from the env).
+    """
+
+    policy: np.ndarray
+    n_episodes: int
+    stopped: bool
+    upper_value: float
+    lower_value: float
+    policy_value: float
+    optimal_value: float
+
+    @property
+    def suboptimality(self) -> float:
+        """``V*_1(s1) - V^π̂_1(s1)``."""
+        return self.optimal_value - self.policy_value
+
+
+class CascadingBPI(CascadingVI):
+    """CascadingBPI: best policy identification with CascadingVI's optimistic/pessimistic backups.
+
+    Plans exactly as :class:`CascadingVI` with the any-time log term
+    ``L_k = log(4 S N H / δ) + S + log(k (k + 1))`` at episode k (a union bound over
+    episodes; the ``+ S`` is the spec's reconstruction of the paper's ``log(1/δ) + S`` terms)
+    and returns the planned policy as soon as ``V̄_1(s1) - V̲_1(s1) <= ε``. Since ``V̄ >= V*``
+    and ``V̲ <= V^π`` on the good event, the returned policy is ε-optimal w.p. ``>= 1 - δ``.
+
+    Parameters
+    ----------
+    n_states, n_items, list_size, horizon, initial_state, rewards, bonus_scale
+        As in :class:`CascadingVI`.
+    epsilon : float
+        Target accuracy, in (0, H].
+    delta : float, default 0.1
+    max_episodes : int, default 1000000
+        Budget; :meth:`identify` reports ``stopped=False`` if it runs out.
+
+    Guarantee
+    ---------
+    Theorem 2 of Du et al. (2024): ``Õ(H³ S N / ε² + H^{2.5} S N (log(1/δ) + S) / ε^{1.5})``
+    episodes.
+    """
+
+    constraints = {**CascadingAgent.constraints, "epsilon": Real(0.0, None, closed="neither"),
+                   "max_episodes": Integer(1, None)}
+
+    def __init__(self, n_states: int, n_items: int, list_size: int, horizon: int, *,
+                 epsilon: float, initial_state: int = 0, delta: float = 0.1,
+                 max_episodes: int = 1_000_000, rewards: Any = None,
+                 bonus_scale: float = 1.0) -> None:
+        v = self._validate_dims(n_states=n_states, n_items=n_items, list_size=list_size,
+                                horizon=horizon, initial_state=initial_state, delta=delta,
+                                bonus_scale=bonus_scale, epsilon=epsilon,
+                                max_episodes=max_episodes)
+        if v["epsilon"] > v["horizon"]:
+            raise ValueError(f"{self.name}: 'epsilon' must be a float in (0, {v['horizon']}] "
+                             f"(at most the horizon); got {epsilon!r}.")
+        self._init_kwargs["rewards"] = rewards
+        self._rewards = self._check_rewards(rewards)
+        self.epsilon = float(v["epsilon"])
+        self.max_episodes = int(v["max_episodes"])
+        big_l = math.log(4.0 * v["n_states"] * v["n_items"] * v["horizon"] / v["delta"])
+        self.params = CascadingVIParams(float(big_l + v["n_states"]), True, True, False,
+                                        float(v["bonus_scale"]))
+
+    def identify(self, env: CascadingMDP, *, seed: SeedLike = None) -> BPIResult:
+        """Run until the stopping rule fires (or the budget ends) on ``env``.
+
+        ``seed`` seeds the env's episodes (``env.reset(seed=...)``) and this agent.
+        """
+        owner = f"{self.name}.identify"
+        base = self.check_env(env, owner)
+        _, seeds = spawn_run_seeds(seed, 1, owner=owner)
+        env_seed, agent_seed = seeds[0]
+        base.reset(seed=env_seed)
+        self.reset(seed=agent_seed)
+        n, stopped, up, low, policy, state = run_bpi_kernel(
+            self.params, self.state, base.kernel_arrays(), base.np_random, self.epsilon,
+            self.max_episodes)
+        self.state = state
+        self.episode = int(n) + 1
+        self.upper_value, self.lower_value = float(up), float(low)
+        return BPIResult(policy, int(n), bool(stopped), float(up), float(low),
+                         base.policy_value(policy), base.optimal_value())
+
+
+class AdaptVI(CascadingAgent):
+    """AdaptVI: UCBVI (Azar et al. 2017) on the MDP whose actions are all lists.
+
+    Each list ``A`` is an atomic action with its own counts, empirical reward and transition
+    law (item-level feedback is ignored)::
+
+        Q̄_h(s, A) = min(c_h, R̂(s, A) + P̂(.|s, A)ᵀ V̄_{h+1} + bonus_scale * c_h sqrt(L / n(s, A)))
+
+    with ``L = log(4 S |A| H K / δ)`` and ``c_h = H - h + 1``; unplayed pairs get ``c_h``
+    (the first such list in :func:`enumerate_lists` order is played). Its regret scales with
+    ``sqrt(|A|) ~ N^{m/2}``, and each backup costs ``O(S |A| S)``.
+
+    Parameters
+    ----------
+    n_states, n_items, list_size, horizon, initial_state, delta, n_episodes
+        As in :class:`CascadingVI`.
+    bonus_scale : float, default 1.0
+        ``c`` in the Hoeffding bonus ``c c_h sqrt(L / n)``.
+    """
+
+    def __init__(self, n_states: int, n_items: int, list_size: int, horizon: int, *,
+                 initial_state: int = 0, delta: float = 0.005, n_episodes: int = 100_000,
+                 bonus_scale: float = 1.0) -> None:
+        v = self._validate_dims(n_states=n_states, n_items=n_items, list_size=list_size,
+                                horizon=horizon, initial_state=initial_state, delta=delta,
+                                n_episodes=n_episodes, bonus_scale=bonus_scale)
+        n_lists = sum(math.perm(v["n_items"], k) for k in range(1, v["list_size"] + 1))
+        self.n_lists = n_lists
+        big_l = math.log(4.0 * v["n_states"] * n_lists * v["horizon"] * v["n_episodes"]
+                         / v["delta"])
+        self.params = AdaptVIParams(float(big_l), float(v["bonus_scale"]))
+
+    def _init_state(self) -> AdaptVIState:
+        S, N, m, H = self.n_states, self.n_items, self.list_size, self.horizon
+        lists, lengths = enumerate_lists(N, m)
+        n = lists.shape[0]
+        return AdaptVIState(lists, lengths, np.zeros((S, n), np.int64), np.zeros((S, n)),
+                            np.zeros((S, n, S)), np.zeros((H + 1, S)),
+                            np.zeros((H, S), np.int64), np.full((H, S, m), -1, np.int64),
+                            int(self.initial_state))
+
+    def _plan_kernel(self) -> Any:
+        return adaptvi_plan
+
+    def _update_kernel(self) -> Any:
+        return adaptvi_update
+
+    def update(self, h: int, s: int, action: Any, position: int, s_next: int,
+               reward: float) -> None:
+        """Feed back one step. The list must be the planned one for ``(h, s)``."""
+        self._require_state("update")
+        items, _ = check_list(action, self.n_items, self.list_size, f"{self.name}.update")
+        h_i = int(Integer(0, self.horizon - 1).check(h, "h", f"{self.name}.update"))
+        s_i = int(Integer(0, self.n_states - 1).check(s, "s", f"{self.name}.update"))
+        if not np.array_equal(items, self.state.policy[h_i, s_i]):
+            raise ValueError(f"{self.name}.update: 'action' must be the planned list "
+                             f"{self.state.policy[h_i, s_i].tolist()} for (h, s)=({h_i}, {s_i}); "
+                             f"got {items.tolist()}.")
+        super().update(h, s, action, position, s_next, reward)
+
+
+# -------------------------------------------------------------------------------------------
+# Episodic runner
+# -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EpisodicResults:
+    """Per-episode values of ``n_runs`` independent runs of an agent on a cascading MDP.
+
+    Attributes
+    ----------
+    agent : str
+    agent_params, env_params : dict
+    optimal_value : float
+        ``V*_1(s1)``.
+    values : ndarray of float64, shape (n_runs, n_episodes)
+        Exact value ``V^{π_k}_1(s1)`` of the policy played in each episode.
+    upper, lower : ndarray of float64, shape (n_runs, n_episodes)
+        The agent's optimistic / pessimistic values at ``s1`` (``nan`` if it has none).
+    returns : ndarray of float64, shape (n_runs, n_episodes)
+        Realised returns.
+    wall_time_s : ndarray of float64, shape (n_runs,)
+        Wall time of each run (planning + playing + evaluation).
+    seed_entropy : int or tuple
+        Root entropy: ``run_episodes(..., seed=seed_entropy)`` replays the batch.
+    engine : str
+    """
+
+    agent: str
+    agent_params: dict
+    env_params: dict
+    optimal_value: float
+    values: np.ndarray
+    upper: np.ndarray
+    lower: np.ndarray
+    returns: np.ndarray
+    wall_time_s: np.ndarray
+    seed_entropy: Any
+    engine: str
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n_episodes(self) -> int:
+        """Episodes per run."""
+        return int(self.values.shape[1])
+
+    @property
+    def regret(self) -> np.ndarray:
+        """Cumulative regret ``sum_k (V* - V^{π_k})``, shape (n_runs, n_episodes)."""
+        return np.cumsum(self.optimal_value - self.values, axis=1)
+
+    def final_regret(self) -> np.ndarray:
+        """Cumulative regret after the last episode, shape (n_runs,)."""
+        return self.regret[:, -1]
+
+    def time_per_episode_s(self) -> np.ndarray:
+        """Mean wall time per episode of each run, shape (n_runs,)."""
+        return self.wall_time_s / self.n_episodes
+
+    def to_frame(self, n_points: int = 200) -> pd.DataFrame:
+        """Tidy frame: ``run, episode, regret`` at about ``n_points`` episodes per run."""
+        n_points = int(Integer(1, None).check(n_points, "n_points", "EpisodicResults.to_frame"))
+        k = self.n_episodes
+        idx = np.unique(np.linspace(0, k, num=min(n_points, k) + 1)[1:].round().astype(int)) - 1
+        reg = self.regret
+        rows = [pd.DataFrame({"agent": self.agent, "run": r, "episode": idx + 1,
+                              "regret": reg[r, idx]}) for r in range(reg.shape[0])]
+        return pd.concat(rows, ignore_index=True)
+
+
+def _python_episodes(agent: CascadingAgent, env: Any, base: CascadingMDP, n_episodes: int
+                     ) -> tuple[np.ndarray, ...]:
+    values, upper, lower, returns = (np.empty(n_episodes) for _ in range(4))
+    a = base.kernel_arrays()
+    for e in range(n_episodes):
+        policy = agent.plan()
+        values[e] = policy_evaluation_kernel(a.q, a.r, a.p, policy)[0, a.s1]
+        upper[e], lower[e] = agent.upper_value, agent.lower_value
+        s, _ = env.reset()
+        total = 0.0
+        for h in range(base.horizon):
+            action = agent.select(h, s)
+            s_next, reward, _, _, info = env.step(action)
+            agent.update(h, s, action, info["position"], s_next, reward)
+            total += reward
+            s = s_next
+        returns[e] = total
+    return values, upper, lower, returns
+
+
+def _one_run(agent: CascadingAgent, env: Any, n_episodes: int, env_seed: int, agent_seed: int,
+             engine: str) -> tuple[Any, ...]:
+    base = env.unwrapped
+    start = time.perf_counter()
+    env.reset(seed=env_seed)
+    agent.reset(seed=agent_seed)
+    if engine == "kernel":
+        values, upper, lower, returns, state = run_episodes_kernel(
+            agent.params, agent.state, base.kernel_arrays(), base.np_random, n_episodes, 0)
+        agent.state = state
+        agent.episode = n_episodes
+    else:
+        values, upper, lower, returns = _python_episodes(agent, env, base, n_episodes)
+    return values, upper, lower, returns, time.perf_counter() - start
+
+
+def _run_chunk(agent: CascadingAgent, env: Any, n_episodes: int, seeds: list[tuple[int, int]],
+               engine: str) -> list[tuple[Any, ...]]:
+    return [_one_run(agent, env, n_episodes, es, ps, engine) for es, ps in seeds]
+
+
+def run_episodes(agent: CascadingAgent, env: CascadingMDP, n_episodes: int, *, n_runs: int = 1,
+                 seed: SeedLike = None, engine: str = "kernel", n_jobs: int | None = 1
+                 ) -> EpisodicResults:
+    """Run ``n_runs`` independent runs of ``n_episodes`` episodes and record exact values.
+
+    Parameters
+    ----------
+    agent : CascadingAgent
+    env : CascadingMDP (possibly wrapped by ``gymnasium.make``)
+    n_episodes : int
+        ``K``.
+    n_runs : int, default 1
+    seed : None, int or SeedSequence
+        Root of the seed tree: run i resets the env and the agent with its own pair of seeds.
+    engine : {'kernel', 'python'}, default 'kernel'
+        The whole run in one Numba loop, or the gymnasium loop calling the same kernels (the
+        two give identical results).
+    n_jobs : int or None, default 1
+        Worker processes (``None``: all cores). Results do not depend on it.
+
+    Returns
+    -------
+    EpisodicResults
+    """
+    owner = "run_episodes"
+    if not isinstance(agent, CascadingAgent):
+        raise TypeError(f"{owner}: 'agent' must be a CascadingAgent; got {type(agent).__name__}.")
+    base = agent.check_env(env, owner)
+    n_episodes = int(Integer(1, None).check(n_episodes, "n_episodes", owner))
+    n_runs = int(Integer(1, None).check(n_runs, "n_runs", owner))
+    engine = Options(("kernel", "python")).check(engine, "engine", owner)
+    if n_jobs is None:
+        n_jobs = os.cpu_count() or 1
+    n_jobs = min(int(Integer(1, None).check(n_jobs, "n_jobs", owner)), n_runs)
+    entropy, seeds = spawn_run_seeds(seed, n_runs, owner=owner)
+    if n_jobs == 1:
+        out = _run_chunk(copy.deepcopy(agent), copy.deepcopy(env), n_episodes, seeds, engine)
+    else:
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+        bounds = np.linspace(0, n_runs, n_jobs + 1).round().astype(int)
+        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
+            futures = [pool.submit(_run_chunk, agent, env, n_episodes, seeds[lo:hi], engine)
+                       for lo, hi in itertools.pairwise(bounds) if hi > lo]
+            out = [o for fut in futures for o in fut.result()]
+    return EpisodicResults(
+        agent=agent.name, agent_params=agent.get_params(), env_params=base.env_params,
+        optimal_value=base.optimal_value(),
+        values=np.stack([o[0] for o in out]), upper=np.stack([o[1] for o in out]),
+        lower=np.stack([o[2] for o in out]), returns=np.stack([o[3] for o in out]),
+        wall_time_s=np.array([o[4] for o in out]), seed_entropy=entropy, engine=engine)
