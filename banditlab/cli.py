@@ -25,6 +25,7 @@ no traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import sys
@@ -304,3 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # stdout was closed early (e.g. ``banditlab list | head``): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1

@@ -1,0 +1,198 @@
+"""The ``banditlab`` command line, in-process (``main(argv)``) and as ``python -m banditlab``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from banditlab import load_results
+from banditlab.cli import main
+from banditlab.envs import ENV_REGISTRY
+from banditlab.policies import REGISTRY
+
+TINY = """\
+[experiment]
+horizon = 60
+n_runs = 3
+seed = 11
+
+[[env]]
+id = "banditlab/BernoulliBandit-v0"
+label = "tiny"
+means = { linspace = [0.2, 0.8, 3] }
+
+[[policy]]
+name = "UCB"
+
+[[policy]]
+name = "ThompsonSampling"
+
+[[policy]]
+name = "Uniform"
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "exp.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_run_writes_results_plot_and_summary(tmp_path, capsys):
+    cfg = _write(tmp_path, TINY)
+    out_dir = tmp_path / "out"
+    code, out, err = _run(["run", str(cfg), "--out", str(out_dir)], capsys)
+    assert code == 0, err
+    summary = pd.read_csv(out_dir / "summary.csv")
+    assert list(summary["policy"]) == ["UCB", "ThompsonSampling", "Uniform"]
+    assert set(summary["env"]) == {"tiny"} and set(summary["runs"]) == {3}
+    assert set(summary["engine"]) == {"kernel"}
+    for row in summary.itertuples():
+        res = load_results(out_dir / row.results_dir)
+        assert res.n_runs == 3 and res.horizon == 60 and res.checkpoints[-1] == 60
+        assert res.seed_entropy == 11
+        assert row.mean_regret == pytest.approx(res.final_regret().mean(), rel=1e-12)
+    # Uniform round-robin over 3 arms for 60 rounds: 20 pulls of each, gaps 0.6 and 0.3
+    assert summary.loc[2, "mean_regret"] == pytest.approx(20 * 0.9, abs=1e-9)
+    assert (out_dir / "regret.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out_dir / "config.toml").read_text() == TINY
+    # the printed table: header plus one line per pair, with mean ± sem and the engine
+    assert "mean regret ± sem" in out and "wall time" in out
+    for name in ("UCB", "ThompsonSampling", "Uniform"):
+        assert any(line.startswith(name) and "kernel" in line for line in out.splitlines())
+    assert "[3/3] Uniform on tiny" in err and "Traceback" not in err
+
+
+def test_run_is_reproducible_and_engines_and_processes_agree(tmp_path, capsys):
+    cfg = _write(tmp_path, TINY)
+    frames = {}
+    for tag, extra in {"a": [], "b": [], "python": ["--engine", "python"],
+                       "jobs": ["--n-jobs", "2"], "seed": ["--seed", "12"]}.items():
+        code, _, err = _run(["run", str(cfg), "--out", str(tmp_path / tag), "--no-progress",
+                             *extra], capsys)
+        assert code == 0, err
+        assert err == ""                                   # --no-progress: nothing on stderr
+        frames[tag] = pd.read_csv(tmp_path / tag / "summary.csv")
+    same = frames["a"]["mean_regret"].to_numpy()
+    np.testing.assert_array_equal(same, frames["b"]["mean_regret"])
+    np.testing.assert_array_equal(same, frames["jobs"]["mean_regret"])
+    np.testing.assert_array_equal(same, frames["python"]["mean_regret"])   # bit-identical
+    assert set(frames["python"]["engine"]) == {"python"}
+    assert not np.array_equal(same[:2], frames["seed"]["mean_regret"].to_numpy()[:2])
+    assert set(frames["seed"]["seed"]) == {12}
+
+
+BAD_TOML = {
+    "unknown policy": ('name = "UCB"', 'name = "UCBX"', r"policy[0].name: must be one of"),
+    "unknown env id": ('id = "banditlab/BernoulliBandit-v0"', 'id = "Bernoulli"',
+                       "env[0].id: must be one of 'banditlab/BernoulliBandit-v0'"),
+    "bad parameter value": ('name = "Uniform"', 'name = "Uniform"\nmode = "cyclic"',
+                            "policy[2].mode: Uniform: 'mode' must be one of"),
+    "bad parameter type": ('name = "UCB"', 'name = "UCB"\nalpha = "big"',
+                           "policy[0].alpha: UCB: 'alpha' must be a float in (0, inf); "
+                           "got str 'big'."),
+    "missing field": ("horizon = 60\n", "", "experiment.horizon: missing"),
+    "unknown key": ("n_runs = 3", "n_run = 3", "experiment.n_run: unknown key"),
+    "malformed TOML": ("n_runs = 3", "n_runs = = 3", "invalid TOML"),
+    "negative horizon": ("horizon = 60", "horizon = -60",
+                         "experiment.horizon: must be an int in [1, inf); got -60."),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_TOML), ids=list(BAD_TOML))
+def test_invalid_config_exits_2_with_one_line(case, tmp_path, capsys):
+    old, new, expected = BAD_TOML[case]
+    assert old in TINY
+    cfg = _write(tmp_path, TINY.replace(old, new, 1))
+    code, out, err = _run(["run", str(cfg), "--out", str(tmp_path / "out")], capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("config error: ") and expected in lines[0], lines[0]
+    assert "Traceback" not in err and out == ""
+    assert not (tmp_path / "out").exists()          # nothing is written for a bad config
+
+
+def test_command_line_errors_exit_2(tmp_path, capsys):
+    code, _, err = _run(["run", str(tmp_path / "none.toml")], capsys)
+    assert code == 2 and err.strip() == f"config error: {tmp_path / 'none.toml'}: no such file."
+    cfg = _write(tmp_path, TINY)
+    for argv in (["run", str(cfg), "--n-jobs", "0"], ["run", str(cfg), "--engine", "gpu"],
+                 ["run", str(cfg), "--seed", "-1"], ["run"], ["frobnicate"], []):
+        code, _, err = _run(argv, capsys)
+        assert code == 2 and "error" in err and "Traceback" not in err, argv
+    code, out, _ = _run(["--version"], capsys)
+    assert code == 0 and out.startswith("banditlab ")
+
+
+def test_kernel_engine_on_an_env_without_kernels_is_a_config_error(tmp_path, capsys):
+    text = TINY.replace('means = { linspace = [0.2, 0.8, 3] }', 'theta = [1.0, -1.0]\nn_arms = 3')
+    cfg = _write(tmp_path, text.replace("BernoulliBandit", "LinearBandit"))
+    code, _, err = _run(["run", str(cfg), "--engine", "kernel"], capsys)
+    assert code == 2
+    assert err.startswith("config error: --engine: UCB: engine='kernel' needs a 'karmed' env")
+
+
+def test_list_shows_envs_policies_and_reproductions(capsys):
+    code, out, _ = _run(["list"], capsys)
+    assert code == 0
+    for env_id, (_, description, _) in ENV_REGISTRY.items():
+        assert any(env_id in line and description in line for line in out.splitlines())
+    for name in REGISTRY:
+        assert any(line.split()[:1] == [name] for line in out.splitlines()), name
+    assert "Reproductions" in out and "baselines" in out
+
+
+def test_reproduce_list_and_errors(capsys):
+    code, out, _ = _run(["reproduce", "--list"], capsys)
+    assert code == 0 and any(line.startswith("baselines ") for line in out.splitlines())
+    code, _, err = _run(["reproduce", "nope"], capsys)
+    assert code == 2
+    assert err.strip() == "error: reproduce: 'name' must be one of " + ", ".join(
+        repr(n) for n in __import__("banditlab.reproduce", fromlist=["x"])
+        .list_reproductions()) + "; got 'nope'."
+    code, _, err = _run(["reproduce"], capsys)
+    assert code == 2 and "give a NAME or --list" in err
+
+
+def test_reproduce_baselines_quick(tmp_path, capsys):
+    out_dir = tmp_path / "bl"
+    code, out, err = _run(["reproduce", "baselines", "--out", str(out_dir)], capsys)
+    assert code == 0, err
+    written = [Path(line.strip()) for line in out.splitlines() if line.startswith("  ")]
+    assert {p.suffix for p in written} == {".csv", ".parquet", ".png"}
+    assert all(p.is_file() and p.parent == out_dir for p in written)
+
+
+def _subprocess(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, "-m", "banditlab", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_python_dash_m_banditlab(tmp_path):
+    cfg = _write(tmp_path, TINY)
+    ok = _subprocess(["run", str(cfg), "--no-progress"], tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    # default output directory: results/<experiment name> in the working directory
+    assert (tmp_path / "results" / "exp" / "summary.csv").is_file()
+    assert "ThompsonSampling" in ok.stdout
+    bad = _write(tmp_path, TINY.replace("alpha", "x").replace('name = "UCB"',
+                                                              'name = "UCB"\nalpha = -1'),
+                 "bad.toml")
+    res = _subprocess(["run", str(bad)], tmp_path)
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        "config error: policy[0].alpha: UCB: 'alpha' must be a float in (0, inf); got -1."]

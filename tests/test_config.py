@@ -1,0 +1,224 @@
+"""Experiment configuration files: parsing, filled-in arguments and one error per bad field."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from banditlab import EXP3, UCB, ConfigError, LinUCB
+from banditlab.config import default_checkpoints, load_config, parse_config
+
+MEANS = [0.2, 0.5, 0.7]
+
+
+def _base() -> dict:
+    return {
+        "experiment": {"horizon": 60, "n_runs": 3, "seed": 4},
+        "env": [{"id": "banditlab/BernoulliBandit-v0", "means": list(MEANS)}],
+        "policy": [{"name": "UCB"}, {"name": "EXP3"}],
+    }
+
+
+def test_valid_config_builds_every_pair_with_filled_arguments():
+    data = _base()
+    data["env"].append({"id": "banditlab/BernoulliBandit-v0", "label": "two arms",
+                        "kwargs": {"means": [0.1, 0.9], "horizon": 100}})
+    cfg = parse_config(data, source="demo.toml")
+    assert cfg.name == "demo"
+    assert (cfg.horizon, cfg.n_runs, cfg.seed, cfg.engine) == (60, 3, 4, "auto")
+    assert [(j.policy_label, j.env_label) for j in cfg.jobs] == [
+        ("UCB", "BernoulliBandit"), ("EXP3", "BernoulliBandit"),
+        ("UCB", "two arms"), ("EXP3", "two arms")]
+    # n_arms comes from each env; EXP3's horizon and the first env's horizon from [experiment]
+    assert [j.policy.n_arms for j in cfg.jobs] == [3, 3, 2, 2]
+    assert isinstance(cfg.jobs[1].policy, EXP3)
+    assert cfg.jobs[1].policy.get_params()["horizon"] == 60
+    assert cfg.envs[0].env.horizon == 60 and cfg.envs[1].env.horizon == 100
+    np.testing.assert_array_equal(cfg.envs[1].env.means, [0.1, 0.9])
+    # the filled-in horizon is not part of what the user gave
+    assert cfg.envs[0].kwargs == {"means": MEANS}
+
+
+def test_inline_and_kwargs_table_and_linspace_are_equivalent():
+    inline = _base()
+    inline["env"][0]["means"] = {"linspace": [0.1, 0.9, 5]}
+    table = _base()
+    table["env"][0] = {"id": "banditlab/BernoulliBandit-v0",
+                       "kwargs": {"means": [0.1, 0.3, 0.5, 0.7, 0.9]}}
+    a, b = parse_config(inline), parse_config(table)
+    np.testing.assert_allclose(a.envs[0].env.means, np.linspace(0.1, 0.9, 5), rtol=0, atol=0)
+    np.testing.assert_allclose(a.envs[0].env.means, b.envs[0].env.means, atol=1e-15)
+
+
+def test_defaults_and_overrides():
+    data = _base()
+    del data["experiment"]["seed"], data["experiment"]["n_runs"]
+    cfg = parse_config(data)
+    assert cfg.seed is None and cfg.n_runs == 10 and cfg.engine == "auto"
+    ck = default_checkpoints(60)
+    np.testing.assert_array_equal(cfg.checkpoints, ck)
+    assert ck[-1] == 60 and np.all(np.diff(ck) > 0)
+    # the default merges evenly spaced and log-spaced rounds (both plot scales)
+    big = default_checkpoints(100_000)
+    assert big[0] == 1 and 500 in big and big[-1] == 100_000
+    cfg = parse_config(data, engine="python", seed=9)
+    assert cfg.engine == "python" and cfg.seed == 9
+    data["experiment"]["checkpoints"] = [10, 30]
+    np.testing.assert_array_equal(parse_config(data).checkpoints, [10, 30, 60])
+
+
+def test_duplicate_policies_get_distinct_labels():
+    data = _base()
+    data["policy"] = [{"name": "UCB"}, {"name": "UCB", "alpha": 0.5}, {"name": "UCB"}]
+    labels = [j.policy_label for j in parse_config(data).jobs]
+    assert labels == ["UCB#0", "UCB(alpha=0.5)", "UCB#2"]
+    assert all(isinstance(j.policy, UCB) for j in parse_config(data).jobs)
+
+
+def test_contextual_policy_gets_n_features_from_a_linear_env():
+    data = _base()
+    data["env"] = [{"id": "banditlab/LinearBandit-v0", "theta": [1.0, 0.0, -1.0], "n_arms": 4}]
+    data["policy"] = [{"name": "LinUCB"}, {"name": "UCB"}]
+    cfg = parse_config(data)
+    pol = cfg.jobs[0].policy
+    assert isinstance(pol, LinUCB) and pol.get_params()["n_features"] == 3 and pol.n_arms == 4
+
+
+def _set(path: str, value):
+    """A copy of the base config with one (dotted, indexed) entry replaced or deleted."""
+    def edit(data: dict) -> dict:
+        data = copy.deepcopy(data)
+        keys = path.split(".")
+        node = data
+        for key in keys[:-1]:
+            node = node[int(key)] if key.isdigit() else node[key]
+        last = int(keys[-1]) if keys[-1].isdigit() else keys[-1]
+        if value is _DELETE:
+            del node[last]
+        else:
+            node[last] = value
+        return data
+    return edit
+
+
+_DELETE = object()
+
+INVALID = {
+    "bad value": (_set("policy.1.eta", -1.0),
+                  r"^policy\[1\]\.eta: EXP3: 'eta' must be a float in \(0, inf\) or None; "
+                  r"got -1\.0\.$"),
+    "bad type": (_set("policy.0.alpha", "2"),
+                 r"^policy\[0\]\.alpha: UCB: 'alpha' must be a float in \(0, inf\); got str"),
+    "bool is not a number": (_set("experiment.horizon", True),
+                             r"^experiment\.horizon: must be an int in \[1, inf\); got bool"),
+    "unknown policy": (_set("policy.0.name", "UCB2"),
+                       r"^policy\[0\]\.name: must be one of 'Uniform', .*'UCB', .*got 'UCB2'"),
+    "unknown env": (_set("env.0.id", "banditlab/Nope-v0"),
+                    r"^env\[0\]\.id: must be one of 'banditlab/BernoulliBandit-v0'.*got "
+                    r"'banditlab/Nope-v0'"),
+    "unknown policy key": (_set("policy.0.alpah", 1.0),
+                           r"^policy\[0\]\.alpah: unknown key for UCB; allowed keys: 'name', "
+                           r"'label', 'kwargs', 'alpha'\.$"),
+    "unknown env key": (_set("env.0.sigma", 1.0),
+                        r"^env\[0\]\.sigma: unknown key for banditlab/BernoulliBandit-v0; "
+                        r"allowed keys: .*'means', 'horizon'\.$"),
+    "unknown experiment key": (_set("experiment.runs", 5),
+                               r"^experiment\.runs: unknown key; allowed keys: 'name', "
+                               r"'horizon'"),
+    "unknown top-level key": (_set("policies", []), r"^policies: unknown top-level key"),
+    "missing horizon": (_set("experiment.horizon", _DELETE),
+                        r"^experiment\.horizon: missing; must be an int in \[1, inf\)\.$"),
+    "missing experiment": (_set("experiment", _DELETE), r"^experiment: missing"),
+    "missing policies": (_set("policy", _DELETE),
+                         r"^policy: missing; add at least one \[\[policy\]\] table"),
+    "empty env list": (_set("env", []), r"^env: must be a non-empty array of tables"),
+    "single [env] table": (_set("env", {"id": "banditlab/BernoulliBandit-v0"}),
+                           r"^env: must be an array of tables \(\[\[env\]\]"),
+    "missing policy name": (_set("policy.0.name", _DELETE),
+                            r"^policy\[0\]\.name: missing; must be one of 'Uniform'"),
+    "missing env argument": (_set("env.0.means", _DELETE),
+                             r"^env\[0\]\.means: missing; required by "
+                             r"banditlab/BernoulliBandit-v0"),
+    "bad env value": (_set("env.0.means", [0.2, 1.5]),
+                      r"^env\[0\]\.means: BernoulliBandit: 'means' must be .* in \[0, 1\]"),
+    "n_arms given": (_set("policy.0.n_arms", 3), r"^policy\[0\]\.n_arms: set from each env"),
+    "env shorter than horizon": (_set("env.0.horizon", 10),
+                                 r"^env\[0\]\.horizon: the env has horizon 10, shorter than "
+                                 r"experiment\.horizon = 60"),
+    "bad engine": (_set("experiment.engine", "numba"),
+                   r"^experiment\.engine: must be one of 'auto', 'kernel', 'python'; "
+                   r"got 'numba'\.$"),
+    "negative seed": (_set("experiment.seed", -1),
+                      r"^experiment\.seed: must be an int in \[0, inf\); got -1\.$"),
+    "bad checkpoints": (_set("experiment.checkpoints", [30, 10]),
+                        r"^experiment\.checkpoints: .*strictly increasing"),
+    "bad linspace": (_set("env.0.means", {"linspace": [0.1, 0.9]}),
+                     r"^env\[0\]\.means\.linspace: must be \[start, stop, num\]"),
+    "other inline table": (_set("env.0.means", {"range": [1, 2]}),
+                           r"^env\[0\]\.means: an inline table must be \{ linspace"),
+    "argument given twice": (_set("env.0.kwargs", {"means": [0.5, 0.6]}),
+                             r"^env\[0\]\.kwargs\.means: given twice"),
+    "duplicate labels": (_set("policy", [{"name": "UCB", "label": "a"},
+                                         {"name": "EXP3", "label": "a"}]),
+                         r"^policy\[1\]\.label: must be unique; 'a' is also the label of "
+                         r"policy\[0\]\."),
+    "contextual policy on a K-armed env": (_set("policy.0.name", "LinUCB"),
+                                           r"^policy\[0\]: LinUCB is a contextual policy and "
+                                           r"cannot run on env\[0\].*'banditlab/LinearBandit"),
+    "policy invalid for this env": (_set("policy", [{"name": "SequentialHalving"}]),
+                                    None),
+    "kernel engine impossible": (_set("env", [{"id": "banditlab/LinearBandit-v0",
+                                               "theta": [1.0], "n_arms": 2}]), None),
+}
+
+
+@pytest.mark.parametrize("case", list(INVALID), ids=list(INVALID))
+def test_invalid_config_raises_one_config_error_naming_the_field(case):
+    edit, pattern = INVALID[case]
+    data = edit(_base())
+    if case == "policy invalid for this env":
+        data["env"][0]["means"] = [0.5]        # SequentialHalving needs at least 2 arms
+        pattern = (r"^policy\[0\] on env\[0\] \(BernoulliBandit\): SequentialHalving: "
+                   r"'n_arms' must be an int in \[2, inf\); got 1\.$")
+    if case == "kernel engine impossible":
+        data["experiment"]["engine"] = "kernel"   # UCB on a linear env runs on Python only
+        pattern = r"^experiment\.engine: UCB: engine='kernel' needs a 'karmed' env"
+    with pytest.raises(ConfigError, match=pattern) as info:
+        parse_config(data)
+    assert "\n" not in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_override_errors_name_the_option():
+    with pytest.raises(ConfigError, match=r"^--engine: must be one of 'auto', 'kernel', "):
+        parse_config(_base(), engine="fast")
+    with pytest.raises(ConfigError, match=r"^--seed: must be an int in \[0, inf\); got -3\.$"):
+        parse_config(_base(), seed=-3)
+
+
+def test_load_config_reads_toml_and_reports_file_errors(tmp_path: Path):
+    good = tmp_path / "good.toml"
+    good.write_text('[experiment]\nhorizon = 20\n[[env]]\nid = "banditlab/BernoulliBandit-v0"'
+                    '\nmeans = [0.3, 0.6]\n[[policy]]\nname = "Uniform"\nmode = "random"\n')
+    cfg = load_config(good)
+    assert cfg.name == "good" and cfg.jobs[0].policy.get_params()["mode"] == "random"
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[experiment]\nhorizon = = 3\n")
+    with pytest.raises(ConfigError, match=r"bad\.toml: invalid TOML: .*line 2"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match=r"missing\.toml: no such file\.$"):
+        load_config(tmp_path / "missing.toml")
+    with pytest.raises(TypeError, match=r"load_config: 'path' must be a str or Path"):
+        load_config(3)
+
+
+def test_quickstart_example_is_valid():
+    root = Path(__file__).resolve().parent.parent
+    cfg = load_config(root / "examples" / "quickstart.toml")
+    names = {j.policy.name for j in cfg.jobs}
+    assert names == {"UCB", "KLUCB", "ThompsonSampling", "EpsilonGreedy", "EXP3", "Uniform"}
+    assert cfg.horizon == 10_000 and cfg.n_runs == 20 and cfg.seed == 0
+    np.testing.assert_allclose(cfg.envs[0].env.means, np.linspace(0.1, 0.9, 10))
