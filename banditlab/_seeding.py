@@ -40,6 +40,11 @@ def spawn_run_seeds(seed: SeedLike, n_runs: int, *, owner: str = "run_many"
     whatever the number of processes or the order in which runs are executed.
     """
     given = as_seed_sequence(seed, owner=owner)
+    if given.spawn_key:
+        # A spawned child is not replayable from its entropy alone: root the runs at a 128-bit
+        # int drawn from it instead, so that int (returned as the entropy) replays them.
+        words = given.generate_state(4, np.uint32)
+        given = np.random.SeedSequence(sum(int(w) << (32 * i) for i, w in enumerate(words)))
     # A fresh copy, so spawning here never depends on (or changes) what the caller spawned.
     root = np.random.SeedSequence(given.entropy, spawn_key=given.spawn_key,
                                   pool_size=given.pool_size)
