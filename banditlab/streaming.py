@@ -417,7 +417,10 @@ class StreamingAlgorithm:
 
     def memory_budget(self, n_arms: int) -> int:
         """Arms stored besides the buffer that the algorithm needs with ``n_arms`` arms."""
-        Integer(1, None).check(n_arms, "n_arms", f"{self.name}.memory_budget")
+        k = int(Integer(1, None).check(n_arms, "n_arms", f"{self.name}.memory_budget"))
+        return min(k, self._budget(k))
+
+    def _budget(self, n_arms: int) -> int:
         return 1
 
     def eps_for(self, n_arms: int, horizon: int) -> float:
@@ -492,8 +495,7 @@ class GameOfArms(StreamingAlgorithm):
         self.params = StreamParams(GOA, -1.0 if v["eps"] is None else v["eps"], 0,
                                    int(v["oracle_gap"]), 0)
 
-    def memory_budget(self, n_arms: int) -> int:
-        super().memory_budget(n_arms)
+    def _budget(self, n_arms: int) -> int:
         return 2
 
 
@@ -534,9 +536,8 @@ class LevelAlgorithm(StreamingAlgorithm):
         tag = "-legacy" if self.params.legacy else ""
         return f"Level[{self.schedule}]{tag}"
 
-    def memory_budget(self, n_arms: int) -> int:
-        k = int(Integer(1, None).check(n_arms, "n_arms", f"{self.name}.memory_budget"))
-        batch, _ = level_schedule(self.params.schedule, k, 0.5)
+    def _budget(self, n_arms: int) -> int:
+        batch, _ = level_schedule(self.params.schedule, n_arms, 0.5)
         return int(batch.shape[0])
 
 

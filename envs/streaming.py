@@ -332,7 +332,7 @@ def _means_array(means: Any, owner: str) -> np.ndarray:
     bad = ~((out >= 0.0) & (out <= 1.0))     # also catches NaN
     if bad.any():
         raise ValueError(f"{owner}: 'means' must be a 1-d array of floats with entries in "
-                         f"[0, 1]; got an entry equal to {out[np.argmax(bad)]!r}.")
+                         f"[0, 1]; got an entry equal to {float(out[np.argmax(bad)])!r}.")
     return out
 
 
@@ -364,9 +364,11 @@ class StreamingBandit(BanditEnv):
 
     Gymnasium API: an action is ``(op, arm, n)`` with ``op`` in ``{0: read, 1: pull,
     2: discard}`` (``arm`` and ``n`` are ignored where they do not apply). The observation is
-    the handle of the arm in the buffer (``-1`` when there is none); the reward of a pull is the
-    sum of its ``n`` rewards (0 otherwise). ``truncated`` becomes True when the horizon is used
-    up; a forbidden action raises :class:`StreamingMemoryError`.
+    the handle returned by a read (``-1`` at the end of the stream), else the handle of the arm
+    in the buffer (``-1`` when it was discarded); the reward of a pull is the sum of its ``n``
+    rewards (0 otherwise). ``truncated`` is True once the horizon is used up (reads and
+    discards remain possible, further pulls are errors); a forbidden action raises
+    :class:`StreamingMemoryError`.
 
     References
     ----------
@@ -555,12 +557,11 @@ class StreamingBandit(BanditEnv):
                             f"{{0: read, 1: pull, 2: discard}}; got {action!r}.") from None
         op = int(Integer(0, 2).check(op.item() if isinstance(op, np.ndarray) else op, "op",
                                      owner))
-        if self._done:
-            raise RuntimeError(f"{owner}: the horizon of {self.horizon} pulls is used up; "
-                               "call reset() first.")
         reward = 0.0
+        obs = None
         if op == READ:
-            self.read_next_arm()
+            h = self.read_next_arm()
+            obs = -1 if h is None else h
         elif op == PULL:
             nn = n.item() if isinstance(n, np.ndarray) else n
             reward = self.pull(arm, nn) * int(nn)
@@ -568,8 +569,10 @@ class StreamingBandit(BanditEnv):
             self.discard(arm)
         truncated = self.pulls_left == 0
         self._done = truncated
-        b = self.buffer_arm
-        return (-1 if b is None else b), float(reward), False, bool(truncated), {}
+        if obs is None:
+            b = self.buffer_arm
+            obs = -1 if b is None else b
+        return obs, float(reward), False, bool(truncated), {}
 
     def expected_reward(self, action: int) -> float:
         """Mean of the arm at stream position ``action``."""
