@@ -134,6 +134,8 @@ def load_grid(path: str | os.PathLike[str]) -> dict[str, Any]:
             spec = tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"sweep config: no such file {str(file)!r}.") from None
+    except OSError as exc:
+        raise ConfigError(f"sweep config: cannot read {str(file)!r} ({exc.strerror}).") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"sweep config: {str(file)!r} is not valid TOML ({exc}).") from None
     return normalize_grid(spec)
