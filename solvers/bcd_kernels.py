@@ -1,0 +1,649 @@
+"""Numba kernels of block coordinate descent: selection rules, update rules, the iteration loop.
+
+All algorithm logic of :func:`banditlab.solvers.bcd.bcd` lives here, written once. The front
+validates and maps the string options to the integer codes below.
+
+References
+----------
+J. Nutini, I. Laradji, M. Schmidt. Let's make block coordinate descent converge faster: faster
+greedy rules, message-passing, active-set complexity, and superlinear convergence. JMLR 23, 2022.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from banditlab.solvers.bcd_partitions import forest_solve, greedy_forest
+from banditlab.solvers.bcd_problems import (
+    apply_step,
+    bound_block,
+    bound_matvec,
+    coord_grad,
+    full_grad,
+    hessian_block,
+    objective,
+    smooth_objective,
+)
+
+__all__ = ["SELECTION_CODES", "UPDATE_CODES", "BCDArrays", "BCDConfig", "run_iterations"]
+
+SELECTION_CODES = {
+    "cyclic": 0, "random": 1, "permutation": 2, "lipschitz": 3, "gs": 4, "gsl": 5, "gsd": 6,
+    "gsd_rowsum": 7, "gsq": 8, "iht": 9, "greedy_tree": 10, "random_tree": 11,
+}
+SEL_GSQ_PROX = 12          # GS-q of proximal BCD (selection 'gsq' on an L1 problem)
+SEL_GS_PROX = 13           # GS-s: minimum-norm subgradient (selection 'gs' on an L1 problem)
+UPDATE_CODES = {
+    "gradient": 0, "gradient_global": 1, "line_search": 2, "matrix": 3, "newton": 4,
+    "exact": 5, "prox_gradient": 6, "prox_newton": 7, "two_metric": 8,
+}
+
+
+class BCDConfig(NamedTuple):
+    variable: int          # 1: variable blocks, 0: fixed blocks (ptr/idx)
+    selection: int         # selection code
+    update: int            # update code
+    tau: int               # block size for variable blocks
+    score_l1: int          # 1: the authors' code's L1-sum block scores (fixed blocks)
+    forest: int            # 1: every block induces a forest (exact update by message passing)
+    L_global: float        # lambda_max of the full matrix bound
+    record: int            # 1: record F(x) after every iteration
+    f_stop: float          # stop as soon as F(x) <= f_stop
+
+
+class BCDArrays(NamedTuple):
+    ptr: np.ndarray        # int64[n_blocks + 1] fixed blocks (CSR-like)
+    idx: np.ndarray        # int64[n]
+    Lb: np.ndarray         # float64[n_blocks] block constants lambda_max(H_b) (or empty)
+    Lcum: np.ndarray       # float64[n_blocks] cumulative sums of Lb (Lipschitz sampling)
+    hptr: np.ndarray       # int64[n_blocks + 1] offsets of flattened pinv(H_b) (or empty)
+    hinv: np.ndarray       # float64[sum |b|^2]
+    Li: np.ndarray         # float64[n] coordinate constants
+    dfb: np.ndarray        # float64[n] block Gershgorin diagonal bound (fixed blocks)
+    drow: np.ndarray       # float64[n] absolute row sums of the full matrix bound
+    Lt: np.ndarray         # float64[n] line-search estimates (mutated)
+    perm: np.ndarray       # int64[n] cyclic permutation for variable blocks (mutated)
+    perm2: np.ndarray      # int64[n] scratch permutation for random variable blocks
+    g: np.ndarray          # float64[n] full gradient
+    score: np.ndarray      # float64[n] scores
+    b: np.ndarray          # int64[n] current block
+    gb: np.ndarray         # float64[n] block gradient
+    d: np.ndarray          # float64[n] block step
+    xold: np.ndarray       # float64[n] block values before the step
+    vec: np.ndarray        # float64[n] scratch (IHT)
+    vec2: np.ndarray       # float64[n] scratch (IHT)
+    work: np.ndarray       # float64[max(m k, n)] zero scratch
+    work2: np.ndarray      # float64[max(m k, n)] scratch
+    in_block: np.ndarray   # int64[n] zero scratch
+    uf: np.ndarray         # int64[n] scratch
+    pos: np.ndarray        # int64[n] scratch filled with -1
+    ctr: np.ndarray        # int64[4]: [cyclic position, last support change, -, -]
+
+
+# --------------------------------------------------------------------------- small helpers
+@njit(cache=True, error_model="numpy")
+def _top_k(score, k, out):
+    """Indices of the ``k`` largest entries of ``score`` into ``out[:k]`` (ties: lowest index)."""
+    n = score.shape[0]
+    if k >= n:
+        for i in range(n):
+            out[i] = i
+        return n
+    order = np.argsort(-score)
+    for t in range(k):
+        out[t] = order[t]
+    return k
+
+
+@njit(cache=True, error_model="numpy")
+def _prox(v, thr, nonneg):
+    if nonneg == 1:
+        return max(v - thr, 0.0)
+    if v > thr:
+        return v - thr
+    if v < -thr:
+        return v + thr
+    return 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def _gsq_score(P, xi, gi, Li):
+    """Model decrease of the prox-gradient step on one coordinate (<= 0)."""
+    z = _prox(xi - gi / Li, P.lam / Li, P.nonneg)
+    s = z - xi
+    return gi * s + 0.5 * Li * s * s + P.lam * (abs(z) - abs(xi))
+
+
+@njit(cache=True, error_model="numpy")
+def _gss_score(P, xi, gi):
+    """Magnitude of the minimum-norm subgradient of ``F`` along one coordinate."""
+    if P.nonneg == 1:
+        if xi > 0.0:
+            return abs(gi + P.lam)
+        return max(-(gi + P.lam), 0.0)
+    if xi != 0.0:
+        return abs(gi + P.lam * np.sign(xi))
+    return max(abs(gi) - P.lam, 0.0)
+
+
+@njit(cache=True, error_model="numpy")
+def _block_pinv(H):
+    return np.linalg.pinv(H)
+
+
+@njit(cache=True, error_model="numpy")
+def _lambda_max(H):
+    return np.linalg.eigvalsh(H)[-1]
+
+
+@njit(cache=True, error_model="numpy")
+def block_setup(P, ptr, idx, need_L, need_H, need_D, Lb, hptr, hinv, dfb, work):
+    """Per-block constants of a fixed partition: ``L_b``, ``pinv(H_b)``, Gershgorin diagonal."""
+    nblocks = ptr.shape[0] - 1
+    for t in range(nblocks):
+        b = idx[ptr[t]:ptr[t + 1]]
+        nb = b.shape[0]
+        H = np.zeros((nb, nb))
+        bound_block(P, b, nb, H, work)
+        if need_L == 1:
+            Lb[t] = _lambda_max(H) if nb > 1 else H[0, 0]
+        if need_H == 1:
+            Hi = _block_pinv(H)
+            o = hptr[t]
+            for s in range(nb):
+                for q in range(nb):
+                    hinv[o + s * nb + q] = Hi[s, q]
+        if need_D == 1:
+            for s in range(nb):
+                acc = 0.0
+                for q in range(nb):
+                    acc += abs(H[s, q])
+                dfb[b[s]] = acc
+
+
+# --------------------------------------------------------------------------- selection
+@njit(cache=True, error_model="numpy")
+def _needs_full_grad(sel):
+    return sel >= 4 and sel != 11
+
+
+@njit(cache=True, error_model="numpy")
+def _select_fixed(P, C, W, x, rng, it):
+    """Choose a fixed block; return its index."""
+    nblocks = W.ptr.shape[0] - 1
+    sel = C.selection
+    if sel == 0:
+        return it % nblocks
+    if sel == 1:
+        return rng.integers(0, nblocks)
+    if sel == 3:
+        u = rng.random() * W.Lcum[nblocks - 1]
+        t = np.searchsorted(W.Lcum, u, side="right")
+        return min(t, nblocks - 1)
+    best = -1.0
+    best_t = 0
+    for t in range(nblocks):
+        s = 0.0
+        lo, hi = W.ptr[t], W.ptr[t + 1]
+        if sel == 4:                                      # GS
+            for q in range(lo, hi):
+                gi = W.g[W.idx[q]]
+                s += abs(gi) if C.score_l1 == 1 else gi * gi
+        elif sel == 5:                                    # GSL
+            Lb = W.Lb[t]
+            if C.update == 2:
+                Lb = 0.0
+                for q in range(lo, hi):
+                    Lb = max(Lb, W.Lt[W.idx[q]])
+            for q in range(lo, hi):
+                gi = W.g[W.idx[q]]
+                s += abs(gi) if C.score_l1 == 1 else gi * gi
+            s = s / np.sqrt(Lb) if C.score_l1 == 1 else s / Lb
+        elif sel == 6:                                    # GSD
+            for q in range(lo, hi):
+                i = W.idx[q]
+                gi = W.g[i]
+                s += abs(gi) / np.sqrt(W.Li[i]) if C.score_l1 == 1 else gi * gi / W.dfb[i]
+        elif sel == 8:                                    # GSQ
+            nb = hi - lo
+            o = W.hptr[t]
+            for a in range(nb):
+                ga = W.g[W.idx[lo + a]]
+                acc = 0.0
+                for c in range(nb):
+                    acc += W.hinv[o + a * nb + c] * W.g[W.idx[lo + c]]
+                s += ga * acc
+        elif sel == SEL_GSQ_PROX:                        # GS-q (proximal)
+            for q in range(lo, hi):
+                i = W.idx[q]
+                s += abs(_gsq_score(P, x[i], W.g[i], W.Li[i]))
+        elif sel == SEL_GS_PROX:                         # GS-s (proximal)
+            for q in range(lo, hi):
+                i = W.idx[q]
+                v = _gss_score(P, x[i], W.g[i])
+                s += v * v
+        if s > best:
+            best = s
+            best_t = t
+    return best_t
+
+
+@njit(cache=True, error_model="numpy")
+def _iht(P, C, W, tau):
+    """Iterative hard thresholding approximation of the variable-block GSQ rule (spec §3.3)."""
+    n = P.n
+    d = W.vec
+    Hd = W.vec2
+    for i in range(n):
+        d[i] = W.g[i] / np.sqrt(W.Li[i])
+    step = 1.0 / C.L_global
+    prev = np.empty(n)
+    for _ in range(10):
+        prev[:] = d
+        bound_matvec(P, d, Hd, W.work2)
+        for i in range(n):
+            d[i] = d[i] - step * (W.g[i] + Hd[i])
+            W.score[i] = abs(d[i])
+        nb = _top_k(W.score, tau, W.b)
+        keep = np.zeros(n, np.uint8)
+        for t in range(nb):
+            keep[W.b[t]] = 1
+        diff = 0.0
+        for i in range(n):
+            if keep[i] == 0:
+                d[i] = 0.0
+            diff += (d[i] - prev[i]) ** 2
+        if np.sqrt(diff) < 1e-10:
+            break
+    return _top_k(W.score, tau, W.b)
+
+
+@njit(cache=True, error_model="numpy")
+def _select_variable(P, C, W, x, rng, it):
+    """Choose a variable block into ``W.b``; return its size."""
+    n = P.n
+    tau = min(C.tau, n)
+    sel = C.selection
+    if sel == 0 or sel == 2:                              # cyclic / permutation chunks
+        n_chunks = (n + tau - 1) // tau
+        pos = W.ctr[0]
+        chunk = pos % n_chunks
+        if pos == 0 or (sel == 2 and chunk == 0):
+            for i in range(n - 1, 0, -1):
+                j = rng.integers(0, i + 1)
+                tmp = W.perm[i]
+                W.perm[i] = W.perm[j]
+                W.perm[j] = tmp
+        W.ctr[0] = pos + 1
+        lo = chunk * tau
+        hi = min(lo + tau, n)
+        for t in range(hi - lo):
+            W.b[t] = W.perm[lo + t]
+        return hi - lo
+    if sel == 1:                                          # uniform without replacement
+        for t in range(tau):
+            j = t + rng.integers(0, n - t)
+            tmp = W.perm2[t]
+            W.perm2[t] = W.perm2[j]
+            W.perm2[j] = tmp
+            W.b[t] = W.perm2[t]
+        return tau
+    if sel == 3:                                          # P(i) ~ L_i, without replacement
+        for i in range(n):
+            u = rng.random()
+            W.score[i] = np.log(max(u, 1e-300)) / W.Li[i]
+        return _top_k(W.score, tau, W.b)
+    if sel == 4:
+        for i in range(n):
+            W.score[i] = abs(W.g[i])
+        return _top_k(W.score, tau, W.b)
+    if sel == 6:
+        for i in range(n):
+            Li = W.Lt[i] if C.update == 2 else W.Li[i]
+            W.score[i] = abs(W.g[i]) / np.sqrt(Li)
+        return _top_k(W.score, tau, W.b)
+    if sel == 7:
+        for i in range(n):
+            W.score[i] = abs(W.g[i]) / np.sqrt(W.drow[i])
+        return _top_k(W.score, tau, W.b)
+    if sel == 9:
+        return _iht(P, C, W, tau)
+    if sel == 10 or sel == 11:                            # forest blocks
+        if sel == 10:
+            for i in range(n):
+                W.score[i] = abs(W.g[i])
+            order = np.argsort(-W.score)
+        else:
+            order = np.arange(n)
+            for i in range(n - 1, 0, -1):
+                j = rng.integers(0, i + 1)
+                tmp = order[i]
+                order[i] = order[j]
+                order[j] = tmp
+        return greedy_forest(P.cp, P.ci, order, n, W.in_block, W.uf, W.b)
+    if sel == SEL_GSQ_PROX:
+        for i in range(n):
+            W.score[i] = -_gsq_score(P, x[i], W.g[i], W.Li[i])
+        return _top_k(W.score, tau, W.b)
+    # SEL_GS_PROX
+    for i in range(n):
+        W.score[i] = _gss_score(P, x[i], W.g[i])
+    return _top_k(W.score, tau, W.b)
+
+
+# --------------------------------------------------------------------------- updates
+@njit(cache=True, error_model="numpy")
+def _block_matrix(P, W, nb, aux, dv, exact_hessian):
+    H = np.zeros((nb, nb))
+    if exact_hessian:
+        hessian_block(P, aux, dv, W.b, nb, H, W.work)
+    else:
+        bound_block(P, W.b, nb, H, W.work)
+    return H
+
+
+@njit(cache=True, error_model="numpy")
+def _block_L(P, C, W, nb, bidx, aux, dv):
+    if C.variable == 0 and W.Lb.shape[0] > 0:
+        return W.Lb[bidx]
+    if nb == 1:
+        return W.Li[W.b[0]]
+    H = _block_matrix(P, W, nb, aux, dv, False)
+    return _lambda_max(H)
+
+
+@njit(cache=True, error_model="numpy")
+def _matvec_neg(Hi, v, nb, out):
+    for s in range(nb):
+        acc = 0.0
+        for q in range(nb):
+            acc += Hi[s, q] * v[q]
+        out[s] = -acc
+
+
+@njit(cache=True, error_model="numpy")
+def _scaled_step(P, W, nb, alpha, x, aux, dv):
+    """Apply ``alpha * d`` (the step currently stored relative to the last applied one)."""
+    for t in range(nb):
+        W.vec[t] = alpha * W.d[t]
+    apply_step(P, x, aux, dv, W.b, nb, W.vec)
+
+
+@njit(cache=True, error_model="numpy")
+def _newton(P, W, nb, x, aux, dv):
+    """Newton direction on the block with Armijo backtracking (quadratic then cubic fits)."""
+    H = _block_matrix(P, W, nb, aux, dv, True)
+    Hi = _block_pinv(H)
+    _matvec_neg(Hi, W.gb, nb, W.d)
+    gtd = 0.0
+    for t in range(nb):
+        gtd += W.gb[t] * W.d[t]
+    if not gtd < 0.0:
+        return
+    f0 = smooth_objective(P, x, aux)
+    alpha = 1.0
+    applied = 0.0
+    a_prev = 0.0
+    f_prev = 0.0
+    for trial in range(60):
+        _scaled_step(P, W, nb, alpha - applied, x, aux, dv)
+        applied = alpha
+        f1 = smooth_objective(P, x, aux)
+        if f1 <= f0 + 1e-10 * alpha * gtd:
+            return
+        if trial == 0 or not np.isfinite(f1):
+            a_new = -gtd * alpha * alpha / (2.0 * (f1 - f0 - gtd * alpha)) \
+                if np.isfinite(f1) else 0.1 * alpha
+        else:
+            # cubic through f0, gtd, (alpha, f1), (a_prev, f_prev)
+            r1 = f1 - f0 - gtd * alpha
+            r2 = f_prev - f0 - gtd * a_prev
+            den = alpha - a_prev
+            ca = (r1 / (alpha * alpha) - r2 / (a_prev * a_prev)) / den
+            cb = (-a_prev * r1 / (alpha * alpha) + alpha * r2 / (a_prev * a_prev)) / den
+            if ca == 0.0:
+                a_new = -gtd / (2.0 * cb) if cb != 0.0 else 0.5 * alpha
+            else:
+                disc = cb * cb - 3.0 * ca * gtd
+                a_new = (-cb + np.sqrt(max(disc, 0.0))) / (3.0 * ca)
+        if not np.isfinite(a_new):
+            a_new = 0.5 * alpha
+        a_new = min(max(a_new, 0.1 * alpha), 0.5 * alpha)
+        a_prev = alpha
+        f_prev = f1
+        alpha = a_new
+    _scaled_step(P, W, nb, -applied, x, aux, dv)      # no acceptable step: undo
+
+
+@njit(cache=True, error_model="numpy")
+def _line_search_lipschitz(P, W, nb, x, aux, dv):
+    """LA: doubling estimate of the block constant from per-coordinate estimates ``Lt``."""
+    Lt = 0.0
+    gg = 0.0
+    for t in range(nb):
+        Lt = max(Lt, W.Lt[W.b[t]])
+        gg += W.gb[t] * W.gb[t]
+    if gg == 0.0:
+        return
+    f0 = smooth_objective(P, x, aux)
+    for _ in range(200):
+        for t in range(nb):
+            W.d[t] = -W.gb[t] / Lt
+        apply_step(P, x, aux, dv, W.b, nb, W.d)
+        if smooth_objective(P, x, aux) <= f0 - gg / (2.0 * Lt):
+            break
+        for t in range(nb):
+            W.d[t] = -W.d[t]
+        apply_step(P, x, aux, dv, W.b, nb, W.d)
+        Lt *= 2.0
+    for t in range(nb):
+        W.Lt[W.b[t]] = Lt
+
+
+@njit(cache=True, error_model="numpy")
+def _prox_newton(P, W, nb, x, aux, dv):
+    """Exact block minimisation of L1 least squares (inner coordinate descent + support polish)."""
+    for _ in range(5000):
+        change = 0.0
+        scale = 0.0
+        for t in range(nb):
+            i = W.b[t]
+            gi = coord_grad(P, aux, dv, i)
+            z = _prox(x[i] - gi / W.Li[i], P.lam / W.Li[i], P.nonneg)
+            di = z - x[i]
+            if di != 0.0:
+                W.vec[0] = di
+                W.uf[0] = i
+                apply_step(P, x, aux, dv, W.uf, 1, W.vec)
+            change = max(change, abs(di))
+            scale = max(scale, abs(x[i]))
+        if change <= 1e-13 * max(scale, 1e-300) or change == 0.0:
+            break
+    # polish: Newton on the block's support with the signs fixed (exact for a quadratic)
+    ns = 0
+    for t in range(nb):
+        if x[W.b[t]] != 0.0:
+            W.uf[ns] = W.b[t]
+            ns += 1
+    if ns == 0:
+        return
+    S = W.uf[:ns].copy()
+    H = np.zeros((ns, ns))
+    bound_block(P, S, ns, H, W.work)
+    r = np.empty(ns)
+    for t in range(ns):
+        i = S[t]
+        r[t] = -(coord_grad(P, aux, dv, i) + P.lam * np.sign(x[i]))
+    Hi = _block_pinv(H)
+    step = np.empty(ns)
+    _matvec_neg(Hi, r, ns, step)
+    for t in range(ns):
+        step[t] = -step[t]
+    for t in range(ns):
+        i = S[t]
+        if np.sign(x[i] + step[t]) != np.sign(x[i]):
+            return
+    f0 = objective(P, x, aux)
+    apply_step(P, x, aux, dv, S, ns, step)
+    if objective(P, x, aux) > f0:
+        for t in range(ns):
+            step[t] = -step[t]
+        apply_step(P, x, aux, dv, S, ns, step)
+
+
+@njit(cache=True, error_model="numpy")
+def _prox_gradient(P, W, nb, L, x, aux, dv):
+    for t in range(nb):
+        i = W.b[t]
+        W.d[t] = _prox(x[i] - W.gb[t] / L, P.lam / L, P.nonneg) - x[i]
+    apply_step(P, x, aux, dv, W.b, nb, W.d)
+
+
+@njit(cache=True, error_model="numpy")
+def _two_metric(P, C, W, nb, bidx, x, aux, dv):
+    """Two-metric projection on ``x >= 0`` (spec §3.6): scaled gradient on the active set,
+    Newton on the rest, backtracking along the projected path; falls back to a projected
+    gradient step if no decrease is found."""
+    gfull = np.empty(nb)
+    act = np.zeros(nb, np.uint8)
+    Lact = 0.0
+    nw = 0
+    for t in range(nb):
+        gfull[t] = W.gb[t] + P.lam
+        if x[W.b[t]] < 1e-4 and gfull[t] > 0.0:
+            act[t] = 1
+            Lact += W.Li[W.b[t]]
+        else:
+            nw += 1
+    dirn = np.zeros(nb)
+    if nw > 0:
+        wk = np.empty(nw, np.int64)
+        q = 0
+        for t in range(nb):
+            if act[t] == 0:
+                wk[q] = W.b[t]
+                q += 1
+        H = np.zeros((nw, nw))
+        hessian_block(P, aux, dv, wk, nw, H, W.work)
+        Hi = _block_pinv(H)
+        gw = np.empty(nw)
+        q = 0
+        for t in range(nb):
+            if act[t] == 0:
+                gw[q] = gfull[t]
+                q += 1
+        dw = np.empty(nw)
+        _matvec_neg(Hi, gw, nw, dw)
+        q = 0
+        for t in range(nb):
+            if act[t] == 0:
+                dirn[t] = dw[q]
+                q += 1
+    for t in range(nb):
+        if act[t] == 1:
+            dirn[t] = -gfull[t] / Lact
+    f0 = objective(P, x, aux)
+    alpha = 1.0
+    for t in range(nb):
+        W.xold[t] = x[W.b[t]]
+    for _ in range(40):
+        lin = 0.0
+        for t in range(nb):
+            z = max(0.0, W.xold[t] + alpha * dirn[t])
+            W.d[t] = z - x[W.b[t]]
+            lin += gfull[t] * (z - W.xold[t])
+        apply_step(P, x, aux, dv, W.b, nb, W.d)
+        if objective(P, x, aux) <= f0 + 1e-4 * min(lin, 0.0) and lin < 0.0:
+            return
+        alpha *= 0.5
+    for t in range(nb):                     # restore, then a safe projected-gradient step
+        W.d[t] = W.xold[t] - x[W.b[t]]
+    apply_step(P, x, aux, dv, W.b, nb, W.d)
+    _prox_gradient(P, W, nb, _block_L(P, C, W, nb, bidx, aux, dv), x, aux, dv)
+
+
+@njit(cache=True, error_model="numpy")
+def _update(P, C, W, nb, bidx, x, aux, dv):
+    upd = C.update
+    if upd == 0:
+        L = _block_L(P, C, W, nb, bidx, aux, dv)
+        for t in range(nb):
+            W.d[t] = -W.gb[t] / L
+        apply_step(P, x, aux, dv, W.b, nb, W.d)
+    elif upd == 1:
+        for t in range(nb):
+            W.d[t] = -W.gb[t] / C.L_global
+        apply_step(P, x, aux, dv, W.b, nb, W.d)
+    elif upd == 2:
+        _line_search_lipschitz(P, W, nb, x, aux, dv)
+    elif upd == 3 or (upd == 5 and C.forest == 0):
+        if C.variable == 0 and W.hinv.shape[0] > 0:
+            o = W.hptr[bidx]
+            Hi = W.hinv[o:o + nb * nb].reshape((nb, nb))
+        else:
+            Hi = _block_pinv(_block_matrix(P, W, nb, aux, dv, False))
+        _matvec_neg(Hi, W.gb, nb, W.d)
+        apply_step(P, x, aux, dv, W.b, nb, W.d)
+    elif upd == 4:
+        _newton(P, W, nb, x, aux, dv)
+    elif upd == 5:                                        # exact forest solve (quadratic)
+        for t in range(nb):
+            W.vec2[t] = -W.gb[t]
+        forest_solve(P.cp, P.ci, P.cx, W.b, nb, W.vec2, W.pos, W.d)
+        apply_step(P, x, aux, dv, W.b, nb, W.d)
+    elif upd == 6:
+        _prox_gradient(P, W, nb, _block_L(P, C, W, nb, bidx, aux, dv), x, aux, dv)
+    elif upd == 7:
+        _prox_newton(P, W, nb, x, aux, dv)
+    else:
+        _two_metric(P, C, W, nb, bidx, x, aux, dv)
+
+
+@njit(cache=True, error_model="numpy")
+def _iterate(P, C, W, x, aux, dv, rng, it):
+    full = _needs_full_grad(C.selection)
+    if full:
+        full_grad(P, aux, dv, W.g)
+    bidx = -1
+    if C.variable == 1:
+        nb = _select_variable(P, C, W, x, rng, it)
+    else:
+        bidx = _select_fixed(P, C, W, x, rng, it)
+        lo = W.ptr[bidx]
+        nb = W.ptr[bidx + 1] - lo
+        for t in range(nb):
+            W.b[t] = W.idx[lo + t]
+    for t in range(nb):
+        i = W.b[t]
+        W.gb[t] = W.g[i] if full else coord_grad(P, aux, dv, i)
+    track = P.lam > 0.0
+    if track:
+        xo = np.empty(nb)
+        for t in range(nb):
+            xo[t] = x[W.b[t]]
+    _update(P, C, W, nb, bidx, x, aux, dv)
+    if track:
+        for t in range(nb):
+            if (xo[t] == 0.0) != (x[W.b[t]] == 0.0):
+                W.ctr[1] = it + 1
+                break
+
+
+@njit(cache=True, error_model="numpy")
+def run_iterations(P, C, W, x, aux, dv, rng, it0, n_iter, hist):
+    """Run ``n_iter`` BCD iterations from iteration ``it0``; ``hist[it + 1] = F(x^{it+1})``.
+
+    Returns the number of iterations done (fewer when ``F <= C.f_stop``).
+    """
+    for t in range(n_iter):
+        it = it0 + t
+        _iterate(P, C, W, x, aux, dv, rng, it)
+        if C.record == 1:
+            f = objective(P, x, aux)
+            hist[it + 1] = f
+            if f <= C.f_stop:
+                return t + 1
+    return n_iter

@@ -1,0 +1,829 @@
+"""Objectives for block coordinate descent: data, Lipschitz constants and Numba kernels.
+
+Five smooth losses share one kernel representation (:class:`ProblemData`) so a single BCD loop
+(:mod:`banditlab.solvers.bcd`) serves all of them:
+
+* ``kind 0`` least squares ``0.5 ||M x - y||^2`` (optionally ``+ lam * ||x||_1`` and ``x >= 0``);
+* ``kind 1`` binary logistic ``sum_r log(1 + exp(-y_r m_r^T x))``, ``y_r in {-1, +1}``;
+* ``kind 2`` multinomial (softmax) logistic ``sum_r logsumexp(m_r^T X) - m_r^T X y_r`` with
+  ``X`` of shape ``(p, k)`` flattened row-major (coordinate ``j * k + c`` is feature ``j``,
+  class ``c``);
+* ``kind 3`` quadratic ``0.5 x^T A x - c^T x`` with sparse symmetric positive definite ``A``
+  (label propagation on a graph builds one).
+
+The kernels keep an auxiliary vector in step with ``x``: the residual ``M x - y`` (kind 0), the
+scores ``M x`` (kinds 1, 2) or the gradient ``A x - c`` (kind 3), plus the derivative of the
+loss with respect to the scores, so one coordinate's gradient costs one column product.
+
+Smoothness constants follow Nutini, Laradji & Schmidt (2022), Table in §2 of the spec:
+``L_i = ||M_i||^2`` (least squares), ``0.25 ||M_i||^2`` (logistic and softmax; ``p(1-p) <= 1/4``
+bounds every diagonal Hessian entry), ``A_ii`` (quadratic); the matrix bound ``H_b`` is
+``M_b^T M_b``, ``0.25 M_b^T M_b``, Böhning's ``0.5 (I - 11^T / k_b) ⊗ M_b^T M_b`` with
+``k_b = min(k, classes in block + 1)``, and ``A_bb``.
+
+References
+----------
+J. Nutini, I. Laradji, M. Schmidt. Let's make block coordinate descent converge faster: faster
+greedy rules, message-passing, active-set complexity, and superlinear convergence. JMLR 23, 2022.
+D. Böhning. Multinomial logistic regression algorithm. Ann. Inst. Stat. Math. 44, 197–200, 1992.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+from numba import njit
+from scipy.sparse.linalg import eigsh, svds
+
+from banditlab._validation import check_array, check_bool, check_integer, check_real
+
+__all__ = [
+    "BCDProblem",
+    "L1LeastSquares",
+    "LabelPropagation",
+    "LeastSquares",
+    "Logistic",
+    "ProblemData",
+    "Quadratic",
+    "Softmax",
+]
+
+KIND_LS, KIND_LOGISTIC, KIND_SOFTMAX, KIND_QUADRATIC = 0, 1, 2, 3
+
+
+class ProblemData(NamedTuple):
+    """Kernel view of a problem (every field always present; unused ones are empty)."""
+
+    kind: int            # 0 least squares, 1 logistic, 2 softmax, 3 quadratic
+    n: int               # number of variables
+    m: int               # rows of the design (n for a quadratic)
+    k: int               # classes (softmax), else 1
+    dense: int           # 1: design in MT, 0: sparse columns in cp/ci/cx
+    MT: np.ndarray       # float64[p, m] transposed dense design, or (0, 0)
+    cp: np.ndarray       # int64[p + 1] CSC column pointers (CSR of A for a quadratic)
+    ci: np.ndarray       # int64[nnz] row indices
+    cx: np.ndarray       # float64[nnz] values
+    y: np.ndarray        # float64[m] targets (least squares) or labels +-1 (logistic)
+    Y: np.ndarray        # float64[m * k] one-hot labels (softmax), else (0,)
+    c: np.ndarray        # float64[n] linear term (quadratic), else (0,)
+    hscale: float        # 1 (least squares), 0.25 (logistic), 0.5 (softmax Böhning), 1
+    lam: float           # L1 weight (0: smooth problem)
+    nonneg: int          # 1: constraint x >= 0
+
+
+# --------------------------------------------------------------------------- column helpers
+@njit(cache=True, error_model="numpy")
+def col_dot(P, j, v, stride, off):
+    """``sum_r M[r, j] * v[r * stride + off]`` (``A[:, j] . v`` for a quadratic)."""
+    s = 0.0
+    if P.dense == 1:
+        row = P.MT[j]
+        for r in range(P.m):
+            s += row[r] * v[r * stride + off]
+    else:
+        for t in range(P.cp[j], P.cp[j + 1]):
+            s += P.cx[t] * v[P.ci[t] * stride + off]
+    return s
+
+
+@njit(cache=True, error_model="numpy")
+def col_axpy(P, j, a, v, stride, off):
+    """``v[r * stride + off] += a * M[r, j]`` for every row ``r``."""
+    if P.dense == 1:
+        row = P.MT[j]
+        for r in range(P.m):
+            v[r * stride + off] += a * row[r]
+    else:
+        for t in range(P.cp[j], P.cp[j + 1]):
+            v[P.ci[t] * stride + off] += a * P.cx[t]
+
+
+@njit(cache=True, error_model="numpy")
+def _log1pexp(z):
+    if z > 0.0:
+        return z + np.log1p(np.exp(-z))
+    return np.log1p(np.exp(z))
+
+
+@njit(cache=True, error_model="numpy")
+def _sigmoid(z):
+    if z >= 0.0:
+        return 1.0 / (1.0 + np.exp(-z))
+    e = np.exp(z)
+    return e / (1.0 + e)
+
+
+@njit(cache=True, error_model="numpy")
+def _refresh_row(P, aux, dv, r):
+    """Recompute the loss derivative of row ``r`` from the scores (kinds 1 and 2)."""
+    if P.kind == 1:
+        dv[r] = -P.y[r] * _sigmoid(-P.y[r] * aux[r])
+    elif P.kind == 2:
+        k = P.k
+        mx = aux[r * k]
+        for c in range(1, k):
+            mx = max(mx, aux[r * k + c])
+        s = 0.0
+        for c in range(k):
+            s += np.exp(aux[r * k + c] - mx)
+        lse = mx + np.log(s)
+        for c in range(k):
+            dv[r * k + c] = np.exp(aux[r * k + c] - lse) - P.Y[r * k + c]
+
+
+@njit(cache=True, error_model="numpy")
+def init_aux(P, x, aux, dv):
+    """Fill ``aux`` (residual / scores / gradient) and ``dv`` from scratch for ``x``."""
+    k = P.k
+    if P.kind == 3:
+        for i in range(P.n):
+            aux[i] = -P.c[i]
+        for i in range(P.n):
+            if x[i] != 0.0:
+                col_axpy(P, i, x[i], aux, 1, 0)
+        return
+    if P.kind == 0:
+        for r in range(P.m):
+            aux[r] = -P.y[r]
+    else:
+        aux[:] = 0.0
+    for i in range(P.n):
+        if x[i] != 0.0:
+            if P.kind == 2:
+                col_axpy(P, i // k, x[i], aux, k, i % k)
+            else:
+                col_axpy(P, i, x[i], aux, 1, 0)
+    if P.kind != 0:
+        for r in range(P.m):
+            _refresh_row(P, aux, dv, r)
+
+
+@njit(cache=True, error_model="numpy")
+def smooth_objective(P, x, aux):
+    """The smooth part ``f(x)`` from the auxiliary vector (O(m k), or O(n) for a quadratic)."""
+    s = 0.0
+    if P.kind == 0:
+        for r in range(P.m):
+            s += aux[r] * aux[r]
+        return 0.5 * s
+    if P.kind == 1:
+        for r in range(P.m):
+            s += _log1pexp(-P.y[r] * aux[r])
+        return s
+    if P.kind == 2:
+        k = P.k
+        for r in range(P.m):
+            mx = aux[r * k]
+            for c in range(1, k):
+                mx = max(mx, aux[r * k + c])
+            e = 0.0
+            lin = 0.0
+            for c in range(k):
+                e += np.exp(aux[r * k + c] - mx)
+                lin += aux[r * k + c] * P.Y[r * k + c]
+            s += mx + np.log(e) - lin
+        return s
+    for i in range(P.n):
+        s += x[i] * (aux[i] - P.c[i])
+    return 0.5 * s
+
+
+@njit(cache=True, error_model="numpy")
+def reg_value(P, x):
+    """``lam * ||x||_1`` (0 for smooth problems)."""
+    if P.lam == 0.0:
+        return 0.0
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += abs(x[i])
+    return P.lam * s
+
+
+@njit(cache=True, error_model="numpy")
+def objective(P, x, aux):
+    """``F(x) = f(x) + lam ||x||_1``."""
+    return smooth_objective(P, x, aux) + reg_value(P, x)
+
+
+@njit(cache=True, error_model="numpy")
+def coord_grad(P, aux, dv, i):
+    """``grad_i f(x)`` from the maintained auxiliary vectors."""
+    if P.kind == 3:
+        return aux[i]
+    if P.kind == 2:
+        return col_dot(P, i // P.k, dv, P.k, i % P.k)
+    return col_dot(P, i, dv, 1, 0)
+
+
+@njit(cache=True, error_model="numpy")
+def full_grad(P, aux, dv, g):
+    """The full gradient ``grad f(x)`` into ``g`` (O(nnz k))."""
+    for i in range(P.n):
+        g[i] = coord_grad(P, aux, dv, i)
+
+
+@njit(cache=True, error_model="numpy")
+def apply_step(P, x, aux, dv, b, nb, d):
+    """``x[b] += d`` and update the auxiliary vectors to match."""
+    k = P.k
+    touched = False
+    for t in range(nb):
+        i = b[t]
+        di = d[t]
+        if di == 0.0:
+            continue
+        touched = True
+        x[i] += di
+        if P.kind == 2:
+            col_axpy(P, i // k, di, aux, k, i % k)
+        else:
+            col_axpy(P, i, di, aux, 1, 0)
+    if not touched or P.kind == 0 or P.kind == 3:
+        return
+    if P.dense == 1:
+        for r in range(P.m):
+            _refresh_row(P, aux, dv, r)
+        return
+    for t in range(nb):
+        if d[t] == 0.0:
+            continue
+        j = b[t] // k if P.kind == 2 else b[t]
+        for q in range(P.cp[j], P.cp[j + 1]):
+            _refresh_row(P, aux, dv, P.ci[q])
+
+
+@njit(cache=True, error_model="numpy")
+def _feature(P, i):
+    return i // P.k if P.kind == 2 else i
+
+
+@njit(cache=True, error_model="numpy")
+def _weighted_col_products(P, b, nb, w, wk, out, work):
+    """``out[s, t] = sum_r M[r, f_s] M[r, f_t] w[r * wk + ...]`` helper for unweighted / diag weights.
+
+    ``w`` of length 0 means unit weights. ``work`` is a float64[m] array of zeros (restored).
+    """
+    for s in range(nb):
+        fs = _feature(P, b[s])
+        if P.dense == 1:
+            for t in range(s, nb):
+                ft = _feature(P, b[t])
+                a = P.MT[fs]
+                c = P.MT[ft]
+                acc = 0.0
+                if w.shape[0] == 0:
+                    for r in range(P.m):
+                        acc += a[r] * c[r]
+                else:
+                    for r in range(P.m):
+                        acc += a[r] * c[r] * w[r]
+                out[s, t] = acc
+                out[t, s] = acc
+        else:
+            for q in range(P.cp[fs], P.cp[fs + 1]):
+                work[P.ci[q]] = P.cx[q] if w.shape[0] == 0 else P.cx[q] * w[P.ci[q]]
+            for t in range(s, nb):
+                ft = _feature(P, b[t])
+                acc = 0.0
+                for q in range(P.cp[ft], P.cp[ft + 1]):
+                    acc += work[P.ci[q]] * P.cx[q]
+                out[s, t] = acc
+                out[t, s] = acc
+            for q in range(P.cp[fs], P.cp[fs + 1]):
+                work[P.ci[q]] = 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def _quadratic_block(P, b, nb, out, work):
+    """``out = A[b][:, b]`` using a dense scratch ``work`` (float64[n] zeros, restored)."""
+    for s in range(nb):
+        i = b[s]
+        for q in range(P.cp[i], P.cp[i + 1]):
+            work[P.ci[q]] = P.cx[q]
+        for t in range(nb):
+            out[s, t] = work[b[t]]
+        for q in range(P.cp[i], P.cp[i + 1]):
+            work[P.ci[q]] = 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def bound_block(P, b, nb, out, work):
+    """The matrix bound ``H_b`` (upper bound of the block Hessian) into ``out[:nb, :nb]``."""
+    if P.kind == 3:
+        _quadratic_block(P, b, nb, out, work)
+        return
+    empty = np.zeros(0)
+    _weighted_col_products(P, b, nb, empty, 1, out, work)
+    if P.kind == 2:
+        k = P.k
+        seen = np.zeros(k, np.int64)
+        n_cls = 0
+        for s in range(nb):
+            c = b[s] % k
+            if seen[c] == 0:
+                seen[c] = 1
+                n_cls += 1
+        keff = min(k, n_cls + 1)
+        for s in range(nb):
+            for t in range(nb):
+                same = 1.0 if b[s] % k == b[t] % k else 0.0
+                out[s, t] *= 0.5 * (same - 1.0 / keff)
+    else:
+        for s in range(nb):
+            for t in range(nb):
+                out[s, t] *= P.hscale
+
+
+@njit(cache=True, error_model="numpy")
+def hessian_block(P, aux, dv, b, nb, out, work):
+    """The exact block Hessian ``hess_bb f(x)`` into ``out[:nb, :nb]``."""
+    if P.kind == 0 or P.kind == 3:
+        bound_block(P, b, nb, out, work)
+        return
+    if P.kind == 1:
+        w = np.empty(P.m)
+        for r in range(P.m):
+            sg = _sigmoid(aux[r])
+            w[r] = sg * (1.0 - sg)
+        _weighted_col_products(P, b, nb, w, 1, out, work)
+        return
+    k = P.k
+    for s in range(nb):
+        js, cs = b[s] // k, b[s] % k
+        for t in range(s, nb):
+            jt, ct = b[t] // k, b[t] % k
+            acc = 0.0
+            if P.dense == 1:
+                a = P.MT[js]
+                c = P.MT[jt]
+                for r in range(P.m):
+                    ps = dv[r * k + cs] + P.Y[r * k + cs]
+                    pt = dv[r * k + ct] + P.Y[r * k + ct]
+                    h = ps * ((1.0 if cs == ct else 0.0) - pt)
+                    acc += a[r] * c[r] * h
+            else:
+                for q in range(P.cp[js], P.cp[js + 1]):
+                    work[P.ci[q]] = P.cx[q]
+                for q in range(P.cp[jt], P.cp[jt + 1]):
+                    r = P.ci[q]
+                    ps = dv[r * k + cs] + P.Y[r * k + cs]
+                    pt = dv[r * k + ct] + P.Y[r * k + ct]
+                    h = ps * ((1.0 if cs == ct else 0.0) - pt)
+                    acc += work[r] * P.cx[q] * h
+                for q in range(P.cp[js], P.cp[js + 1]):
+                    work[P.ci[q]] = 0.0
+            out[s, t] = acc
+            out[t, s] = acc
+
+
+@njit(cache=True, error_model="numpy")
+def bound_matvec(P, v, out, work):
+    """``out = H v`` for the full matrix bound ``H`` (``work``: float64[m * k])."""
+    if P.kind == 3:
+        for i in range(P.n):
+            out[i] = col_dot(P, i, v, 1, 0)
+        return
+    k = P.k
+    work[:] = 0.0
+    for i in range(P.n):
+        if v[i] != 0.0:
+            if P.kind == 2:
+                col_axpy(P, i // k, v[i], work, k, i % k)
+            else:
+                col_axpy(P, i, v[i], work, 1, 0)
+    if P.kind == 2:
+        for r in range(P.m):
+            mean = 0.0
+            for c in range(k):
+                mean += work[r * k + c]
+            mean /= k
+            for c in range(k):
+                work[r * k + c] -= mean
+        for i in range(P.n):
+            out[i] = 0.5 * col_dot(P, i // k, work, k, i % k)
+        return
+    for i in range(P.n):
+        out[i] = P.hscale * col_dot(P, i, work, 1, 0)
+
+
+# --------------------------------------------------------------------------- Python fronts
+def _as_design(M: Any, owner: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                             int, sp.csc_matrix | np.ndarray]:
+    """Validate a design (numpy 2-d or scipy.sparse) and return (MT, cp, ci, cx, dense, M)."""
+    if sp.issparse(M):
+        if M.ndim != 2 or min(M.shape) < 1:
+            raise ValueError(f"{owner}: 'M' must be a non-empty 2-d matrix; got shape {M.shape}.")
+        if M.dtype.kind not in "biuf" or M.dtype.kind == "b":
+            raise TypeError(f"{owner}: 'M' must be a numeric matrix; got dtype {M.dtype}.")
+        csc = sp.csc_matrix(M, dtype=np.float64)
+        csc.sum_duplicates()
+        csc.sort_indices()
+        if not np.all(np.isfinite(csc.data)):
+            raise ValueError(f"{owner}: 'M' must be a 2-d array of floats; got non-finite "
+                             "entries.")
+        return (np.zeros((0, 0)), csc.indptr.astype(np.int64), csc.indices.astype(np.int64),
+                csc.data.astype(np.float64), 0, csc)
+    arr = check_array(M, "M", owner=owner, ndim=2)
+    return (np.ascontiguousarray(arr.T), np.zeros(1, np.int64), np.zeros(0, np.int64),
+            np.zeros(0), 1, arr)
+
+
+def _col_sq_norms(M: sp.csc_matrix | np.ndarray) -> np.ndarray:
+    if sp.issparse(M):
+        return np.asarray(M.multiply(M).sum(axis=0)).ravel()
+    return np.einsum("ij,ij->j", M, M)
+
+
+def _sigma_max_sq(M: sp.csc_matrix | np.ndarray) -> float:
+    if min(M.shape) <= 200:
+        dense = M.toarray() if sp.issparse(M) else M
+        return float(np.linalg.norm(dense, 2) ** 2)
+    s = svds(sp.csc_matrix(M) if sp.issparse(M) else M, k=1, return_singular_vectors=False,
+             v0=np.ones(min(M.shape)), tol=1e-10)
+    return float(s[0] ** 2) * (1.0 + 1e-8)
+
+
+def _abs_gram_rowsums(M: sp.csc_matrix | np.ndarray) -> np.ndarray:
+    """``sum_j |(M^T M)_ij|`` exactly when affordable, else the bound ``|M|^T (|M| 1)``."""
+    p = M.shape[1]
+    if p <= 4000:
+        G = (M.T @ M).toarray() if sp.issparse(M) else M.T @ M
+        return np.abs(G).sum(axis=1)
+    A = abs(M)
+    return np.asarray(A.T @ (A @ np.ones(p))).ravel()
+
+
+class BCDProblem:
+    """Base class: an objective with kernel data, coordinate and global Lipschitz constants.
+
+    Attributes
+    ----------
+    data : ProblemData
+        Kernel view of the problem.
+    n_features : int
+        Number of optimisation variables ``n``.
+    lipschitz : ndarray of shape (n,)
+        Coordinate constants ``L_i``.
+    lipschitz_global : float
+        ``lambda_max`` of the full matrix bound (a Lipschitz constant of ``grad f``).
+    rowsum_bound : ndarray of shape (n,)
+        Absolute row sums of the full matrix bound (a diagonal bound valid for every block).
+    """
+
+    name = "problem"
+    data: ProblemData
+    lipschitz: np.ndarray
+    lipschitz_global: float
+    rowsum_bound: np.ndarray
+
+    @property
+    def n_features(self) -> int:
+        return int(self.data.n)
+
+    @property
+    def is_l1(self) -> bool:
+        return self.data.lam > 0.0
+
+    def _check_x(self, x: Any) -> np.ndarray:
+        return check_array(x, "x", owner=type(self).__name__, ndim=1, shape=(self.data.n,))
+
+    def _state(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        P = self.data
+        aux = np.zeros(P.n if P.kind == 3 else P.m * P.k)
+        dv = aux if P.kind in (0, 3) else np.zeros(P.m * P.k)
+        init_aux(P, x, aux, dv)
+        return aux, dv
+
+    def objective(self, x: Any) -> float:
+        """``F(x)`` (smooth part plus the L1 term when present)."""
+        x = self._check_x(x)
+        aux, _ = self._state(x)
+        return float(objective(self.data, x, aux))
+
+    def gradient(self, x: Any) -> np.ndarray:
+        """``grad f(x)`` of the smooth part, shape ``(n,)``."""
+        x = self._check_x(x)
+        aux, dv = self._state(x)
+        g = np.empty(self.data.n)
+        full_grad(self.data, aux, dv, g)
+        return g
+
+    def _check_block(self, block: Any) -> np.ndarray:
+        b = check_array(block, "block", owner=type(self).__name__, ndim=1, dtype=np.int64,
+                        low=0, high=self.data.n - 1)
+        if np.unique(b).size != b.size:
+            raise ValueError(f"{type(self).__name__}: 'block' must be a 1-d array of distinct "
+                             f"ints in [0, {self.data.n - 1}]; got repeated indices.")
+        return b
+
+    def block_hessian(self, x: Any, block: Any) -> np.ndarray:
+        """Exact block Hessian ``hess_bb f(x)``, shape ``(len(block), len(block))``."""
+        x = self._check_x(x)
+        b = self._check_block(block)
+        aux, dv = self._state(x)
+        out = np.zeros((b.size, b.size))
+        hessian_block(self.data, aux, dv, b, b.size, out, np.zeros(max(self.data.m, self.data.n)))
+        return out
+
+    def hessian_bound(self, block: Any) -> np.ndarray:
+        """The matrix bound ``H_b`` with ``hess_bb f(x) <= H_b`` for every ``x``."""
+        b = self._check_block(block)
+        out = np.zeros((b.size, b.size))
+        bound_block(self.data, b, b.size, out, np.zeros(max(self.data.m, self.data.n)))
+        return out
+
+    def block_lipschitz(self, block: Any) -> float:
+        """``L_b = lambda_max(H_b)``."""
+        return float(np.linalg.eigvalsh(self.hessian_bound(block))[-1])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n={self.data.n})"
+
+
+def _design_problem(self: BCDProblem, M: Any, y: np.ndarray | None, Y: np.ndarray | None,
+                    kind: int, k: int, hscale: float, lam: float, nonneg: bool) -> None:
+    owner = type(self).__name__
+    MT, cp, ci, cx, dense, Mv = _as_design(M, owner)
+    m, p = Mv.shape
+    n = p * k
+    yv = np.zeros(m) if y is None else y
+    Yv = np.zeros(0) if Y is None else np.ascontiguousarray(Y, dtype=np.float64).ravel()
+    self.data = ProblemData(kind, n, m, k, dense, MT, cp, ci, cx, yv, Yv, np.zeros(0), hscale,
+                            float(lam), int(nonneg))
+    sq = _col_sq_norms(Mv)
+    smax = _sigma_max_sq(Mv)
+    rows = _abs_gram_rowsums(Mv)
+    if kind == KIND_SOFTMAX:
+        self.lipschitz = np.repeat(0.25 * sq, k)
+        self.lipschitz_global = 0.5 * smax
+        self.rowsum_bound = np.repeat((k - 1) / k * rows, k)
+    else:
+        self.lipschitz = hscale * sq
+        self.lipschitz_global = hscale * smax
+        self.rowsum_bound = hscale * rows
+    self.lipschitz = np.maximum(self.lipschitz, 1e-300)
+    self.design = Mv
+
+
+class LeastSquares(BCDProblem):
+    """``f(x) = 0.5 ||M x - y||^2``.
+
+    Parameters
+    ----------
+    M : array_like or scipy.sparse matrix of shape (m, n)
+        Design.
+    y : array_like of shape (m,)
+        Targets.
+    """
+
+    name = "least_squares"
+
+    def __init__(self, M: Any, y: Any) -> None:
+        owner = type(self).__name__
+        m = M.shape[0] if hasattr(M, "shape") else len(M)
+        yv = check_array(y, "y", owner=owner, ndim=1, shape=(m,))
+        _design_problem(self, M, yv, None, KIND_LS, 1, 1.0, 0.0, False)
+
+
+class L1LeastSquares(BCDProblem):
+    """``F(x) = 0.5 ||M x - y||^2 + lam ||x||_1`` (optionally with ``x >= 0``).
+
+    Parameters
+    ----------
+    M : array_like or scipy.sparse matrix of shape (m, n)
+    y : array_like of shape (m,)
+    lam : float
+        L1 weight, > 0.
+    nonnegative : bool, default False
+        Add the constraint ``x >= 0`` (then the L1 term is the linear ``lam * sum(x)``, the
+        spec's A-L1 problem).
+    """
+
+    name = "l1_least_squares"
+
+    def __init__(self, M: Any, y: Any, *, lam: float, nonnegative: bool = False) -> None:
+        owner = type(self).__name__
+        m = M.shape[0] if hasattr(M, "shape") else len(M)
+        yv = check_array(y, "y", owner=owner, ndim=1, shape=(m,))
+        lam = check_real(lam, "lam", owner=owner, low=0.0, closed="neither")
+        nonneg = check_bool(nonnegative, "nonnegative", owner=owner)
+        _design_problem(self, M, yv, None, KIND_LS, 1, 1.0, lam, nonneg)
+
+    @property
+    def lam(self) -> float:
+        return float(self.data.lam)
+
+    def duality_gap(self, x: Any) -> float:
+        """Duality gap of ``x`` (Lasso dual with the rescaled residual; ``x >= 0`` variant too)."""
+        x = self._check_x(x)
+        aux, _ = self._state(x)
+        return float(_l1_gap(self.data, x, aux, np.empty(self.data.n)))
+
+
+@njit(cache=True, error_model="numpy")
+def _l1_gap(P, x, aux, g):
+    """Duality gap of L1 least squares; ``aux`` = ``M x - y``, ``g`` scratch float64[n]."""
+    full_grad(P, aux, aux, g)            # g = M^T (M x - y)
+    scale = 0.0
+    for i in range(P.n):
+        v = -g[i] if P.nonneg == 1 else abs(g[i])
+        scale = max(scale, v)
+    s = 1.0 if scale <= P.lam else P.lam / scale
+    rr = 0.0
+    ry = 0.0
+    yy = 0.0
+    for r in range(P.m):
+        rr += aux[r] * aux[r]
+        ry += aux[r] * P.y[r]
+        yy += P.y[r] * P.y[r]
+    primal = 0.5 * rr + reg_value(P, x)
+    # dual point theta = -s * res (res = M x - y): D = 0.5||y||^2 - 0.5||y - theta||^2
+    dual = -0.5 * s * s * rr - s * ry
+    return primal - dual
+
+
+class Logistic(BCDProblem):
+    """``f(x) = sum_r log(1 + exp(-y_r m_r^T x))`` with labels ``y_r in {-1, +1}``.
+
+    Parameters
+    ----------
+    M : array_like or scipy.sparse matrix of shape (m, n)
+    y : array_like of shape (m,)
+        Labels, each -1 or +1.
+    """
+
+    name = "logistic"
+
+    def __init__(self, M: Any, y: Any) -> None:
+        owner = type(self).__name__
+        m = M.shape[0] if hasattr(M, "shape") else len(M)
+        yv = check_array(y, "y", owner=owner, ndim=1, shape=(m,))
+        if not np.all(np.abs(yv) == 1.0):
+            raise ValueError(f"{owner}: 'y' must be a 1-d array of labels in {{-1, +1}}; got "
+                             f"an entry equal to {yv[np.abs(yv) != 1.0][0]!r}.")
+        _design_problem(self, M, yv, None, KIND_LOGISTIC, 1, 0.25, 0.0, False)
+
+
+class Softmax(BCDProblem):
+    """Multinomial logistic ``sum_r logsumexp(m_r^T X) - m_r^T X e_{y_r}``, ``X`` of shape (p, k).
+
+    The variable is ``X.ravel()`` (row-major): coordinate ``j * k + c`` is feature ``j``, class
+    ``c``.
+
+    Parameters
+    ----------
+    M : array_like or scipy.sparse matrix of shape (m, p)
+    labels : array_like of int, shape (m,)
+        Class of each row, in ``[0, n_classes)``.
+    n_classes : int
+        Number of classes ``k`` (>= 2).
+    """
+
+    name = "softmax"
+
+    def __init__(self, M: Any, labels: Any, *, n_classes: int) -> None:
+        owner = type(self).__name__
+        k = check_integer(n_classes, "n_classes", owner=owner, low=2)
+        m = M.shape[0] if hasattr(M, "shape") else len(M)
+        lab = check_array(labels, "labels", owner=owner, ndim=1, dtype=np.int64, shape=(m,),
+                          low=0, high=k - 1)
+        Y = np.zeros((m, k))
+        Y[np.arange(m), lab] = 1.0
+        _design_problem(self, M, None, Y, KIND_SOFTMAX, k, 0.5, 0.0, False)
+        self.n_classes = k
+
+
+class Quadratic(BCDProblem):
+    """``f(x) = 0.5 x^T A x - c^T x`` with sparse symmetric positive definite ``A``.
+
+    Parameters
+    ----------
+    A : array_like or scipy.sparse matrix of shape (n, n)
+        Symmetric positive definite (checked: symmetry exactly, definiteness by a Cholesky-free
+        smallest-eigenvalue estimate).
+    c : array_like of shape (n,)
+    """
+
+    name = "quadratic"
+
+    def __init__(self, A: Any, c: Any) -> None:
+        owner = type(self).__name__
+        if sp.issparse(A):
+            As = sp.csr_matrix(A, dtype=np.float64)
+        else:
+            As = sp.csr_matrix(check_array(A, "A", owner=owner, ndim=2))
+        n = As.shape[0]
+        if As.shape != (n, n):
+            raise ValueError(f"{owner}: 'A' must be a square matrix; got shape {As.shape}.")
+        As.sum_duplicates()
+        As.sort_indices()
+        As.eliminate_zeros()
+        if not np.all(np.isfinite(As.data)):
+            raise ValueError(f"{owner}: 'A' must be a square matrix of finite floats; got "
+                             "non-finite entries.")
+        if abs(As - As.T).max() > 1e-12 * max(1.0, abs(As).max()):
+            raise ValueError(f"{owner}: 'A' must be symmetric; got an asymmetric matrix.")
+        diag = As.diagonal()
+        if np.any(diag <= 0):
+            raise ValueError(f"{owner}: 'A' must be positive definite; got a non-positive "
+                             "diagonal entry.")
+        cv = check_array(c, "c", owner=owner, ndim=1, shape=(n,))
+        lmin = _lambda_min(As)
+        if lmin <= 0:
+            raise ValueError(f"{owner}: 'A' must be positive definite; got smallest eigenvalue "
+                             f"{lmin:.3g}.")
+        self.data = ProblemData(KIND_QUADRATIC, n, n, 1, 0, np.zeros((0, 0)),
+                                As.indptr.astype(np.int64), As.indices.astype(np.int64),
+                                As.data.astype(np.float64), np.zeros(0), np.zeros(0), cv, 1.0,
+                                0.0, 0)
+        self.A = As
+        self.c = cv
+        self.lipschitz = diag.astype(np.float64)
+        self.lipschitz_global = _lambda_max(As)
+        self.rowsum_bound = np.asarray(abs(As).sum(axis=1)).ravel()
+        self.lattice_partition: list[np.ndarray] | None = None
+
+    def solve(self) -> np.ndarray:
+        """The exact minimiser ``A^{-1} c`` (sparse direct solve), for references."""
+        from scipy.sparse.linalg import spsolve
+
+        return np.asarray(spsolve(self.A.tocsc(), self.c))
+
+
+def _lambda_max(A: sp.csr_matrix) -> float:
+    if A.shape[0] <= 300:
+        return float(np.linalg.eigvalsh(A.toarray())[-1])
+    return float(eigsh(A, k=1, which="LA", return_eigenvectors=False,
+                       v0=np.ones(A.shape[0]), tol=1e-10)[0]) * (1.0 + 1e-8)
+
+
+def _lambda_min(A: sp.csr_matrix) -> float:
+    if A.shape[0] <= 300:
+        return float(np.linalg.eigvalsh(A.toarray())[0])
+    # Gershgorin-shifted test: A SPD iff a sparse Cholesky-like LDL succeeds; use splu pivots.
+    from scipy.sparse.linalg import splu
+
+    lu = splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+              options={"SymmetricMode": True})
+    return float(np.min(lu.U.diagonal()))
+
+
+class LabelPropagation(Quadratic):
+    """Label propagation on a weighted graph as a quadratic (spec §2, datasets D and E).
+
+    For every node ``i``: ``A_full[i, i] = sum_j W_ij``, ``A_full[i, j] = -W_ij``,
+    ``c_i = sum_{j labelled} W_ij y_j``; the problem keeps the unlabelled nodes only.
+
+    Parameters
+    ----------
+    graph : networkx.Graph
+        Undirected graph; edge attribute ``weight`` (default 1).
+    labels : dict
+        ``{node: value}`` for the labelled nodes.
+
+    Attributes
+    ----------
+    unknown : list
+        Graph nodes of the variables, in variable order.
+    """
+
+    name = "label_propagation"
+
+    def __init__(self, graph: Any, labels: Any) -> None:
+        owner = type(self).__name__
+        if not isinstance(graph, nx.Graph) or graph.is_directed():
+            raise TypeError(f"{owner}: 'graph' must be an undirected networkx.Graph; got "
+                            f"{type(graph).__name__}.")
+        if not isinstance(labels, dict) or not labels:
+            raise TypeError(f"{owner}: 'labels' must be a non-empty dict {{node: value}}; got "
+                            f"{type(labels).__name__}.")
+        for node, val in labels.items():
+            if node not in graph:
+                raise ValueError(f"{owner}: 'labels' must have graph nodes as keys; got "
+                                 f"{node!r}.")
+            check_real(val, f"labels[{node!r}]", owner=owner)
+        nodes = list(graph.nodes())
+        if len(labels) >= len(nodes):
+            raise ValueError(f"{owner}: 'labels' must leave at least one node unlabelled; got "
+                             f"{len(labels)} labels for {len(nodes)} nodes.")
+        index = {v: i for i, v in enumerate(nodes)}
+        W = nx.to_scipy_sparse_array(graph, nodelist=nodes, weight="weight", format="csr")
+        W = sp.csr_matrix(W, dtype=np.float64)
+        W.setdiag(0.0)
+        W.eliminate_zeros()
+        deg = np.asarray(W.sum(axis=1)).ravel()
+        yv = np.zeros(len(nodes))
+        is_lab = np.zeros(len(nodes), bool)
+        for node, val in labels.items():
+            yv[index[node]] = float(val)
+            is_lab[index[node]] = True
+        un = np.flatnonzero(~is_lab)
+        A_full = sp.diags(deg) - W
+        A = sp.csr_matrix(A_full[un][:, un])
+        c = np.asarray(W[un][:, np.flatnonzero(is_lab)] @ yv[is_lab]).ravel()
+        super().__init__(A, c)
+        self.unknown = [nodes[i] for i in un]
+        self.unknown_index = un
