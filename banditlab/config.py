@@ -71,7 +71,7 @@ from banditlab.errors import ConfigError
 from banditlab.policies import REGISTRY
 from banditlab.policy import Policy
 from banditlab.protocols import CONTEXTUAL
-from banditlab.runner import ENGINES, make_checkpoints, resolve_engine
+from banditlab.runner import ENGINES, _check_pair, make_checkpoints, resolve_engine
 
 __all__ = [
     "EXPERIMENT_KEYS",
@@ -324,13 +324,13 @@ def _parse_envs(data: dict[str, Any], horizon: int) -> list[EnvEntry]:
         cls, description, _ = ENV_REGISTRY[env_id]
         allowed, required = _signature_args(cls)
         _check_keys(kwargs, allowed, path, env_id, "id")
+        given = dict(kwargs)
+        if "horizon" in allowed and "horizon" not in kwargs:
+            kwargs["horizon"] = horizon
         for name in required:
             if name not in kwargs:
                 raise ConfigError(f"{path}.{name}: missing; required by {env_id} "
                                   f"({description}).")
-        given = dict(kwargs)
-        if "horizon" in allowed and "horizon" not in kwargs:
-            kwargs["horizon"] = horizon
         try:
             env = cls(**kwargs)
         except (TypeError, ValueError) as exc:
@@ -443,6 +443,12 @@ def parse_config(data: dict[str, Any], *, source: str = "config", engine: str | 
     for env_entry in envs:
         for entry, cls in policies:
             policy = _make_policy(cls, entry, env_entry, exp["horizon"])
+            try:
+                _check_pair(policy, env_entry.env, exp["horizon"], "run_many")
+            except (TypeError, ValueError) as exc:
+                msg = str(exc).removeprefix("run_many: ")
+                raise ConfigError(f"policy[{entry.index}] on env[{env_entry.index}] "
+                                  f"({env_entry.id}): {msg}") from None
             try:
                 resolve_engine(policy, env_entry.env, exp["engine"], owner=engine_path)
             except (TypeError, ValueError) as exc:

@@ -10,6 +10,9 @@ import pytest
 
 from banditlab import EXP3, UCB, ConfigError, LinUCB
 from banditlab.config import default_checkpoints, load_config, parse_config
+from banditlab.envs import ENV_REGISTRY
+from banditlab.policies import REGISTRY
+from banditlab.runner import run_many
 
 MEANS = [0.2, 0.5, 0.7]
 
@@ -222,3 +225,35 @@ def test_quickstart_example_is_valid():
     assert names == {"UCB", "KLUCB", "ThompsonSampling", "EpsilonGreedy", "EXP3", "Uniform"}
     assert cfg.horizon == 10_000 and cfg.n_runs == 20 and cfg.seed == 0
     np.testing.assert_allclose(cfg.envs[0].env.means, np.linspace(0.1, 0.9, 10))
+
+
+_FILLED = ("horizon", "budget", "n_features")
+
+
+@pytest.mark.parametrize("env_id", list(ENV_REGISTRY))
+def test_every_accepted_pair_runs_and_every_rejected_pair_names_the_policy(env_id):
+    """Validation is complete: a config that parses runs; one that does not is a ConfigError."""
+    cls, _, example = ENV_REGISTRY[env_id]
+    probe = cls(**example)
+    horizon = min(20, int(probe.horizon))
+    env_kwargs = {k: v for k, v in example.items() if k != "horizon"}
+    accepted = []
+    for name, pcls in REGISTRY.items():
+        kwargs = {k: v for k, v in pcls._contract_kwargs.items() if k not in _FILLED}
+        data = {"experiment": {"horizon": horizon, "n_runs": 1, "seed": 0},
+                "env": [{"id": env_id, "kwargs": env_kwargs}],
+                "policy": [{"name": name, "kwargs": kwargs}]}
+        try:
+            cfg = parse_config(data)
+        except ConfigError as exc:
+            assert str(exc).startswith("policy[0]"), str(exc)
+            continue
+        job = cfg.jobs[0]
+        res = run_many(job.policy, job.env, cfg.horizon, n_runs=1, seed=0, engine=cfg.engine,
+                       checkpoints=cfg.checkpoints)
+        assert res.regret.shape == (1, cfg.checkpoints.shape[0])
+        accepted.append(name)
+    if getattr(probe, "family", None) == "karmed":
+        assert {"UCB", "Uniform", "EXP3"} <= set(accepted)
+    if getattr(probe, "family", None) == "linear":
+        assert "LinUCB" in accepted
