@@ -232,7 +232,7 @@ class Array(Constraint):
             raise self._type_error(value, name, owner) from exc
         if arr.dtype == object or arr.dtype.kind not in "biuf" or arr.dtype.kind == "b":
             raise self._type_error(value, name, owner)
-        if self.dtype.kind in "iu" and arr.dtype.kind == "f":
+        if self.dtype.kind in "iu" and arr.dtype.kind == "f" and arr.size > 0:
             raise self._type_error(value, name, owner)
         if arr.ndim != self.ndim:
             raise ValueError(f"{owner}: '{name}' must be {self.describe()}; got an array with "
@@ -257,13 +257,16 @@ class Array(Constraint):
         return out
 
     def invalid_values(self) -> list[tuple[Any, type[Exception]]]:
-        base = np.full((2,) * self.ndim, 0.5 if self.dtype.kind == "f" else 1)
-        out: list[tuple[Any, type[Exception]]] = [("abc", TypeError),
-                                                  (np.zeros((2,) * (self.ndim + 1)), ValueError)]
+        shape, integral = (2,) * self.ndim, self.dtype.kind in "iu"
+        out: list[tuple[Any, type[Exception]]] = [
+            ("abc", TypeError), (np.zeros((2,) * (self.ndim + 1), dtype=self.dtype), ValueError)]
+        # values of the constraint's own dtype, so the error is about the value, not the type
         if self.low is not None:
-            out.append((base * 0 + (self.low - 1), ValueError))
+            below = math.floor(self.low - 1) if integral else self.low - 1.0
+            out.append((np.full(shape, below, dtype=self.dtype), ValueError))
         if self.high is not None:
-            out.append((base * 0 + (self.high + 1), ValueError))
+            above = math.ceil(self.high + 1) if integral else self.high + 1.0
+            out.append((np.full(shape, above, dtype=self.dtype), ValueError))
         return out
 
 
