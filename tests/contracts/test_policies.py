@@ -340,7 +340,7 @@ def test_params_are_immutable_numbers(name: str) -> None:
     policy = make_policy(cls, 3)
     assert hasattr(policy.params, "_fields")
     for value in policy.params:
-        assert type(value) in (int, float), (name, value)
+        assert type(value) in (int, float, bool), (name, value)
     with pytest.raises(AttributeError):
         policy.params.__setattr__(policy.params._fields[0], 1)
 
