@@ -137,18 +137,27 @@ def read_manifest(path: str | os.PathLike[str], *, owner: str = "read_manifest"
 
 def _shard_table(rows: list[dict[str, Any]]) -> pa.Table:
     """One table for the successful task results ``rows`` (see the module docstring)."""
-    cols: dict[str, list[Any]] = {name: [] for name in SHARD_SCHEMA.names}
-    scalar = ("task_id", "policy", "policy_params", "env", "env_kwargs", "horizon",
-              "seed_index", "engine", "env_seed", "policy_seed", "recommendation", "best_arm",
-              "wall_s")
-    for r in rows:
-        n = len(r["t"])
-        for name in scalar:
-            cols[name].extend([r[name]] * n)
-        cols["t"].extend(np.asarray(r["t"]).tolist())
-        cols["regret"].extend(np.asarray(r["regret"]).tolist())
-        cols["pulls"].extend([np.asarray(r["pulls"]).tolist()] * n)
-    return pa.Table.from_pydict(cols, schema=SHARD_SCHEMA)
+    lengths = np.array([len(r["t"]) for r in rows], dtype=np.int64)
+    # per-task columns are built once per task and repeated by Arrow's take
+    index = pa.array(np.repeat(np.arange(len(rows), dtype=np.int64), lengths))
+    per_task = {"task_id", "policy", "policy_params", "env", "env_kwargs", "horizon",
+                "seed_index", "engine", "env_seed", "policy_seed", "recommendation",
+                "best_arm", "wall_s"}
+    pulls = [np.asarray(r["pulls"], dtype=np.int64) for r in rows]
+    n_arms = np.repeat(np.array([p.shape[0] for p in pulls], dtype=np.int64), lengths)
+    offsets = np.concatenate([[0], np.cumsum(n_arms)]).astype(np.int32)
+    values = np.concatenate([np.tile(p, n) for p, n in zip(pulls, lengths)])
+    arrays = []
+    for f in SHARD_SCHEMA:
+        if f.name in per_task:
+            arrays.append(pa.array([r[f.name] for r in rows], type=f.type).take(index))
+        elif f.name == "pulls":
+            arrays.append(pa.ListArray.from_arrays(pa.array(offsets), pa.array(values)))
+        else:
+            dtype = np.int64 if f.name == "t" else np.float64
+            arrays.append(pa.array(np.concatenate([np.asarray(r[f.name], dtype=dtype)
+                                                   for r in rows])))
+    return pa.Table.from_arrays(arrays, schema=SHARD_SCHEMA)
 
 
 def write_shard(root: Path, rows: list[dict[str, Any]]) -> Path:

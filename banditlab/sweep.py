@@ -286,16 +286,17 @@ class Task(NamedTuple):
                 "checkpoints": self.checkpoints, "seed_index": self.seed_index}
 
 
+def _seed(entropy: int | list[int], stream: int, key: tuple[int, ...], i: int) -> int:
+    seq = np.random.SeedSequence(entropy, spawn_key=(stream, *key, i))
+    return int(seq.generate_state(1, np.uint64)[0])
+
+
 def task_seeds(entropy: int | list[int], coordinates: Mapping[str, Any]) -> tuple[int, int]:
     """``(env_seed, policy_seed)`` of the task with these coordinates (module docstring)."""
     c = dict(coordinates)
     i = int(c.pop("seed_index"))
     env_key = _words({"env": c["env"], "env_kwargs": c["env_kwargs"]})
-    cell_key = _words(c)
-    env_seed = np.random.SeedSequence(entropy, spawn_key=(0, *env_key, i))
-    pol_seed = np.random.SeedSequence(entropy, spawn_key=(1, *cell_key, i))
-    return (int(env_seed.generate_state(1, np.uint64)[0]),
-            int(pol_seed.generate_state(1, np.uint64)[0]))
+    return _seed(entropy, 0, env_key, i), _seed(entropy, 1, _words(c), i)
 
 
 def expand_grid(grid: Mapping[str, Any], entropy: int | list[int] | None = None) -> list[Task]:
@@ -310,20 +311,28 @@ def expand_grid(grid: Mapping[str, Any], entropy: int | list[int] | None = None)
         raise ConfigError("sweep config: 'seed' must be a non-negative int to expand a grid "
                           "without a store; got None.")
     tasks = []
+    env_seeds: dict[tuple[tuple[int, ...], int], int] = {}
     for p in g["policies"]:
         for pparams in _combos(p["params"], p["grid"]):
             for e in g["envs"]:
                 for ekw in _combos(e["kwargs"], e["grid"]):
+                    env_key = _words({"env": e["id"], "env_kwargs": ekw})
                     for h in g["horizon"]:
                         cell = {"policy": p["name"], "policy_params": pparams, "env": e["id"],
                                 "env_kwargs": ekw, "horizon": h, "engine": g["engine"],
                                 "checkpoints": g["checkpoints"]}
+                        cell_text = _canonical(cell)
+                        cell_key = _words(cell)
                         for i in range(g["n_seeds"]):
-                            coords = {**cell, "seed_index": i}
-                            tid = hashlib.sha256(_canonical(coords).encode()).hexdigest()[:16]
-                            es, ps = task_seeds(entropy, coords)
+                            # 'seed_index' sorts last: this is _canonical({**cell, ...})
+                            text = f'{cell_text[:-1]},"seed_index":{i}}}'
+                            tid = hashlib.sha256(text.encode()).hexdigest()[:16]
+                            ekey = (env_key, i)
+                            if ekey not in env_seeds:
+                                env_seeds[ekey] = _seed(entropy, 0, env_key, i)
                             tasks.append(Task(tid, p["name"], pparams, e["id"], ekw, h,
-                                              g["engine"], g["checkpoints"], i, es, ps))
+                                              g["engine"], g["checkpoints"], i, env_seeds[ekey],
+                                              _seed(entropy, 1, cell_key, i)))
     ids = [t.task_id for t in tasks]
     if len(set(ids)) != len(ids):
         raise ConfigError("sweep config: the grid lists the same cell twice (duplicate "
@@ -495,8 +504,11 @@ def _fmt_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
     return "the grids differ"
 
 
-def _open_store(root: Path, grid: dict[str, Any], extend: bool) -> dict[str, Any]:
-    """Create the store or check the grid against its manifest; return the manifest."""
+def _open_store(root: Path, grid: dict[str, Any], extend: bool) -> list[Task]:
+    """Create the store or check the grid against its manifest; return the grid's tasks.
+
+    Every cell is validated before a manifest is written, so a rejected grid leaves no store.
+    """
     if (root / "manifest.json").exists():
         manifest = read_manifest(root, owner="sweep")
         old = manifest["grid"]
@@ -519,8 +531,12 @@ def _open_store(root: Path, grid: dict[str, Any], extend: bool) -> dict[str, Any
             tasks = expand_grid(new, entropy)
             manifest = {**manifest, "grid": new, "task_ids": [t.task_id for t in tasks],
                         "history": [*manifest.get("history", []), old]}
+            _validate_cells(tasks)
             write_manifest(root, manifest)
-        return manifest
+            return tasks
+        tasks = expand_grid(old, entropy)
+        _validate_cells(tasks)
+        return tasks
     if root.exists() and not root.is_dir():
         raise ConfigError(f"sweep: 'store' must be a directory; got the file {str(root)!r}.")
     if root.is_dir() and any(root.iterdir()):
@@ -531,22 +547,22 @@ def _open_store(root: Path, grid: dict[str, Any], extend: bool) -> dict[str, Any
     tasks = expand_grid(g, entropy)
     manifest = {"format": STORE_FORMAT, "grid": g, "entropy": entropy,
                 "task_ids": [t.task_id for t in tasks], "history": []}
+    _validate_cells(tasks)
     write_manifest(root, manifest)
-    return manifest
+    return tasks
 
 
 def _validate_cells(tasks: list[Task]) -> None:
     """Build every cell's env and policy once in the driver: config errors surface early."""
-    seen: set[str] = set()
+    seen: set[tuple[Any, ...]] = set()
     for t in tasks:
-        d = t._asdict()
-        key = _canonical({k: d[k] for k in ("policy", "policy_params", "env", "env_kwargs",
-                                             "horizon", "engine", "checkpoints")})
+        # the tasks of one cell share their parameter dicts (expand_grid builds them once)
+        key = (t.policy, id(t.policy_params), t.env, id(t.env_kwargs), t.horizon)
         if key in seen:
             continue
         seen.add(key)
         try:
-            _make_pair(d)
+            _make_pair(t._asdict())
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"sweep config: the cell {t.policy}{t.policy_params} on "
                               f"{t.env}{t.env_kwargs} with horizon={t.horizon} is invalid: "
@@ -617,11 +633,7 @@ def sweep(grid: Mapping[str, Any] | str | os.PathLike[str], *, store: str | os.P
 
     start = time.perf_counter()
     root = Path(store)
-    tasks_given = expand_grid(g, 0)  # validates the grid's shape before touching the store
-    del tasks_given
-    manifest = _open_store(root, g, extend)
-    tasks = expand_grid(manifest["grid"], manifest["entropy"])
-    _validate_cells(tasks)
+    tasks = _open_store(root, g, extend)
     scan = scan_store(root, repair=True, owner=owner)
     skipped = sum(1 for t in tasks if t.task_id in scan.done)
     todo = [t for t in tasks if t.task_id not in scan.done
@@ -634,6 +646,13 @@ def sweep(grid: Mapping[str, Any] | str | os.PathLike[str], *, store: str | os.P
     bar = tqdm(total=len(tasks), initial=skipped, unit="run", desc="sweep", disable=not show,
                smoothing=0.1)
     by_id = {t.task_id: t for t in todo}
+    had_failed = set(scan.failed)
+    texts: dict[int, str] = {}
+
+    def text(obj: dict[str, Any]) -> str:
+        if id(obj) not in texts:
+            texts[id(obj)] = _canonical(obj)
+        return texts[id(obj)]
 
     def record(results: list[dict[str, Any]]) -> None:
         good = []
@@ -641,11 +660,12 @@ def sweep(grid: Mapping[str, Any] | str | os.PathLike[str], *, store: str | os.P
             t = by_id[r["task_id"]]
             if r["ok"]:
                 good.append({**r, "policy": t.policy,
-                             "policy_params": _canonical(t.policy_params), "env": t.env,
-                             "env_kwargs": _canonical(t.env_kwargs), "horizon": t.horizon,
+                             "policy_params": text(t.policy_params), "env": t.env,
+                             "env_kwargs": text(t.env_kwargs), "horizon": t.horizon,
                              "seed_index": t.seed_index, "env_seed": t.env_seed,
                              "policy_seed": t.policy_seed})
             else:
+                had_failed.add(t.task_id)
                 write_failure(root, t.task_id, {
                     "policy": t.policy, "policy_params": _canonical(t.policy_params),
                     "env": t.env, "env_kwargs": _canonical(t.env_kwargs),
@@ -654,7 +674,8 @@ def sweep(grid: Mapping[str, Any] | str | os.PathLike[str], *, store: str | os.P
         if good:
             write_shard(root, good)
             for r in good:
-                clear_failure(root, r["task_id"])
+                if r["task_id"] in had_failed:
+                    clear_failure(root, r["task_id"])
         bar.update(len(results))
 
     def fail_batch(batch: list[dict], exc: BaseException) -> None:

@@ -67,7 +67,9 @@ def test_invalid_cell_is_rejected_before_anything_runs(tmp_path):
     with pytest.raises(ConfigError, match=r"UCB: 'alpha' must be a float in \(0, inf\); "
                                           r"got -1.0"):
         sweep(grid, store=tmp_path / "s", executor="serial", progress=False)
-    assert not list((tmp_path / "s" / "runs").glob("*.parquet"))
+    assert not (tmp_path / "s").exists()  # a rejected grid leaves no store behind
+    fixed = small_grid(policies=[{"name": "UCB", "grid": {"alpha": [1.0, 3.0]}}])
+    assert sweep(fixed, store=tmp_path / "s", executor="serial", progress=False).done == 16
 
 
 def test_toml_file_and_dict_give_the_same_grid(tmp_path):
