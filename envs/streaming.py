@@ -281,6 +281,20 @@ def stream_discard(env, st, arm):
 
 
 @njit(cache=True)
+def _top2(means):
+    """Largest and second-largest entries (the largest twice when K = 1), without a copy."""
+    best = -np.inf
+    second = -np.inf
+    for x in means:
+        if x > best:
+            second = best
+            best = x
+        elif x > second:
+            second = x
+    return best, (best if second == -np.inf else second)
+
+
+@njit(cache=True)
 def stream_remaining(env, st):
     """Pulls left in the horizon."""
     return env.horizon - st.counters[C_PULLS]
@@ -329,8 +343,9 @@ def _means_array(means: Any, owner: str) -> np.ndarray:
         raise ValueError(f"{owner}: 'means' must be a 1-d array of floats with entries in "
                          f"[0, 1] (non-empty); got shape {arr.shape}.")
     out = np.array(arr, dtype=np.float64, order="C", copy=True)
-    bad = ~((out >= 0.0) & (out <= 1.0))     # also catches NaN
-    if bad.any():
+    lo, hi = out.min(), out.max()             # NaN propagates, so it fails the test below
+    if not (lo >= 0.0 and hi <= 1.0):
+        bad = ~((out >= 0.0) & (out <= 1.0))
         raise ValueError(f"{owner}: 'means' must be a 1-d array of floats with entries in "
                          f"[0, 1]; got an entry equal to {float(out[np.argmax(bad)])!r}.")
     return out
@@ -394,10 +409,9 @@ class StreamingBandit(BanditEnv):
         self.shuffle = bool(v["shuffle"])
         self._base = base
         self._stream = base if not self.shuffle else base.copy()
-        top2 = np.partition(base, k - 2)[k - 2:] if k >= 2 else np.array([base[0], base[0]])
-        self._arrays = StreamArrays(self._stream, float(top2.max()),
-                                    float(top2.max() - top2.min()), self.horizon, self.memory,
-                                    int(v["legacy_gaussian_approx"]))
+        best, second = _top2(base)
+        self._arrays = StreamArrays(self._stream, float(best), float(best - second),
+                                    self.horizon, self.memory, int(v["legacy_gaussian_approx"]))
         self._params = {"n_arms": k, "horizon": self.horizon, "memory": self.memory,
                         "shuffle": self.shuffle,
                         "legacy_gaussian_approx": bool(v["legacy_gaussian_approx"])}
