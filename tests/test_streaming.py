@@ -372,3 +372,21 @@ def test_parallel_equals_serial():
 def test_algorithms_reject_bad_input(make, exc, match):
     with pytest.raises(exc, match=match):
         make()
+
+
+def test_reproduction_cell_and_summary(tmp_path):
+    from banditlab.reproduce import get_reproduction
+    from banditlab.reproductions.streaming_mab import run_cell, summarise
+
+    assert get_reproduction("streaming-mab").quick_budget_s == 180.0
+    runs = run_cell("mix_in", 30, 1, 3, 0)
+    assert runs.shape[0] == 3 * 9 and (runs.pulls == runs.horizon).all()
+    summary = summarise(runs)
+    ue = summary[summary.algorithm == "UE"].iloc[0]
+    assert ue.ratio_to_ue == 1.0 and ue.se_ratio == pytest.approx(0.0, abs=1e-12)
+    naive = summary[summary.algorithm == "NAIVE"].iloc[0]
+    mask = runs.algorithm == "NAIVE"
+    assert naive.mean_regret == pytest.approx(runs[mask].regret.mean())
+    assert naive.ratio_to_ue == pytest.approx(runs[mask].regret.mean()
+                                              / runs[runs.algorithm == "UE"].regret.mean())
+    assert (summary.max_peak_memory <= summary.memory_budget).all()
