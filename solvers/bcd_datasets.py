@@ -36,7 +36,6 @@ from banditlab.solvers.bcd_problems import (
 )
 
 
-
 def make_rng(seed: Any, owner: str = "dataset") -> np.random.Generator:
     """A Generator from ``None | int | SeedSequence`` (a Generator is used as is)."""
     if isinstance(seed, np.random.Generator):

@@ -1,0 +1,302 @@
+"""BCD front: agreement with cvxpy and scikit-learn, monotone decrease, per-step progress bounds
+(with canaries), rule ordering on a small copy of dataset A, message passing on D/E, proximal BCD
+with active-set identification, and the combination/validation errors (spec §6)."""
+
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from banditlab.solvers.bcd import BCDResult, bcd
+from banditlab.solvers.bcd_datasets import dataset_a, dataset_a_l1, dataset_d, dataset_e
+from banditlab.solvers.bcd_problems import (
+    L1LeastSquares,
+    LeastSquares,
+    Logistic,
+    Quadratic,
+    Softmax,
+)
+
+
+@pytest.fixture(scope="module")
+def small():
+    rng = np.random.default_rng(0)
+    M = rng.standard_normal((40, 12)) * rng.uniform(0.3, 3.0, 12)
+    y = rng.standard_normal(40)
+    w = rng.standard_normal(12)
+    lab = np.where(M @ w + 8.0 * rng.standard_normal(40) > 0, 1.0, -1.0)
+    cls = np.argmax(M[:, :6] @ rng.standard_normal((6, 3)) + 8 * rng.standard_normal((40, 3)),
+                    axis=1)
+    A = rng.standard_normal((12, 12))
+    A = A @ A.T + 3 * np.eye(12)
+    return {"M": M, "y": y, "lab": lab, "cls": cls, "A": A, "c": rng.standard_normal(12)}
+
+
+def _rel(a, b):
+    return abs(a - b) / max(1.0, abs(b))
+
+
+# --------------------------------------------------------------------------- vs cvxpy / sklearn
+def test_least_squares_and_quadratic_match_cvxpy(small):
+    M, y = small["M"], small["y"]
+    z = cp.Variable(12)
+    cp.Problem(cp.Minimize(0.5 * cp.sum_squares(M @ z - y))).solve(solver=cp.CLARABEL)
+    fstar = 0.5 * np.sum((M @ z.value - y) ** 2)
+    res = bcd(LeastSquares(M, y), partition="variable", selection="iht", update="matrix",
+              block_size=4, max_iter=3000, tol=1e-9)
+    assert res.converged and _rel(res.objective[-1], fstar) < 1e-6
+    A, c = small["A"], small["c"]
+    z = cp.Variable(12)
+    cp.Problem(cp.Minimize(0.5 * cp.quad_form(z, A) - c @ z)).solve(solver=cp.CLARABEL)
+    res = bcd(Quadratic(A, c), partition="sorted", selection="gsq", update="exact",
+              block_size=3, max_iter=5000, tol=1e-10)
+    assert _rel(res.objective[-1], 0.5 * z.value @ A @ z.value - c @ z.value) < 1e-6
+    np.testing.assert_allclose(res.x, np.linalg.solve(A, c), rtol=1e-6, atol=1e-8)
+
+
+def test_logistic_matches_cvxpy_and_sklearn(small):
+    from sklearn.linear_model import LogisticRegression
+
+    M, lab = small["M"], small["lab"]
+    z = cp.Variable(12)
+    cp.Problem(cp.Minimize(cp.sum(cp.logistic(-cp.multiply(lab, M @ z))))).solve(
+        solver=cp.CLARABEL)
+    prob = Logistic(M, lab)
+    fstar = prob.objective(z.value)
+    res = bcd(prob, partition="sorted", selection="gsl", update="newton", block_size=4,
+              max_iter=5000, tol=1e-9)
+    assert res.converged and _rel(res.objective[-1], fstar) < 1e-6
+    sk = LogisticRegression(C=np.inf, fit_intercept=False, tol=1e-12, max_iter=10000)
+    sk.fit(M, lab)
+    assert _rel(res.objective[-1], prob.objective(sk.coef_.ravel())) < 1e-6
+    np.testing.assert_allclose(res.x, sk.coef_.ravel(), rtol=1e-4, atol=1e-5)
+
+
+def test_softmax_matches_cvxpy(small):
+    M, cls = small["M"][:, :6], small["cls"]
+    Y = np.eye(3)[cls]
+    Z = cp.Variable((6, 3))
+    S = M @ Z
+    cp.Problem(cp.Minimize(cp.sum(cp.log_sum_exp(S, axis=1)) - cp.sum(cp.multiply(Y, S)))
+               ).solve(solver=cp.CLARABEL)
+    prob = Softmax(M, cls, n_classes=3)
+    fstar = prob.objective(Z.value.ravel())
+    res = bcd(prob, partition="variable", selection="gsd_rowsum", update="newton",
+              block_size=6, max_iter=5000, tol=1e-8)
+    assert _rel(res.objective[-1], fstar) < 1e-6
+
+
+@pytest.mark.parametrize("nonneg", [False, True])
+def test_l1_least_squares_matches_cvxpy_and_sklearn_lasso(small, nonneg):
+    from sklearn.linear_model import Lasso
+
+    M, y = small["M"], small["y"]
+    lam = 3.0
+    prob = L1LeastSquares(M, y, lam=lam, nonnegative=nonneg)
+    z = cp.Variable(12, nonneg=nonneg)
+    cp.Problem(cp.Minimize(0.5 * cp.sum_squares(M @ z - y) + lam * cp.norm1(z))).solve(
+        solver=cp.CLARABEL)
+    fstar = prob.objective(np.maximum(z.value, 0) if nonneg else z.value)
+    for upd in ("prox_gradient", "prox_newton") + (("two_metric",) if nonneg else ()):
+        res = bcd(prob, partition="variable", selection="gsq", update=upd, block_size=3,
+                  max_iter=20000, tol=1e-10)
+        assert res.converged, upd
+        assert _rel(res.objective[-1], fstar) < 1e-6, upd
+    m = M.shape[0]
+    sk = Lasso(alpha=lam / m, fit_intercept=False, tol=1e-12, max_iter=100000,
+               positive=nonneg).fit(M, y)
+    assert _rel(res.objective[-1], prob.objective(sk.coef_)) < 1e-6
+    np.testing.assert_array_equal(res.x == 0, np.abs(sk.coef_) < 1e-10)
+
+
+# --------------------------------------------------------------------------- monotonicity
+SMOOTH_COMBOS = [
+    ("sorted", s, u) for s in ("cyclic", "random", "lipschitz", "gs", "gsl", "gsd", "gsq")
+    for u in ("gradient", "gradient_global", "line_search", "matrix", "newton")
+] + [
+    ("variable", s, u) for s in ("cyclic", "permutation", "random", "lipschitz", "gs", "gsd",
+                                 "gsd_rowsum", "iht")
+    for u in ("gradient", "line_search", "matrix", "newton")
+]
+
+
+@pytest.mark.parametrize("kind", ["ls", "logistic", "softmax"])
+def test_every_combination_is_monotone(small, kind):
+    M = small["M"]
+    prob = {"ls": LeastSquares(M, small["y"]), "logistic": Logistic(M, small["lab"]),
+            "softmax": Softmax(M[:, :5], small["cls"], n_classes=3)}[kind]
+    for part, sel, upd in SMOOTH_COMBOS:
+        for score in (("paper", "l1") if part != "variable" else ("paper",)):
+            res = bcd(prob, partition=part, selection=sel, update=upd, block_size=3,
+                      max_iter=40, seed=1, score=score)
+            inc = np.diff(res.objective)
+            assert inc.max() <= 1e-9 * abs(res.objective[0]), (part, sel, upd, score)
+            assert res.objective[-1] < res.objective[0], (part, sel, upd)
+
+
+# --------------------------------------------------------------------------- progress bounds
+@settings(max_examples=20)
+@given(seed=st.integers(0, 10_000), tau=st.integers(1, 5))
+def test_per_step_progress_bounds_hold(small, seed, tau):
+    """Spec §4.1: Lb gives f+ <= f - ||g_b||^2/(2 L_b); Hb gives f+ <= f - g_b^T H_b^-1 g_b / 2.
+
+    Canary: the twice stronger claim ``||g_b||^2 / L_b`` fails on some step."""
+    rng = np.random.default_rng(seed)
+    M = small["M"]
+    probs = [LeastSquares(M, small["y"]), Logistic(M, small["lab"])]
+    canary_failed = False
+    for prob in probs:
+        n = prob.n_features
+        x = rng.standard_normal(n)
+        b = rng.choice(n, tau, replace=False)
+        rest = np.setdiff1d(np.arange(n), b)
+        part = [b, rest] if rest.size else [b]
+        f0 = prob.objective(x)
+        g = prob.gradient(x)[b]
+        Lb = prob.block_lipschitz(b)
+        Hb = prob.hessian_bound(b)
+        res = bcd(prob, partition=part, selection="cyclic", update="gradient", max_iter=1,
+                  x0=x)
+        dec = f0 - res.objective[-1]
+        assert dec >= g @ g / (2 * Lb) * (1 - 1e-9) - 1e-12
+        canary_failed |= dec < g @ g / Lb * (1 - 1e-9)
+        res = bcd(prob, partition=part, selection="cyclic", update="matrix", max_iter=1, x0=x)
+        assert f0 - res.objective[-1] >= 0.5 * g @ np.linalg.pinv(Hb) @ g * (1 - 1e-9) - 1e-12
+    assert canary_failed
+
+
+# --------------------------------------------------------------------------- rule ordering
+def test_rule_ordering_on_small_dataset_a():
+    """Spec §6 item 6: GSQ-VB (IHT) >= GSL-VB (row-sum GSD) >= GS-VB >= random, averaged."""
+    logs: dict[str, list[float]] = {}
+    for s in range(3):
+        prob = dataset_a(100, 500, seed=s)
+        Md = prob.design.toarray()
+        xs = np.linalg.lstsq(Md, prob.data.y, rcond=None)[0]
+        fstar = 0.5 * np.sum((Md @ xs - prob.data.y) ** 2)
+        for sel in ("iht", "gsd_rowsum", "gs", "random"):
+            res = bcd(prob, partition="variable", selection=sel, update="matrix",
+                      block_size=5, max_iter=200, seed=s)
+            logs.setdefault(sel, []).append(np.log10(max(res.objective[-1] - fstar, 1e-14)))
+    m = {k: np.mean(v) for k, v in logs.items()}
+    assert m["iht"] <= m["gsd_rowsum"] <= m["gs"] <= m["random"], m
+
+
+# --------------------------------------------------------------------------- message passing
+def test_forest_rules_on_quadratics_converge_and_order():
+    for prob in (dataset_d(10, 10, seed=0), dataset_e(200, 20, seed=0)):
+        xs = prob.solve()
+        fstar = prob.objective(xs)
+        gaps = {}
+        runs = {
+            "greedy_tree": dict(partition="variable", selection="greedy_tree"),
+            "random_tree": dict(partition="variable", selection="random_tree"),
+            "tree": dict(partition="tree", selection="cyclic"),
+            "red_black": dict(partition="red_black", selection="cyclic"),
+            "general": dict(partition="variable", selection="gs",
+                            block_size=int(prob.n_features ** (1 / 3))),
+        }
+        if getattr(prob, "lattice_partition", None) is not None:
+            runs["lattice"] = dict(partition=prob.lattice_partition, selection="cyclic")
+        for name, kw in runs.items():
+            res = bcd(prob, update="exact", max_iter=100, seed=0, **kw)
+            assert np.diff(res.objective).max() <= 1e-9 * abs(fstar) + 1e-9, name
+            gaps[name] = res.objective[-1] - fstar
+        # Fig. 6: greedy tree best, small dense GS block ("general") worst
+        assert gaps["greedy_tree"] == min(gaps.values()), gaps
+        assert gaps["general"] == max(gaps.values()), gaps
+        assert gaps["greedy_tree"] < 1e-2 * (prob.objective(np.zeros(prob.n_features)) - fstar)
+
+
+# --------------------------------------------------------------------------- proximal BCD
+def test_active_set_identification_and_superlinear_phase():
+    prob = dataset_a_l1(100, 300, seed=1)
+    ref = bcd(prob, partition="variable", selection="gsq", update="prox_newton",
+              block_size=50, max_iter=500, tol=1e-10)
+    fstar = ref.objective[-1]
+    support = ref.x > 0
+    assert 0 < support.sum() < 50
+    out = {}
+    for upd in ("prox_gradient", "prox_newton", "two_metric"):
+        res = bcd(prob, partition="variable", selection="gsq", update=upd, block_size=50,
+                  max_iter=400, f_target=fstar + 1e-8 * abs(fstar))
+        assert res.identification_iter is not None
+        np.testing.assert_array_equal(res.x > 0, support)     # identified pattern is correct
+        assert res.identification_iter <= res.n_iter
+        out[upd] = res
+    # Newton-type updates finish within a few iterations of identification (superlinear)
+    for upd in ("prox_newton", "two_metric"):
+        assert out[upd].converged
+        assert out[upd].n_iter - out[upd].identification_iter <= 5, upd
+    assert out["prox_newton"].n_iter < out["prox_gradient"].n_iter
+    # random selection is far slower than greedy GS-q (Fig. 13)
+    rnd = bcd(prob, partition="variable", selection="random", update="prox_newton",
+              block_size=50, max_iter=out["prox_newton"].n_iter, seed=0)
+    assert rnd.objective[-1] - fstar > 1e3 * (out["prox_newton"].objective[-1] - fstar)
+
+
+# --------------------------------------------------------------------------- result and errors
+def test_result_fields_and_x0_copied(small):
+    prob = LeastSquares(small["M"], small["y"])
+    x0 = np.ones(12)
+    res = bcd(prob, partition="order", selection="cyclic", max_iter=7, x0=x0)
+    assert isinstance(res, BCDResult) and res.n_iter == 7 and res.objective.shape == (8,)
+    assert res.reason == "max_iter reached" and not res.converged
+    assert res.identification_iter is None
+    np.testing.assert_array_equal(x0, np.ones(12))
+    np.testing.assert_allclose(res.objective[-1], prob.objective(res.x))
+    a = bcd(prob, partition="variable", selection="random", max_iter=20, seed=3)
+    b = bcd(prob, partition="variable", selection="random", max_iter=20, seed=3)
+    np.testing.assert_array_equal(a.x, b.x)
+    res = bcd(prob, partition="order", selection="gs", max_iter=50, record=False)
+    assert res.objective.shape == (2,)
+
+
+@pytest.mark.parametrize(("kwargs", "exc", "msg"), [
+    (dict(selection="gsq", partition="variable"), ValueError, "intractable; use 'iht'"),
+    (dict(selection="gsl", partition="variable"), ValueError, "for variable blocks use"),
+    (dict(selection="iht", partition="sorted"), ValueError, "is a variable-block rule"),
+    (dict(selection="permutation", partition="order"), ValueError, "variable-block rule"),
+    (dict(selection="greedy_tree", partition="variable", update="exact"), ValueError,
+     "forest blocks need a sparse quadratic"),
+    (dict(partition="red_black", selection="cyclic", update="exact"), ValueError,
+     "forest partitions need a sparse quadratic"),
+    (dict(update="prox_gradient"), ValueError, "proximal updates need an L1"),
+    (dict(update="bogus"), ValueError, r"bcd: 'update' must be one of 'gradient'"),
+    (dict(selection=3), TypeError, r"bcd: 'selection' must be one of"),
+    (dict(block_size=0), ValueError, r"bcd: 'block_size' must be an int in \[1, inf\)"),
+    (dict(tol=-1.0), ValueError, r"bcd: 'tol' must be a float in \(0, inf\) or None"),
+    (dict(partition=[np.array([0, 1])]), ValueError, "coordinate 2 missing"),
+    (dict(partition=[np.arange(12), np.array([3])]), ValueError, "coordinate 3 repeated"),
+    (dict(x0=np.ones(3)), ValueError, r"bcd: 'x0' must be a 1-d array of floats of shape"),
+    (dict(f_target=1.0, record=False), ValueError, "set record=True"),
+])
+def test_invalid_arguments_and_combinations(small, kwargs, exc, msg):
+    prob = LeastSquares(small["M"], small["y"])
+    with pytest.raises(exc, match=msg):
+        bcd(prob, **kwargs)
+
+
+def test_invalid_combinations_for_l1_and_quadratics(small):
+    l1 = L1LeastSquares(small["M"], small["y"], lam=1.0)
+    with pytest.raises(ValueError, match="use one of 'prox_gradient'"):
+        bcd(l1, update="gradient")
+    with pytest.raises(ValueError, match="two-metric projection needs"):
+        bcd(l1, selection="gsq", update="two_metric")
+    with pytest.raises(ValueError, match="proximal BCD supports"):
+        bcd(l1, selection="gsl", update="prox_gradient")
+    q = Quadratic(small["A"], small["c"])
+    with pytest.raises(ValueError, match="forest partitions use update='exact'"):
+        bcd(q, partition="tree", selection="cyclic", update="gradient")
+    with pytest.raises(ValueError, match="forest partitions are cycled"):
+        bcd(q, partition="tree", selection="gsq", update="exact")
+    with pytest.raises(ValueError, match="exact block minimisation needs"):
+        bcd(Logistic(small["M"], small["lab"]), update="exact")
+    with pytest.raises(TypeError, match="bcd: 'problem' must be a BCDProblem"):
+        bcd(np.eye(3))
+    nn = L1LeastSquares(small["M"], small["y"], lam=1.0, nonnegative=True)
+    with pytest.raises(ValueError, match=r"bcd: 'x0' must be >= 0"):
+        bcd(nn, selection="gsq", update="prox_gradient", x0=-np.ones(12))
