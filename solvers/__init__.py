@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from banditlab.solvers.bcd import BCDResult, bcd
+from banditlab.solvers.bcd_problems import (
+    L1LeastSquares,
+    LabelPropagation,
+    LeastSquares,
+    Logistic,
+    Quadratic,
+    Softmax,
+)
 from banditlab.solvers.sor import (
     SolveResult,
     jacobi_radius,
@@ -14,7 +23,15 @@ from banditlab.solvers.sor import (
 )
 
 __all__ = [
+    "BCDResult",
+    "L1LeastSquares",
+    "LabelPropagation",
+    "LeastSquares",
+    "Logistic",
+    "Quadratic",
+    "Softmax",
     "SolveResult",
+    "bcd",
     "jacobi_radius",
     "poisson_2d",
     "sor",
