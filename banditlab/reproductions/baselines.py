@@ -236,5 +236,5 @@ REPRODUCTION = Reproduction(
     "eps-greedy, ETC, EXP3, successive elimination, uniform) on two 10-armed Bernoulli "
     "bandits, with the Lai-Robbins lower bound",
     run=run,
-    quick_budget_s=30.0,
+    quick_budget_s=60.0,
 )
