@@ -176,6 +176,15 @@ def best_perm_kernel(u, w, w_bot, m, u_lo, out):
     empty. When no item beats ``w_bot`` the single least harmful item is shown, judged with
     ``u_lo`` (``u_lo = u`` is the plain oracle; an optimistic planner passes its lower
     attraction bound, because there the value decreases in the attraction).
+
+    Tie rule for free slots: a *neutral* item, one with ``u_lo (w - w_bot) = 0`` and
+    ``w <= w_bot`` (``w == w_bot``, or ``u_lo == 0``), changes no list's value when appended at
+    the bottom, where the suffix below it is worth ``w_bot`` (with ``u_lo = u`` in the plain
+    value; at the lowest plausible attraction in the optimistic box value). Neutral items
+    therefore fill the slots the DP leaves, larger ``w`` first, then smaller index. The value
+    is unchanged, but the learner sees more: with saturated optimistic weights (all at the
+    cap) or unexplored items (``u_lo = 0``) the plain rule would show a single item. The
+    exhaustive oracle's tie rule (longest list) makes the same kind of choice.
     """
     n = u.shape[0]
     for i in range(m):
@@ -192,6 +201,8 @@ def best_perm_kernel(u, w, w_bot, m, u_lo, out):
             if g > best:
                 best = g
                 best_a = a
+        if best == 0.0:             # value w_bot: show every neutral item the list can hold
+            return w_bot, _fill_neutral(u_lo, w, w_bot, m, out, 0)
         out[0] = best_a
         return w_bot + u_lo[best_a] * (w[best_a] - w_bot), 1
     cand = np.empty(n_cand, np.int64)
@@ -233,7 +244,37 @@ def best_perm_kernel(u, w, w_bot, m, u_lo, out):
             out[k] = cand[i]
             k += 1
             c -= 1
-    return f[0, m], k
+    return f[0, m], _fill_neutral(u_lo, w, w_bot, m, out, k)
+
+
+@njit(cache=True)
+def _fill_neutral(u_lo, w, w_bot, m, out, k):
+    """Append the neutral items (``w <= w_bot`` and ``u_lo (w - w_bot) == 0``) to ``out[:k]``,
+    larger ``w`` first then smaller index, up to ``m`` items; returns the new length."""
+    n = u_lo.shape[0]
+    if k >= m:
+        return k
+    n_neutral = 0
+    for a in range(n):
+        if w[a] <= w_bot and u_lo[a] * (w[a] - w_bot) == 0.0:
+            n_neutral += 1
+    if n_neutral == 0:
+        return k
+    neutral = np.empty(n_neutral, np.int64)
+    key = np.empty(n_neutral)
+    j = 0
+    for a in range(n):
+        if w[a] <= w_bot and u_lo[a] * (w[a] - w_bot) == 0.0:
+            neutral[j] = a
+            key[j] = -w[a]
+            j += 1
+    neutral = neutral[np.argsort(key, kind="mergesort")]
+    for j in range(n_neutral):
+        if k >= m:
+            break
+        out[k] = neutral[j]
+        k += 1
+    return k
 
 
 @njit(cache=True)
@@ -241,14 +282,16 @@ def best_list_exhaustive(lists, lengths, u_lo, u_hi, w, w_bot, out):
     """Exhaustive oracle: the list maximising :func:`eval_max` among all rows of ``lists``.
 
     ``lists`` is ``int64[n_lists, m]`` (``-1`` padded), ``lengths`` ``int64[n_lists]``. With
-    ``u_lo = u_hi = u`` this is ``max_A f(A, u, w)``. The first maximiser in row order wins.
-    Writes the list into ``out`` and returns ``(value, k)``; ``O(n_lists * m)``.
+    ``u_lo = u_hi = u`` this is ``max_A f(A, u, w)``. Ties go to the longest list, then to
+    the first in row order (BestPerm too keeps items on ties, so both oracles show as many
+    items as the tie allows, which matters for what a learner observes). Writes the list into
+    ``out`` and returns ``(value, k)``; ``O(n_lists * m)``.
     """
     best = -np.inf
     best_i = 0
     for i in range(lists.shape[0]):
         v = eval_max(lists[i], lengths[i], u_lo, u_hi, w, w_bot)
-        if v > best:
+        if v > best or (v == best and lengths[i] > lengths[best_i]):
             best = v
             best_i = i
     for j in range(out.shape[0]):

@@ -169,7 +169,7 @@ def test_variance_aware_bonus_beats_hoeffding_and_adaptvi_is_worst() -> None:
 
 # -- best policy identification --------------------------------------------------------------
 def _bpi_failures(bonus_scale: float, n_seeds: int) -> tuple[int, list]:
-    env = random_cascading_mdp(2, 3, 2, 2, seed=6)
+    env = random_cascading_mdp(2, 3, 2, 2, seed=35)
     out = [CascadingBPI.for_env(env, epsilon=0.3, delta=0.1, bonus_scale=bonus_scale,
                                 max_episodes=200_000).identify(env, seed=seed)
            for seed in range(n_seeds)]
@@ -178,8 +178,10 @@ def _bpi_failures(bonus_scale: float, n_seeds: int) -> tuple[int, list]:
 
 def test_bpi_returns_an_epsilon_optimal_policy_with_probability_one_minus_delta() -> None:
     n, delta = 30, 0.1
-    # failures ~ Binomial(n, <= delta): more than `limit` has probability < 1e-6
-    limit = int(stats.binom.isf(1e-6, n, delta))
+    # failures ~ Binomial(n, <= delta): more than `limit` has probability < 1e-4 (seeds are
+    # fixed, so the outcome is deterministic; 1e-4 rather than 1e-6 keeps the canary's power
+    # at n = 30 seeds, a budget that runs in a few seconds)
+    limit = int(stats.binom.isf(1e-4, n, delta))
     failures, results = _bpi_failures(1.0, n)
     assert failures <= limit
     for r in results:
@@ -271,3 +273,10 @@ def test_unknown_rewards_are_learned_and_optimism_still_holds() -> None:
     seen = agent.state.r_seen
     assert seen.sum() >= 3
     np.testing.assert_array_equal(agent.state.r_hat[seen], env.rewards[seen])
+
+
+def test_reproduction_is_registered() -> None:
+    from banditlab.reproduce import get_reproduction
+
+    rep = get_reproduction("cascading-rl")
+    assert rep.quick_budget_s == 180.0 and "CascadingVI" in rep.description

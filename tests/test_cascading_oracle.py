@@ -71,6 +71,10 @@ def test_best_perm_equals_brute_force(inst) -> None:
 @pytest.mark.parametrize(("u", "w", "w_bot", "m", "value", "items"), [
     # J = 0: no item beats the no-click weight: the least harmful single item
     ([0.5, 0.1, 0.9], [0.0, 0.2, 0.4], 1.0, 2, 1.0 - 0.1 * 0.8, [1]),
+    # J = 0 with neutral items (u = 0 or w = w_bot): all of them shown, larger w first
+    ([0.0, 0.5, 0.3, 0.0], [0.2, 1.0, 0.5, 0.9], 1.0, 3, 1.0, [1, 3, 0]),
+    # J < m: the free slot takes a neutral item (w = w_bot) below the DP's choice
+    ([0.5, 0.5, 0.7], [2.0, 1.0, 0.3], 1.0, 3, 1.5, [0, 1]),
     # all attractions zero: any non-empty list is worth w_bot; the list is still non-empty
     ([0.0, 0.0, 0.0], [2.0, 1.0, 3.0], 0.5, 2, 0.5, [2, 0]),
     # J < m: keep every item beating w_bot, sorted by w
@@ -93,9 +97,13 @@ def test_optimistic_box_oracle_equals_brute_force_over_the_box(inst, seed) -> No
     u_hi, w, w_bot, m = inst
     rng = np.random.default_rng(seed)
     u_lo = u_hi * rng.random(u_hi.shape)
-    value, _ = best_perm(u_hi, w, w_bot, m, u_lo=u_lo)
+    value, items = best_perm(u_hi, w, w_bot, m, u_lo=u_lo)
     brute, _ = best_list_brute_force(u_hi, w, w_bot, m, u_lo=u_lo, u_hi=u_hi)
     assert value == pytest.approx(brute, abs=1e-12)
+    # the returned list attains it over the box (neutral fill-ins included)
+    k = items.size
+    row = np.append(items, np.full(m - k, -1)).astype(np.int64)
+    assert eval_max(row, k, u_lo, u_hi, w, w_bot) == pytest.approx(value, abs=1e-12)
     # independent check of EVAL_MAX itself: the box maximum is attained at a vertex
     n = len(u_hi)
     lists, lengths = enumerate_lists(n, m)
