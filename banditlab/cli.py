@@ -142,7 +142,9 @@ def summary_frame(done: Sequence[tuple[Job, Results, Path]], root: str | Path | 
 def _format_table(frame: pd.DataFrame) -> str:
     cells = [["policy", "env", "mean regret ± sem", "engine", "wall time"]]
     for row in frame.itertuples(index=False):
-        cells.append([row.policy, row.env, f"{row.mean_regret:.4g} ± {row.sem:.2g}",
+        # a deterministic policy's sem is rounding noise (e.g. 2e-13): show it as 0
+        sem = 0.0 if row.sem <= 1e-9 * max(1.0, abs(row.mean_regret)) else row.sem
+        cells.append([row.policy, row.env, f"{row.mean_regret:.4g} ± {sem:.2g}",
                       row.engine, f"{row.wall_s:.2f} s"])
     widths = [max(len(r[c]) for r in cells) for c in range(len(cells[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
