@@ -440,13 +440,13 @@ def report(entries: list[Entry], kernel_at: dict[str, dict[int, np.ndarray]],
                  "× kernel (wall) | × kernel (CPU) | final regret (mean ± sem) | z vs kernel "
                  "| agree |")
     lines.append("|---|---|---|---|---|---|---|---|---|---|")
-    checks: list[tuple[str, bool]] = []
+    checks: list[tuple[str, bool | None]] = []  # None: skipped
     kernel = {e.algo: e for e in entries if e.name == KERNEL}
     for e in entries:
         head = f"| {ALGO_NAMES[e.algo]} | {e.name} |"
         if e.skipped:
             lines.append(f"{head} – | skipped: {e.skipped} | – | – | – | – | – | – |")
-            checks.append((f"{ALGO_NAMES[e.algo]}: {e.name} not run ({e.skipped})", False))
+            checks.append((f"{ALGO_NAMES[e.algo]}: {e.name} not run ({e.skipped})", None))
             continue
         paired = ratios.get(f"{e.algo}:{e.name}")
         if paired is not None:
@@ -478,6 +478,13 @@ def report(entries: list[Entry], kernel_at: dict[str, dict[int, np.ndarray]],
               f"{args.runs} runs; shorter horizons read from its checkpoints); they agree when "
               f"|z| <= {Z_THRESHOLD}. Bit-identical: same seeds as the kernel engine, same "
               "regrets.", ""]
+    for algo in ALGOS:
+        shorter = [f"T={h:,}: {fmt_regret(r)}" for h, r in sorted(kernel_at[algo].items())
+                   if h != args.horizon]
+        if shorter:
+            lines.append(f"Kernel engine regret of {ALGO_NAMES[algo]} at the shorter horizons: "
+                         + "; ".join(shorter) + ".")
+    lines.append("")
     verdict = "disagree (the check has power)" if canary["ok"] else "**agree: check too weak**"
     lines.append(f"Canary (must disagree): kernel UCB alpha={CANARY_ALPHA} vs alpha=2.0 at "
                  f"T={args.horizon:,}: {canary['other']} vs {canary['ucb1']}, "
@@ -497,7 +504,7 @@ def report(entries: list[Entry], kernel_at: dict[str, dict[int, np.ndarray]],
             if "skipped" in c:
                 lines.append(f"| {ALGO_NAMES[algo]} | skipped: {c['skipped']} | – | – | – | – "
                              "| – |")
-                checks.append((f"{ALGO_NAMES[algo]}: cold start not measured", False))
+                checks.append((f"{ALGO_NAMES[algo]}: cold start not measured", None))
                 continue
             lines.append(f"| {ALGO_NAMES[algo]} | {c['import_s']:.3f} s | {c['first_s']:.3f} s "
                          f"({c['first_max_s']:.3f} s) | {c['first_cpu_s']:.3f} s | "
@@ -526,7 +533,8 @@ def report(entries: list[Entry], kernel_at: dict[str, dict[int, np.ndarray]],
                        f"time: {speed_cpu:,.0f}×), target >= {TARGET_SMPY_SPEEDUP:.0f}×",
                        speed >= TARGET_SMPY_SPEEDUP))
     lines += ["Targets:", ""]
-    lines += [f"- {'PASS' if ok else 'FAIL'}: {text}" for text, ok in checks]
+    verdicts = {True: "PASS", False: "FAIL", None: "SKIP"}
+    lines += [f"- {verdicts[ok]}: {text}" for text, ok in checks]
     return "\n".join(lines)
 
 
