@@ -1,0 +1,125 @@
+"""Benchmark: BestPerm vs exhaustive search over lists, and CascadingVI episodes per second.
+
+Run ``python benchmarks/bench_cascading.py [--quick]``. Prints three markdown tables (paste
+them into ``benchmarks/README_cascading.md``):
+
+1. one oracle call, ``max_A f(A, u, w)`` over lists of at most ``m = 3`` items, as ``N`` grows:
+   BestPerm (``O(N m + N log N)``) vs the exhaustive kernel over all ``O(N^3)`` lists (the
+   running-time panel of Du, Srikant & Chen, ICLR 2024; both are the same Numba code path
+   used by the agents, so this is a like-for-like comparison);
+2. one optimistic backward induction (``H = 3``, ``S = 20``, ``m = 3``, statistics of 300
+   played episodes): CascadingVI with BestPerm vs CascadingVI-Oracle with exhaustive search;
+3. whole episodes per second (plan + play + exact regret bookkeeping) of CascadingVI,
+   CascadingVI-Oracle and AdaptVI on synthetic ``S = 20, H = 3, m = 3`` instances.
+
+Timings are medians over ``repeats`` runs after a warm-up (Numba compilation excluded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from functools import partial
+
+import numpy as np
+
+from banditlab.cascading import (
+    AdaptVI,
+    CascadingVI,
+    CascadingVIOracle,
+    enumerate_lists,
+    run_episodes,
+)
+from banditlab.cascading_kernels import (
+    best_list_exhaustive,
+    best_perm_kernel,
+    cvi_plan,
+    run_episodes_kernel,
+)
+from banditlab.envs.cascading import random_cascading_mdp
+
+
+def _median_time(fn, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def oracle_table(ns: tuple[int, ...], repeats: int) -> list[str]:
+    m = 3
+    rows = ["| N | lists | BestPerm (us) | exhaustive (us) | speed-up | same value |",
+            "|---:|---:|---:|---:|---:|:---:|"]
+    rng = np.random.default_rng(0)
+    for n in ns:
+        u, w = rng.random(n), rng.random(n) * 2.0
+        w_bot = 0.5
+        out = np.full(m, -1, np.int64)
+        lists, lengths = enumerate_lists(n, m)
+        bp = partial(best_perm_kernel, u, w, w_bot, m, u, out)
+        ex = partial(best_list_exhaustive, lists, lengths, u, u, w, w_bot, out)
+        t_bp = _median_time(bp, repeats)
+        t_ex = _median_time(ex, max(3, repeats // 10))
+        v_bp, v_ex = bp()[0], ex()[0]
+        same = "yes" if abs(v_bp - v_ex) <= 1e-12 else "NO"
+        rows.append(f"| {n} | {lists.shape[0]} | {1e6 * t_bp:.2f} | {1e6 * t_ex:.1f} | "
+                    f"{t_ex / t_bp:.0f}x | {same} |")
+    return rows
+
+
+def plan_table(ns: tuple[int, ...], repeats: int) -> list[str]:
+    rows = ["| N | CascadingVI plan (ms) | CascadingVI-Oracle plan (ms) | ratio |",
+            "|---:|---:|---:|---:|"]
+    for n in ns:
+        env = random_cascading_mdp(20, n, 3, 3, seed=n)
+        times = []
+        for cls in (CascadingVI, CascadingVIOracle):
+            agent = cls.for_env(env).reset(seed=0)
+            env.reset(seed=1)
+            # realistic statistics: 300 episodes played in place on the agent's state
+            run_episodes_kernel(agent.params, agent.state, env.kernel_arrays(), env.np_random,
+                                300, 0)
+            times.append(_median_time(partial(cvi_plan, agent.params, agent.state, 0),
+                                      repeats if cls is CascadingVI else max(3, repeats // 10)))
+        rows.append(f"| {n} | {1e3 * times[0]:.3f} | {1e3 * times[1]:.2f} | "
+                    f"{times[1] / times[0]:.0f}x |")
+    return rows
+
+
+def episodes_table(ns: tuple[int, ...], episodes: int) -> list[str]:
+    rows = ["| N | CascadingVI (episodes/s) | CascadingVI-Oracle (episodes/s) | "
+            "AdaptVI (episodes/s) |", "|---:|---:|---:|---:|"]
+    for n in ns:
+        env = random_cascading_mdp(20, n, 3, 3, seed=n)
+        cells = []
+        for cls, k in ((CascadingVI, episodes), (CascadingVIOracle, max(50, episodes // 50)),
+                       (AdaptVI, episodes)):
+            agent = cls.for_env(env, n_episodes=k)
+            run_episodes(agent, env, 2, seed=0)  # warm-up
+            res = run_episodes(agent, env, k, seed=0)
+            cells.append(f"{k / res.wall_time_s[0]:,.0f}")
+        rows.append(f"| {n} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (seconds)")
+    args = parser.parse_args()
+    if args.quick:
+        ns, plan_ns, repeats, episodes = (5, 10, 15), (10, 15), 20, 1000
+    else:
+        ns, plan_ns, repeats, episodes = (5, 10, 15, 20, 25, 30, 40), (10, 15, 20, 25), 200, 10_000
+    print("### One oracle call (m = 3)\n")
+    print("\n".join(oracle_table(ns, repeats)))
+    print("\n### One optimistic backward induction (S = 20, H = 3, m = 3)\n")
+    print("\n".join(plan_table(plan_ns, repeats)))
+    print("\n### Episodes per second (S = 20, H = 3, m = 3; plan + play + exact evaluation)\n")
+    print("\n".join(episodes_table(plan_ns, episodes)))
+
+
+if __name__ == "__main__":
+    main()
