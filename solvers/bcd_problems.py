@@ -81,6 +81,10 @@ def col_dot(P, j, v, stride, off):
     s = 0.0
     if P.dense == 1:
         row = P.MT[j]
+        if stride == 1:
+            for r in range(P.m):
+                s += row[r] * v[r]
+            return s
         for r in range(P.m):
             s += row[r] * v[r * stride + off]
     else:
@@ -94,6 +98,10 @@ def col_axpy(P, j, a, v, stride, off):
     """``v[r * stride + off] += a * M[r, j]`` for every row ``r``."""
     if P.dense == 1:
         row = P.MT[j]
+        if stride == 1:
+            for r in range(P.m):
+                v[r] += a * row[r]
+            return
         for r in range(P.m):
             v[r * stride + off] += a * row[r]
     else:
@@ -262,7 +270,7 @@ def _feature(P, i):
 
 @njit(cache=True, error_model="numpy")
 def _weighted_col_products(P, b, nb, w, wk, out, work):
-    """``out[s, t] = sum_r M[r, f_s] M[r, f_t] w[r * wk + ...]`` helper for unweighted / diag weights.
+    """``out[s, t] = sum_r M[r, f_s] M[r, f_t] w[r]`` for the features of block ``b``.
 
     ``w`` of length 0 means unit weights. ``work`` is a float64[m] array of zeros (restored).
     """
