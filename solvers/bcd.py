@@ -301,7 +301,7 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     work = np.zeros(mk)
     need_L = int(part != "variable" and (sel in ("lipschitz", "gsl") or upd in (
         "gradient", "prox_gradient", "two_metric")))
-    need_H = int(part != "variable" and (sel == "gsq" and not problem.is_l1 or upd == "matrix"
+    need_H = int(part != "variable" and ((sel == "gsq" and not problem.is_l1) or upd == "matrix"
                                           or (upd == "exact" and P.kind == 0)))
     need_D = int(part != "variable" and sel == "gsd")
     sizes = np.diff(ptr)
