@@ -27,20 +27,26 @@ from banditlab.protocols import policy_select, policy_select_ctx, policy_update,
 
 __all__ = ["run_contextual", "run_karmed"]
 
-_SOURCE_DIRS = (Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent / "envs")
+_HERE = Path(__file__).resolve().parent
+
+
+def _kernel_sources() -> list[Path]:
+    """The files whose kernels the loops can reach: protocols, engine, shared kernels,
+    every policy module and the env kernels."""
+    import banditlab.envs
+
+    envs_dir = Path(banditlab.envs.__file__).resolve().parent
+    files = [_HERE / "protocols.py", _HERE / "engine.py", envs_dir / "kernels.py"]
+    files += sorted((_HERE / "kernels").glob("*.py")) + sorted((_HERE / "policies").glob("*.py"))
+    return [f for f in files if f.is_file()]
 
 
 def _dependency_stamp() -> tuple[float, int]:
-    """(latest mtime, total size) of the Python sources the loops may dispatch into."""
-    import banditlab.envs
-
+    """(latest mtime, total size) of :func:`_kernel_sources`."""
     latest, total = 0.0, 0
-    for root in {*_SOURCE_DIRS, Path(banditlab.envs.__file__).resolve().parent}:
-        if not root.is_dir():
-            continue
-        for path in root.rglob("*.py"):
-            st = path.stat()
-            latest, total = max(latest, st.st_mtime), total + st.st_size
+    for path in _kernel_sources():
+        st = path.stat()
+        latest, total = max(latest, st.st_mtime), total + st.st_size
     return latest, total
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
     from matplotlib.axes import Axes
 
 __all__ = ["Results", "bai_error_rate", "load_results"]
@@ -117,6 +117,8 @@ class Results:
     # -- tables -----------------------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
         """Tidy regret table: one row per (run, checkpoint), with policy and env columns."""
+        import pandas as pd  # imported on use: it dominates `import banditlab` otherwise
+
         n_runs, n_ck = self.regret.shape
         return pd.DataFrame({
             "policy": self.label,
@@ -128,6 +130,8 @@ class Results:
 
     def pulls_frame(self) -> pd.DataFrame:
         """Tidy pull counts: one row per (run, arm), with the run's recommendation."""
+        import pandas as pd
+
         n_runs, n_arms = self.pulls.shape
         return pd.DataFrame({
             "run": np.repeat(np.arange(n_runs), n_arms),
@@ -157,6 +161,8 @@ class Results:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Results:
         """Read a directory written by :meth:`save`."""
+        import pandas as pd
+
         src = Path(path)
         meta_file = src / "meta.json"
         if not meta_file.is_file():

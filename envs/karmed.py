@@ -15,10 +15,15 @@ from banditlab.envs.kernels import (
     BETA,
     GAUSSIAN,
     KArmedArrays,
+    as_python,
     karmed_best_mean,
     karmed_mean,
     karmed_reward,
 )
+
+_reward = as_python(karmed_reward)
+_mean = as_python(karmed_mean)
+_best_mean = as_python(karmed_best_mean)
 
 __all__ = ["AdversarialBandit", "BernoulliBandit", "BetaBandit", "GaussianBandit", "KArmedEnv"]
 
@@ -71,16 +76,16 @@ class KArmedEnv(BanditEnv):
         arm = check_action(action, self.n_arms, type(self).__name__)
         if self._done:
             self._advance()  # raises: the episode has ended
-        reward = float(karmed_reward(self._arrays, arm, self._t, self.np_random))
+        reward = float(_reward(self._arrays, arm, self._t, self.np_random))
         truncated = self._advance()
         return 0, reward, False, truncated, {}
 
     def expected_reward(self, action: int) -> float:
         arm = check_action(action, self.n_arms, type(self).__name__)
-        return float(karmed_mean(self._arrays, arm, min(self._t, self.horizon - 1)))
+        return float(_mean(self._arrays, arm, min(self._t, self.horizon - 1)))
 
     def optimal_expected_reward(self) -> float:
-        return float(karmed_best_mean(self._arrays, min(self._t, self.horizon - 1)))
+        return float(_best_mean(self._arrays, min(self._t, self.horizon - 1)))
 
 
 def _arrays(kind: int, means: np.ndarray, a: np.ndarray | None = None,

@@ -20,6 +20,7 @@ __all__ = [
     "GAUSSIAN",
     "KArmedArrays",
     "LinearArrays",
+    "as_python",
     "karmed_best_mean",
     "karmed_mean",
     "karmed_reward",
@@ -33,6 +34,18 @@ BERNOULLI = 0
 GAUSSIAN = 1
 BETA = 2
 ADVERSARIAL = 3
+
+
+def as_python(kernel):
+    """The plain-Python body of an ``@njit`` kernel (the kernel itself when JIT is disabled).
+
+    Calling a compiled kernel from Python costs ~2 µs of argument unboxing, ~15 µs when a
+    ``Generator`` is passed. The Python ``step`` of the K-armed envs therefore runs the same
+    source as the kernel engine through the interpreter: one source of truth, and the draws are
+    the same because Numba reproduces NumPy's ``Generator`` streams exactly (the engine-equality
+    tests check this for every env family).
+    """
+    return getattr(kernel, "py_func", kernel)
 
 
 class KArmedArrays(NamedTuple):

@@ -39,7 +39,8 @@ def select(params, state, rng):
         n = state.counts[i]
         if n == 0:
             return i  # pull every arm once first, lowest index first
-        index[i] = state.sums[i] / n + np.sqrt(bonus / n)
+        inv_n = 1.0 / n
+        index[i] = state.sums[i] * inv_n + np.sqrt(bonus * inv_n)
     return argmax_tiebreak(index, rng)
 
 
