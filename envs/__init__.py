@@ -21,6 +21,7 @@ from banditlab.envs.streaming import StreamingBandit
 
 __all__ = [
     "ENV_REGISTRY",
+    "OTHER_ENVS",
     "AdversarialBandit",
     "BanditEnv",
     "BernoulliBandit",
@@ -62,16 +63,26 @@ register_env("banditlab/StreamingBandit-v0", StreamingBandit,
              "single-pass streaming bandit with an enforced arm-memory budget",
              {"means": [0.5], "horizon": 1000, "memory": 1})
 
-# -- cascading MDPs (issue 4) ---------------------------------------------------------------
-# Registered with gymnasium only (not ENV_REGISTRY, whose contract tests assume bandit envs
-# with int actions and empty info): actions are ordered lists and info carries the feedback.
-if "banditlab/CascadingMDP-v0" not in gym.envs.registry:
-    gym.register(id="banditlab/CascadingMDP-v0",
-                 entry_point="banditlab.envs.cascading:CascadingMDP", disable_env_checker=False)
+# -- episodic and solver-tuning envs --------------------------------------------------------
+# Registered with gymnasium and in OTHER_ENVS, not ENV_REGISTRY: ENV_REGISTRY lists the bandit
+# envs that run_many and the TOML configs accept (int actions, pseudo-regret oracles), while
+# these take ordered lists (cascading) or report solver feedback in ``info`` (SOR tuning).
+# Entry points are strings so that ``import banditlab`` does not import their modules.
 
-# -- SOR / SSOR-PCG omega tuning (issue 5) ----------------------------------------------------
-# Registered with gymnasium only (not ENV_REGISTRY, whose contract tests assume bandit envs
-# with empty info): info carries the solver feedback (iterations, omega, converged).
-if "banditlab/SORTuning-v0" not in gym.envs.registry:
-    gym.register(id="banditlab/SORTuning-v0", entry_point="banditlab.envs.sor:SORTuningEnv",
-                 disable_env_checker=False)
+#: id -> (entry point, one-line description, small valid kwargs for the registry-wide tests)
+OTHER_ENVS: dict[str, tuple[str, str, dict]] = {
+    "banditlab/CascadingMDP-v0": (
+        "banditlab.envs.cascading:CascadingMDP",
+        "cascading MDP: ranked lists of items, the user clicks the first attractive one",
+        {"attraction": [[0.5, 0.2, 0.1], [0.3, 0.3, 0.6]],
+         "rewards": [[1.0, 0.5, 0.2], [0.4, 0.9, 0.7]],
+         "transitions": [[[0.5, 0.5]] * 4, [[0.2, 0.8]] * 4], "list_size": 2, "horizon": 3}),
+    "banditlab/SORTuning-v0": (
+        "banditlab.envs.sor:SORTuningEnv",
+        "sequence of linear systems; choose the SOR relaxation omega, cost = iterations",
+        {"problem": "shifted_laplacian", "horizon": 5}),
+}
+
+for _env_id, (_entry, _, _) in OTHER_ENVS.items():
+    if _env_id not in gym.envs.registry:
+        gym.register(id=_env_id, entry_point=_entry, disable_env_checker=False)

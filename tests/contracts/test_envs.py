@@ -46,6 +46,32 @@ def test_check_env_passes_without_unexpected_warnings(env_id: str) -> None:
     assert unexpected == []
 
 
+BANDITLAB_IDS = sorted(k for k in gymnasium.envs.registry if k.startswith("banditlab/"))
+
+
+def test_every_banditlab_gymnasium_id_has_an_example() -> None:
+    """A new ``banditlab/...`` id without a registry entry would escape the checks below."""
+    from banditlab.envs import OTHER_ENVS
+
+    assert set(BANDITLAB_IDS) == set(ENV_REGISTRY) | set(OTHER_ENVS)
+    assert not set(ENV_REGISTRY) & set(OTHER_ENVS)
+
+
+@pytest.mark.parametrize("env_id", BANDITLAB_IDS)
+def test_check_env_passes_for_every_banditlab_id(env_id: str) -> None:
+    from banditlab.envs import OTHER_ENVS
+
+    example = ENV_REGISTRY[env_id][2] if env_id in ENV_REGISTRY else OTHER_ENVS[env_id][2]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        env = gymnasium.make(env_id, **example)
+        check_env(env.unwrapped, skip_render_check=True)
+        env.close()
+    unexpected = [_strip(str(w.message)) for w in caught
+                  if _strip(str(w.message)) not in EXPECTED_WARNINGS]
+    assert unexpected == []
+
+
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_registry_entry_is_consistent(env_id: str) -> None:
     cls, description, example = ENV_REGISTRY[env_id]
