@@ -7,6 +7,9 @@ Usage::
     banditlab list
     banditlab reproduce NAME [--full] [--out DIR] [--seed S] [--n-jobs N]
     banditlab reproduce --list
+    banditlab sweep CONFIG.toml --store DIR [--local N | --scheduler ADDRESS | --serial]
+    banditlab sweep status DIR
+    banditlab plot DIR [--by COORD ...] [--log]
 
 ``run`` crosses every ``[[policy]]`` with every ``[[env]]`` of the file (schema:
 :mod:`banditlab.config`) and writes under ``DIR`` (default ``results/<experiment name>``):
@@ -201,7 +204,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 # -- list ---------------------------------------------------------------------------------------
 def _cmd_list(args: argparse.Namespace) -> int:
-    from banditlab.envs import ENV_REGISTRY
+    from banditlab.envs import ENV_REGISTRY, OTHER_ENVS
     from banditlab.policies import REGISTRY, describe
     from banditlab.reproduce import list_reproductions
 
@@ -213,6 +216,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
     section("Environments ([[env]] id = ...):",
             [(i, d) for i, (_, d, _) in ENV_REGISTRY.items()])
+    print()
+    section("Other environments (gymnasium.make(id, ...); not for [[env]]):",
+            [(i, d) for i, (_, d, _) in OTHER_ENVS.items()])
     print()
     section("Policies ([[policy]] name = ...):",
             [(n, f"{describe(c)} [{c.protocol.name}]") for n, c in REGISTRY.items()])
@@ -260,7 +266,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="banditlab", description="Run bandit experiments, list components, reproduce "
         "papers.")
     parser.add_argument("--version", action="version", version=f"banditlab {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{run,list,reproduce}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,list,reproduce,sweep,plot}")
 
     p_run = sub.add_parser("run", help="run the policies x envs of a TOML file",
                            description="Run every [[policy]] on every [[env]] of CONFIG "
@@ -288,6 +294,10 @@ def _parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--n-jobs", type=_positive_int, default=None,
                        help="worker processes (default: automatic)")
     p_rep.set_defaults(func=_cmd_reproduce)
+
+    from banditlab.sweep_cli import add_subcommands  # `sweep`, `sweep status DIR` and `plot`
+
+    add_subcommands(sub)
     return parser
 
 
@@ -300,7 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.command is None:
         parser.print_usage(sys.stderr)
-        print("banditlab: error: choose a command: run, list or reproduce.", file=sys.stderr)
+        print("banditlab: error: choose a command: run, list, reproduce, sweep or plot.",
+              file=sys.stderr)
         return EXIT_USAGE
     try:
         return int(args.func(args))

@@ -13,7 +13,7 @@ import pytest
 
 from banditlab import load_results
 from banditlab.cli import main
-from banditlab.envs import ENV_REGISTRY
+from banditlab.envs import ENV_REGISTRY, OTHER_ENVS
 from banditlab.policies import REGISTRY
 
 TINY = """\
@@ -148,7 +148,7 @@ def test_kernel_engine_on_an_env_without_kernels_is_a_config_error(tmp_path, cap
 def test_list_shows_envs_policies_and_reproductions(capsys):
     code, out, _ = _run(["list"], capsys)
     assert code == 0
-    for env_id, (_, description, _) in ENV_REGISTRY.items():
+    for env_id, (_, description, _) in {**ENV_REGISTRY, **OTHER_ENVS}.items():
         assert any(env_id in line and description in line for line in out.splitlines())
     for name in REGISTRY:
         assert any(line.split()[:1] == [name] for line in out.splitlines()), name
@@ -196,3 +196,35 @@ def test_python_dash_m_banditlab(tmp_path):
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
         "config error: policy[0].alpha: UCB: 'alpha' must be a float in (0, inf); got -1."]
+
+
+SWEEP = """\
+seed = 3
+n_seeds = 2
+horizon = 50
+
+[[policies]]
+name = "UCB"
+grid = { alpha = [0.5, 2.0] }
+
+[[envs]]
+id = "banditlab/BernoulliBandit-v0"
+kwargs = { means = [0.2, 0.6] }
+"""
+
+
+def test_sweep_status_and_plot_through_the_main_command(tmp_path, capsys):
+    cfg = _write(tmp_path, SWEEP, "grid.toml")
+    store = tmp_path / "store"
+    code, out, err = _run(["sweep", str(cfg), "--store", str(store), "--serial",
+                           "--no-progress"], capsys)
+    assert code == 0, err
+    assert "4/4 done" in out
+    code, out, _ = _run(["sweep", "status", str(store)], capsys)
+    assert code == 0 and "done:    4" in out and "pending: 0" in out
+    code, _, err = _run(["plot", str(store), "--by", "policy.alpha"], capsys)
+    assert code == 0, err
+    assert (store / "regret.png").stat().st_size > 0
+    bad = _write(tmp_path, SWEEP.replace('"UCB"', '"NoSuchPolicy"'), "bad.toml")
+    code, _, err = _run(["sweep", str(bad), "--store", str(tmp_path / "b")], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -20,8 +20,6 @@ from banditlab.store import load_store, scan_store, store_status
 from banditlab.sweep import sweep
 from banditlab.sweep_cli import add_subcommands, handle
 
-ROOT = Path(__file__).parents[1]
-
 GRID = """
 seed = 11
 n_seeds = 3
@@ -124,20 +122,23 @@ def test_grid_mismatch_from_the_command_line(config, tmp_path, capsys):
 
 def test_module_entry_point_runs_and_reports_errors(config, tmp_path):
     store = tmp_path / "s"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # Run from tmp_path with the installed package: the checkout's bare banditlab/ folder lacks
+    # the envs/solvers mapping that only an install provides, so it must not shadow it.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run([sys.executable, "-m", "banditlab.sweep_cli", "sweep", str(config),
                            "--store", str(store), "--local", "2", "--no-progress"],
-                          capture_output=True, text=True, env=env, timeout=300)
+                          capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "18/18 done" in done.stdout
     status = subprocess.run([sys.executable, "-m", "banditlab.sweep_cli", "sweep", "status",
-                             str(store)], capture_output=True, text=True, env=env, timeout=120)
+                             str(store)], capture_output=True, text=True, env=env, timeout=120,
+                            cwd=tmp_path)
     assert status.returncode == 0 and "done:    18" in status.stdout
     bad = tmp_path / "bad.toml"
     bad.write_text(GRID.replace('name = "UCB"', 'name = "UCBB"'))
     err = subprocess.run([sys.executable, "-m", "banditlab.sweep_cli", "sweep", str(bad),
                           "--store", str(tmp_path / "b")], capture_output=True, text=True,
-                         env=env, timeout=120)
+                         env=env, timeout=120, cwd=tmp_path)
     assert err.returncode == 2 and "Traceback" not in err.stderr
     assert err.stderr.startswith("config error: sweep config: 'policies[0].name' must be one")
 
@@ -175,8 +176,8 @@ def test_killing_the_driver_loses_only_tasks_in_flight(tmp_path):
     script = tmp_path / "driver.py"
     script.write_text(DRIVER)
     proc = subprocess.Popen([sys.executable, str(script), str(config), str(store)],
-                            env={**os.environ, "PYTHONPATH": str(ROOT)},
-                            start_new_session=True, stderr=subprocess.PIPE)
+                            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+                            cwd=tmp_path, start_new_session=True, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and proc.poll() is None:
