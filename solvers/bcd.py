@@ -38,6 +38,10 @@ J. Nutini, I. Laradji, M. Schmidt. Let's make block coordinate descent converge 
 greedy rules, message-passing, active-set complexity, and superlinear convergence. JMLR 23, 2022.
 J. Nutini, M. Schmidt, I. Laradji, M. Friedlander, H. Koepke. Coordinate descent converges faster
 with the Gauss-Southwell rule than random selection. ICML 2015.
+M. Massias, A. Gramfort, J. Salmon. Celer: a fast solver for the Lasso with dual extrapolation.
+ICML 2018.
+Q. Bertrand, Q. Klopfenstein, P.-A. Bannier, G. Gidel, M. Massias. Beyond L1: faster and better
+sparse models with skglm. NeurIPS 2022.
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ from banditlab._validation import (
     check_option,
 )
 from banditlab.solvers.bcd_kernels import (
+    PATH_CD1,
+    PATH_WS,
     SEL_GS_PROX,
     SEL_GSQ_PROX,
     SELECTION_CODES,
@@ -192,7 +198,7 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
         update: str = "gradient", block_size: int = 5, max_iter: int = 500,
         tol: float | None = None, f_target: float | None = None, x0: Any = None,
         score: str = "paper", record: bool = True, check_every: int | None = None,
-        seed: Any = None) -> BCDResult:
+        working_set: bool = False, seed: Any = None) -> BCDResult:
     """Minimise ``problem`` by block coordinate descent.
 
     Parameters
@@ -226,7 +232,20 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     record : bool, default True
         Record ``F(x)`` after every iteration.
     check_every : int, optional
-        Iterations between tolerance checks (default: one pass, ``ceil(n / tau)``).
+        Iterations between tolerance checks (default: one pass, ``ceil(n / tau)``). Ignored
+        with ``working_set=True``, where the gap is checked at every iteration for free.
+    working_set : bool, default False
+        L1 least squares only, with ``partition='variable'``, ``selection='gsq'`` (or ``'gs'``)
+        and ``update='prox_newton'``: grow the variable block with the solution. Each
+        iteration computes the full gradient and the duality gap (stopping when ``gap <= tol``),
+        then selects the current support plus the best GS-q coordinates, ``max(block_size,
+        2 |supp x|)`` in all, and minimises ``F`` over that block *inexactly* by cyclic
+        coordinate sweeps until every coordinate's minimum-norm subgradient is at most 0.3
+        times the largest one over all coordinates at the start of the iteration. This is the
+        working-set strategy of Massias et al. (2018) and Bertrand et al. (2022) phrased as a
+        greedy variable-block rule with an adaptive block size; forcing the support into the
+        block and the inexact inner solve are ours (the paper's prox-Newton update solves each
+        block exactly and polishes on its support).
     seed : None, int or SeedSequence
         Seed of the random rules and random partitions.
 
@@ -265,7 +284,13 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
         if P.nonneg and np.any(x < 0):
             raise ValueError(f"{owner}: 'x0' must be >= 0 for a non-negative problem; got an "
                              f"entry equal to {x[x < 0][0]!r}.")
+    working_set = check_bool(working_set, "working_set", owner=owner)
     _check_combination(problem, part, sel, upd)
+    if working_set and not (problem.is_l1 and part == "variable" and sel in ("gsq", "gs")
+                            and upd == "prox_newton"):
+        raise _invalid("working_set=True with these options",
+                       "working sets need an L1LeastSquares problem, partition='variable', "
+                       "selection='gsq' or 'gs' and update='prox_newton'")
     rng = np.random.default_rng(as_seed_sequence(seed, owner=owner))
 
     # ---- blocks
@@ -321,10 +346,18 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
                   np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64), np.zeros(n),
                   np.zeros(n), np.zeros(n, np.int64), np.zeros(n), np.zeros(n), np.zeros(n),
                   np.zeros(n), np.zeros(n), work, np.zeros(mk), np.zeros(n, np.int64),
-                  np.zeros(n, np.int64), np.full(n, -1, np.int64), np.zeros(4, np.int64))
+                  np.zeros(n, np.int64), np.full(n, -1, np.int64), np.zeros(4, np.int64),
+                  np.zeros(4))
+    path = 0
+    if working_set:
+        path = PATH_WS
+    elif (problem.is_l1 and part != "variable" and sel == "cyclic" and upd == "prox_gradient"
+          and np.all(sizes == 1)):
+        path = PATH_CD1
     C = BCDConfig(int(part == "variable"), int(sel_code), int(upd_code), int(min(tau, n)),
                   int(score == "l1"), int(forest), float(problem.lipschitz_global), int(record),
-                  float(-np.inf if f_target is None else f_target))
+                  float(-np.inf if f_target is None else f_target), path,
+                  float(-1.0 if tol is None or not working_set else tol))
 
     aux = np.zeros(n if P.kind == 3 else P.m * P.k)
     dv = aux if P.kind in (0, 3) else np.zeros(P.m * P.k)
@@ -341,7 +374,7 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
 
     if check_every is None:
         check_every = max(1, nblocks if part != "variable" else -(-n // tau))
-    if tol is None:
+    if tol is None or working_set:
         check_every = max(max_iter, 1)
     it = 0
     reason = "max_iter reached"
@@ -357,8 +390,15 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
             chunk = min(check_every, max_iter - it)
             done = run_iterations(P, C, W, x, aux, dv, rng, it, chunk, hist)
             it += done
+            if W.ctr[2] == 1:
+                opt = float(W.stat[0])
+                reason, converged = "tol reached", True
+                break
             if f_target is not None and done < chunk:
                 reason, converged = "f_target reached", True
+                break
+            if working_set:                 # one chunk: max_iter reached
+                opt = np.nan
                 break
             if tol is not None:
                 opt = optimality()
@@ -374,5 +414,9 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
         hist_out = np.array([hist[0], objective(P, x, aux)])
     ident = int(W.ctr[1]) if problem.is_l1 else None
     cfg = {"partition": part, "selection": sel, "update": upd, "block_size": tau,
-           "score": score, "forest": bool(forest), "n_blocks": nblocks}
+           "score": score, "forest": bool(forest), "n_blocks": nblocks,
+           "working_set": working_set, "fast_path": {0: None, PATH_CD1: "cd1",
+                                                     PATH_WS: "working_set"}[path]}
+    if working_set:
+        cfg["inner_sweeps"] = int(W.stat[2])
     return BCDResult(x.copy(), hist_out, it, ident, reason, converged, opt, wall, cfg)

@@ -21,9 +21,12 @@ from banditlab.solvers.bcd_problems import (
     apply_step,
     bound_block,
     bound_matvec,
+    col_axpy,
+    col_dot,
     coord_grad,
     full_grad,
     hessian_block,
+    l1_gap_from_grad,
     objective,
     smooth_objective,
 )
@@ -36,6 +39,10 @@ SELECTION_CODES = {
 }
 SEL_GSQ_PROX = 12          # GS-q of proximal BCD (selection 'gsq' on an L1 problem)
 SEL_GS_PROX = 13           # GS-s: minimum-norm subgradient (selection 'gs' on an L1 problem)
+PATH_CD1 = 1              # fast path: cyclic fixed 1-coordinate blocks, L1 least squares
+PATH_WS = 2               # working sets: GS-q/GS-s blocks grown with the support, inexact PN
+WS_INNER_RATIO = 0.3      # inner solve stops at this fraction of the outer optimality
+WS_MAX_SWEEPS = 10_000    # cap on inner sweeps per working set
 UPDATE_CODES = {
     "gradient": 0, "gradient_global": 1, "line_search": 2, "matrix": 3, "newton": 4,
     "exact": 5, "prox_gradient": 6, "prox_newton": 7, "two_metric": 8,
@@ -52,6 +59,8 @@ class BCDConfig(NamedTuple):
     L_global: float        # lambda_max of the full matrix bound
     record: int            # 1: record F(x) after every iteration
     f_stop: float          # stop as soon as F(x) <= f_stop
+    path: int              # 0 generic, PATH_CD1 cyclic 1-coordinate L1, PATH_WS working sets
+    gap_tol: float         # working sets: stop when the duality gap <= gap_tol (-1: never)
 
 
 class BCDArrays(NamedTuple):
@@ -80,7 +89,9 @@ class BCDArrays(NamedTuple):
     in_block: np.ndarray   # int64[n] zero scratch
     uf: np.ndarray         # int64[n] scratch
     pos: np.ndarray        # int64[n] scratch filled with -1
-    ctr: np.ndarray        # int64[4]: [cyclic position, last support change, -, -]
+    ctr: np.ndarray        # int64[4]: [cyclic position, last support change, converged, -]
+    stat: np.ndarray       # float64[4]: [last duality gap, last max |min-norm subgradient|,
+                           #              inner sweeps done, -] (working sets)
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -632,15 +643,122 @@ def _iterate(P, C, W, x, aux, dv, rng, it):
                 break
 
 
+# --------------------------------------------------------------------------- L1 fast paths
+@njit(cache=True, error_model="numpy")
+def _l1_cd1_iterations(P, C, W, x, aux, it0, n_iter, hist):
+    """Cyclic BCD with fixed 1-coordinate blocks and prox-gradient updates on L1 least squares.
+
+    The same iterates as the generic loop (same arithmetic, same ``L_b``), without its
+    per-iteration dispatch and scratch arrays: one column dot and one column axpy per
+    coordinate on the maintained residual ``aux = M x - y``.
+    """
+    nblocks = W.ptr.shape[0] - 1
+    for t in range(n_iter):
+        it = it0 + t
+        k = it % nblocks
+        j = W.idx[W.ptr[k]]
+        L = W.Lb[k]
+        g = col_dot(P, j, aux, 1, 0)
+        xo = x[j]
+        d = _prox(xo - g / L, P.lam / L, P.nonneg) - xo
+        if d != 0.0:
+            x[j] += d
+            col_axpy(P, j, d, aux, 1, 0)
+            if (xo == 0.0) != (x[j] == 0.0):
+                W.ctr[1] = it + 1
+        if C.record == 1:
+            f = objective(P, x, aux)
+            hist[it + 1] = f
+            if f <= C.f_stop:
+                return t + 1
+    return n_iter
+
+
+@njit(cache=True, error_model="numpy")
+def _l1_sweep(P, W, x, aux, nb):
+    """One cyclic pass of exact coordinate minimisation over ``W.b[:nb]``.
+
+    Returns the largest minimum-norm subgradient met when visiting each coordinate (before
+    its update): a free optimality estimate of the block.
+    """
+    worst = 0.0
+    for t in range(nb):
+        j = W.b[t]
+        L = W.Li[j]
+        g = col_dot(P, j, aux, 1, 0)
+        xo = x[j]
+        worst = max(worst, _gss_score(P, xo, g))
+        d = _prox(xo - g / L, P.lam / L, P.nonneg) - xo
+        if d != 0.0:
+            x[j] += d
+            col_axpy(P, j, d, aux, 1, 0)
+    return worst
+
+
+@njit(cache=True, error_model="numpy")
+def _ws_iterate(P, C, W, x, aux, it):
+    """One working-set iteration of proximal BCD on L1 least squares.
+
+    1. Full gradient, duality gap and the largest minimum-norm subgradient ``kkt``; stop
+       (return True, no update) if the gap is at most ``C.gap_tol``.
+    2. Variable block = the current support plus the coordinates with the best GS-q (or GS-s)
+       scores, of size ``max(tau, 2 |supp x|)`` (the block grows with the support).
+    3. Inexact proximal-Newton update: cyclic exact coordinate minimisation on the block until
+       every coordinate's subgradient at its visit is ``<= WS_INNER_RATIO * kkt``.
+    """
+    n = P.n
+    full_grad(P, aux, aux, W.g)
+    gap = l1_gap_from_grad(P, x, aux, W.g)
+    kkt = 0.0
+    nnz = 0
+    for i in range(n):
+        kkt = max(kkt, _gss_score(P, x[i], W.g[i]))
+        if x[i] != 0.0:
+            nnz += 1
+    W.stat[0] = gap
+    W.stat[1] = kkt
+    if gap <= C.gap_tol:
+        W.ctr[2] = 1
+        return True
+    size = min(n, max(C.tau, 2 * nnz))
+    for i in range(n):
+        if x[i] != 0.0:
+            W.score[i] = np.inf
+        elif C.selection == SEL_GSQ_PROX:
+            W.score[i] = -_gsq_score(P, x[i], W.g[i], W.Li[i])
+        else:
+            W.score[i] = _gss_score(P, x[i], W.g[i])
+    nb = _top_k(W.score, size, W.b)
+    for t in range(nb):
+        W.xold[t] = x[W.b[t]]
+    target = WS_INNER_RATIO * kkt
+    for _ in range(WS_MAX_SWEEPS):
+        W.stat[2] += 1.0
+        if _l1_sweep(P, W, x, aux, nb) <= target:
+            break
+    for t in range(nb):
+        if (W.xold[t] == 0.0) != (x[W.b[t]] == 0.0):
+            W.ctr[1] = it + 1
+            break
+    return False
+
+
 @njit(cache=True, error_model="numpy")
 def run_iterations(P, C, W, x, aux, dv, rng, it0, n_iter, hist):
     """Run ``n_iter`` BCD iterations from iteration ``it0``; ``hist[it + 1] = F(x^{it+1})``.
 
-    Returns the number of iterations done (fewer when ``F <= C.f_stop``).
+    Returns the number of iterations done (fewer when ``F <= C.f_stop``, or when a working-set
+    run meets its duality-gap tolerance, which sets ``W.ctr[2] = 1``).
     """
+    if C.path == PATH_CD1:
+        return _l1_cd1_iterations(P, C, W, x, aux, it0, n_iter, hist)
     for t in range(n_iter):
         it = it0 + t
-        _iterate(P, C, W, x, aux, dv, rng, it)
+        if C.path == PATH_WS:
+            if _ws_iterate(P, C, W, x, aux, it):
+                return t
+        else:
+            _iterate(P, C, W, x, aux, dv, rng, it)
         if C.record == 1:
             f = objective(P, x, aux)
             hist[it + 1] = f
