@@ -379,7 +379,8 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     it = 0
     reason = "max_iter reached"
     converged = False
-    opt = optimality() if tol is not None else np.nan
+    # working sets compute the gap inside the kernel at every iteration, the first included
+    opt = optimality() if tol is not None and not working_set else np.nan
     t0 = time.perf_counter()
     if tol is not None and opt <= tol:
         reason, converged = "tol reached", True

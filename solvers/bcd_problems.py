@@ -226,10 +226,11 @@ def coord_grad(P, aux, dv, i):
 
 @njit(cache=True, error_model="numpy")
 def full_grad(P, aux, dv, g):
-    """The full gradient ``grad f(x)`` into ``g`` (O(nnz k); one BLAS gemv when dense)."""
-    if P.dense == 1 and P.kind < 2:
-        g[:] = np.dot(P.MT, dv[:P.m])
-        return
+    """The full gradient ``grad f(x)`` into ``g`` (O(nnz k)).
+
+    One BLAS ``ddot`` per contiguous column when dense: single-threaded, so timings do not
+    depend on BLAS thread contention on a shared machine (a threaded gemv did).
+    """
     for i in range(P.n):
         g[i] = coord_grad(P, aux, dv, i)
 
