@@ -198,7 +198,7 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
         update: str = "gradient", block_size: int = 5, max_iter: int = 500,
         tol: float | None = None, f_target: float | None = None, x0: Any = None,
         score: str = "paper", record: bool = True, check_every: int | None = None,
-        working_set: bool = False, seed: Any = None) -> BCDResult:
+        working_set: bool = False, fast_path: bool = True, seed: Any = None) -> BCDResult:
     """Minimise ``problem`` by block coordinate descent.
 
     Parameters
@@ -246,6 +246,11 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
         greedy variable-block rule with an adaptive block size; forcing the support into the
         block and the inexact inner solve are ours (the paper's prox-Newton update solves each
         block exactly and polishes on its support).
+    fast_path : bool, default True
+        Use the specialised kernel when it applies: cyclic selection over fixed 1-coordinate
+        blocks with ``update='prox_gradient'`` on an L1 problem (plain cyclic coordinate
+        descent). It produces the same iterates as the generic loop (bit for bit), which
+        ``fast_path=False`` runs instead, e.g. to cross-check.
     seed : None, int or SeedSequence
         Seed of the random rules and random partitions.
 
@@ -285,6 +290,7 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
             raise ValueError(f"{owner}: 'x0' must be >= 0 for a non-negative problem; got an "
                              f"entry equal to {x[x < 0][0]!r}.")
     working_set = check_bool(working_set, "working_set", owner=owner)
+    fast_path = check_bool(fast_path, "fast_path", owner=owner)
     _check_combination(problem, part, sel, upd)
     if working_set and not (problem.is_l1 and part == "variable" and sel in ("gsq", "gs")
                             and upd == "prox_newton"):
@@ -351,8 +357,8 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     path = 0
     if working_set:
         path = PATH_WS
-    elif (problem.is_l1 and part != "variable" and sel == "cyclic" and upd == "prox_gradient"
-          and np.all(sizes == 1)):
+    elif (fast_path and problem.is_l1 and part != "variable" and sel == "cyclic"
+          and upd == "prox_gradient" and np.all(sizes == 1)):
         path = PATH_CD1
     C = BCDConfig(int(part == "variable"), int(sel_code), int(upd_code), int(min(tau, n)),
                   int(score == "l1"), int(forest), float(problem.lipschitz_global), int(record),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -110,6 +111,96 @@ def test_l1_least_squares_matches_cvxpy_and_sklearn_lasso(small, nonneg):
                positive=nonneg).fit(M, y)
     assert _rel(res.objective[-1], prob.objective(sk.coef_)) < 1e-6
     np.testing.assert_array_equal(res.x == 0, np.abs(sk.coef_) < 1e-10)
+
+
+# --------------------------------------------------------------------------- L1 fast paths
+def _lasso_case(m=60, p=150, seed=0, sparse=False, div=8.0):
+    rng = np.random.default_rng(seed)
+    M = rng.standard_normal((m, p)) * rng.uniform(0.5, 2.0, p)
+    w = np.zeros(p)
+    w[rng.choice(p, p // 10, replace=False)] = rng.standard_normal(p // 10)
+    y = M @ w + 0.5 * rng.standard_normal(m)
+    if sparse:
+        M = sp.random(m, p, density=0.3, random_state=seed, format="csc") * 2.0
+        y = M @ w + 0.5 * rng.standard_normal(m)
+    lam = np.max(np.abs(M.T @ y)) / div
+    return M, y, lam
+
+
+@pytest.mark.parametrize(("sparse", "nonneg", "record"),
+                         [(False, False, False), (False, True, True), (True, False, True)])
+def test_cyclic_1_coordinate_fast_path_equals_generic_loop(sparse, nonneg, record):
+    M, y, lam = _lasso_case(sparse=sparse)
+    prob = L1LeastSquares(M, y, lam=lam, nonnegative=nonneg)
+    kw = dict(partition="order", selection="cyclic", update="prox_gradient", block_size=1,
+              max_iter=1500, record=record, tol=1e-9)
+    fast = bcd(prob, **kw)
+    slow = bcd(prob, fast_path=False, **kw)
+    assert fast.config["fast_path"] == "cd1" and slow.config["fast_path"] is None
+    np.testing.assert_array_equal(fast.x, slow.x)
+    np.testing.assert_array_equal(fast.objective, slow.objective)
+    assert fast.n_iter == slow.n_iter and fast.optimality == slow.optimality
+    assert fast.identification_iter == slow.identification_iter is not None
+    # a 2-coordinate partition is not a fast-path case
+    assert bcd(prob, partition="order", selection="cyclic", update="prox_gradient",
+               block_size=2, max_iter=3).config["fast_path"] is None
+
+
+@pytest.mark.parametrize(("sparse", "nonneg", "sel"),
+                         [(False, False, "gsq"), (False, True, "gsq"), (True, False, "gs")])
+def test_working_sets_match_cvxpy_sklearn_and_exact_prox_newton(sparse, nonneg, sel):
+    from sklearn.linear_model import Lasso
+
+    M, y, lam = _lasso_case(sparse=sparse, seed=1)
+    prob = L1LeastSquares(M, y, lam=lam, nonnegative=nonneg)
+    z = cp.Variable(M.shape[1], nonneg=nonneg)
+    Md = M.toarray() if sparse else M
+    cp.Problem(cp.Minimize(0.5 * cp.sum_squares(Md @ z - y) + lam * cp.norm1(z))).solve(
+        solver=cp.CLARABEL)
+    f_cvx = prob.objective(np.maximum(z.value, 0) if nonneg else z.value)
+    sk = Lasso(alpha=lam / M.shape[0], fit_intercept=False, tol=1e-13, max_iter=1_000_000,
+               positive=nonneg).fit(Md, y)
+    f_sk = prob.objective(sk.coef_)
+    p0 = prob.objective(np.zeros(M.shape[1]))
+    res = bcd(prob, partition="variable", selection=sel, update="prox_newton", block_size=4,
+              working_set=True, tol=1e-12 * p0, max_iter=200)
+    assert res.converged and res.reason == "tol reached"
+    assert res.optimality <= 1e-12 * p0
+    assert res.optimality == pytest.approx(prob.duality_gap(res.x), rel=1e-6, abs=1e-12 * p0)
+    assert res.config["working_set"] and res.config["inner_sweeps"] > 0
+    assert res.identification_iter is not None and res.identification_iter <= res.n_iter
+    f = res.objective[-1]
+    assert _rel(f, f_cvx) < 1e-6 and _rel(f, f_sk) < 1e-9
+    assert f <= f_cvx + 1e-9 * abs(f_cvx)          # never worse than the interior-point solve
+    # same solution as the exact (non-working-set) GS-q + prox-Newton of the generic loop
+    ref = bcd(prob, partition="variable", selection="gsq", update="prox_newton",
+              block_size=40, tol=1e-12 * p0, max_iter=2000, check_every=1)
+    assert ref.converged
+    np.testing.assert_allclose(res.x, ref.x, rtol=1e-6, atol=1e-8)
+    np.testing.assert_array_equal(res.x != 0, ref.x != 0)
+    # monotone and stops on max_iter without a tolerance
+    short = bcd(prob, partition="variable", selection=sel, update="prox_newton", block_size=4,
+                working_set=True, max_iter=2)
+    assert short.n_iter == 2 and short.reason == "max_iter reached"
+    assert np.all(np.diff(short.objective) <= 1e-12 * p0)
+    assert short.optimality == pytest.approx(prob.duality_gap(short.x))
+
+
+def test_working_set_combinations_are_checked(small):
+    l1 = L1LeastSquares(small["M"], small["y"], lam=1.0)
+    msg = "working sets need an L1LeastSquares problem"
+    for kw in (dict(partition="variable", selection="gsq", update="prox_gradient"),
+               dict(partition="sorted", selection="gsq", update="prox_newton"),
+               dict(partition="variable", selection="random", update="prox_newton")):
+        with pytest.raises(ValueError, match=msg):
+            bcd(l1, working_set=True, **kw)
+    with pytest.raises(ValueError, match=msg):
+        bcd(LeastSquares(small["M"], small["y"]), partition="variable", selection="gs",
+            working_set=True)
+    with pytest.raises(TypeError, match=r"bcd: 'working_set' must be a bool"):
+        bcd(l1, working_set=1)
+    with pytest.raises(TypeError, match=r"bcd: 'fast_path' must be a bool"):
+        bcd(l1, fast_path="yes")
 
 
 # --------------------------------------------------------------------------- monotonicity
