@@ -34,6 +34,8 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
+from banditlab.kernels.common import categorical
+
 __all__ = [
     "AdaptVIParams",
     "AdaptVIState",
@@ -75,22 +77,6 @@ class CascadeArrays(NamedTuple):
 
 
 @njit(cache=True)
-def _draw_state(probs, rng):
-    """Inverse-CDF draw from ``probs`` with one uniform; rounding slack goes to the last
-    state with positive mass."""
-    u = rng.random()
-    acc = 0.0
-    last = 0
-    for i in range(probs.shape[0]):
-        if probs[i] > 0.0:
-            last = i
-            acc += probs[i]
-            if u < acc:
-                return i
-    return last
-
-
-@njit(cache=True)
 def cascade_step(q, r, p, s, items, k, rng):
     """One step of the cascade: the user scans ``items[:k]`` top-down and clicks the first
     attractive item.
@@ -111,7 +97,7 @@ def cascade_step(q, r, p, s, items, k, rng):
     else:
         a = n_items
         reward = 0.0
-    s_next = _draw_state(p[s, a], rng)
+    s_next = categorical(p[s, a], rng)
     return pos, reward, s_next
 
 

@@ -40,6 +40,7 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
+from banditlab.cli_args import non_negative_int, positive_int
 from banditlab.config import ExperimentConfig, Job, load_config
 from banditlab.errors import ConfigError
 from banditlab.results import Results
@@ -54,26 +55,6 @@ EXIT_USAGE = 2
 def _slug(text: str) -> str:
     """A file-system friendly version of a label."""
     return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_") or "x"
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an int in [1, inf); got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an int in [1, inf); got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an int in [0, inf); got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an int in [0, inf); got {value}")
-    return value
 
 
 # -- run ----------------------------------------------------------------------------------------
@@ -274,11 +255,12 @@ def _parser() -> argparse.ArgumentParser:
                            "help(banditlab.config)').")
     p_run.add_argument("config", help="experiment file (.toml)")
     p_run.add_argument("--out", help="output directory (default results/<experiment name>)")
-    p_run.add_argument("--n-jobs", type=_positive_int, default=None,
+    p_run.add_argument("--n-jobs", type=positive_int, default=None,
                        help="worker processes per pair (default: automatic)")
     p_run.add_argument("--engine", choices=ENGINES, default=None,
                        help="override experiment.engine")
-    p_run.add_argument("--seed", type=_seed, default=None, help="override experiment.seed")
+    p_run.add_argument("--seed", type=non_negative_int, default=None,
+                       help="override experiment.seed")
     p_run.add_argument("--no-progress", action="store_true", help="no progress output")
     p_run.set_defaults(func=_cmd_run)
 
@@ -290,8 +272,8 @@ def _parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--list", action="store_true", help="list the reproductions")
     p_rep.add_argument("--full", action="store_true", help="paper scale (default: quick)")
     p_rep.add_argument("--out", help="output directory (default results/<name>)")
-    p_rep.add_argument("--seed", type=_seed, default=0, help="root seed (default 0)")
-    p_rep.add_argument("--n-jobs", type=_positive_int, default=None,
+    p_rep.add_argument("--seed", type=non_negative_int, default=0, help="root seed (default 0)")
+    p_rep.add_argument("--n-jobs", type=positive_int, default=None,
                        help="worker processes (default: automatic)")
     p_rep.set_defaults(func=_cmd_reproduce)
 

@@ -12,7 +12,33 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from banditlab.results import Results
 
-__all__ = ["plot_regret"]
+__all__ = ["plot_regret", "regret_curve", "style_regret_axes"]
+
+
+def regret_curve(ax: Axes, t: np.ndarray, mean: np.ndarray, lo: np.ndarray | None,
+                 hi: np.ndarray | None, *, label: str, log: bool) -> None:
+    """Draw one mean regret curve with an optional ``[lo, hi]`` band (non-positive points are
+    dropped on log axes, and the band is floored at the smallest positive mean)."""
+    keep = (t > 0) & (mean > 0) if log else np.ones_like(t, dtype=bool)
+    (line,) = ax.plot(t[keep], mean[keep], label=label)
+    if lo is not None and hi is not None:
+        if log:
+            lo = np.maximum(lo, mean[keep].min() if keep.any() else 1e-12)
+        ax.fill_between(t[keep], lo[keep], hi[keep], color=line.get_color(), alpha=0.2,
+                        linewidth=0)
+
+
+def style_regret_axes(ax: Axes, *, log: bool, title: str | None) -> None:
+    """Axis scales, labels, title, legend and grid of a regret plot."""
+    if log:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set_xlabel("round t")
+    ax.set_ylabel("cumulative pseudo-regret")
+    if title is not None:
+        ax.set_title(title)
+        ax.legend(fontsize="small")
+    ax.grid(True, which="both", alpha=0.3)
 
 
 def plot_regret(results: Sequence[Results], ax: Axes | None = None, *, log: bool = False,
@@ -24,24 +50,10 @@ def plot_regret(results: Sequence[Results], ax: Axes | None = None, *, log: bool
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.2))
     for i, res in enumerate(results):
-        t = res.checkpoints
-        mean = res.mean_regret()
-        keep = (t > 0) & (mean > 0) if log else np.ones_like(t, dtype=bool)
-        label = labels[i] if labels is not None else res.label
-        (line,) = ax.plot(t[keep], mean[keep], label=label)
+        lo = hi = None
         if band is not None and res.n_runs > 1:
             lo, hi = np.quantile(res.regret, band, axis=0)
-            if log:
-                lo = np.maximum(lo, mean[keep].min() if keep.any() else 1e-12)
-            ax.fill_between(t[keep], lo[keep], hi[keep], color=line.get_color(), alpha=0.2,
-                            linewidth=0)
-    if log:
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-    ax.set_xlabel("round t")
-    ax.set_ylabel("cumulative pseudo-regret")
-    if results:
-        ax.set_title(results[0].env)
-        ax.legend(fontsize="small")
-    ax.grid(True, which="both", alpha=0.3)
+        regret_curve(ax, res.checkpoints, res.mean_regret(), lo, hi,
+                     label=labels[i] if labels is not None else res.label, log=log)
+    style_regret_axes(ax, log=log, title=results[0].env if results else None)
     return ax

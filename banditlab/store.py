@@ -368,6 +368,8 @@ def plot_store(path: str | os.PathLike[str], *, by: str | list[str] | tuple[str,
     """
     import matplotlib.pyplot as plt
 
+    from banditlab.plot import regret_curve, style_regret_axes
+
     owner = "plot_store"
     keys = [by] if isinstance(by, str) else list(by)
     if not keys or not all(isinstance(k, str) for k in keys):
@@ -392,21 +394,10 @@ def plot_store(path: str | os.PathLike[str], *, by: str | list[str] | tuple[str,
         stats = sub.groupby("t")["regret"]
         t = stats.mean().index.to_numpy()
         mean = stats.mean().to_numpy()
-        keep = (t > 0) & (mean > 0) if log else np.ones_like(t, dtype=bool)
-        (line,) = ax.plot(t[keep], mean[keep], label=label)
+        lo = hi = None
         if band is not None and n_tasks.max() > 1:
             lo = stats.quantile(band[0]).to_numpy()
             hi = stats.quantile(band[1]).to_numpy()
-            if log:
-                lo = np.maximum(lo, mean[keep].min() if keep.any() else 1e-12)
-            ax.fill_between(t[keep], lo[keep], hi[keep], color=line.get_color(), alpha=0.2,
-                            linewidth=0)
-    if log:
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-    ax.set_xlabel("round t")
-    ax.set_ylabel("cumulative pseudo-regret")
-    ax.set_title(f"regret by {', '.join(keys)}")
-    ax.legend(fontsize="small")
-    ax.grid(True, which="both", alpha=0.3)
+        regret_curve(ax, t, mean, lo, hi, label=label, log=log)
+    style_regret_axes(ax, log=log, title=f"regret by {', '.join(keys)}")
     return ax

@@ -30,21 +30,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from banditlab.cli_args import positive_int as _positive_int
 from banditlab.errors import ConfigError
 
 __all__ = ["add_subcommands", "handle", "main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an int in [1, inf); got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an int in [1, inf); got {value}")
-    return value
 
 
 def add_subcommands(subparsers: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["best_active", "rank_active"]
+__all__ = ["best_active", "count_pull", "rank_active", "recommend_survivor"]
 
 
 @njit(cache=True)
@@ -40,3 +40,20 @@ def best_active(active, n_active, counts, sums):
                 best = m
                 best_a = a
     return best_a
+
+
+@njit(cache=True)
+def count_pull(params, state, arm, reward):
+    """``update`` of the phase-based BAI policies: counts, sums and pulls made this phase."""
+    state.counts[arm] += 1
+    state.sums[arm] += reward
+    state.ctrl[2] += 1
+    return state
+
+
+@njit(cache=True)
+def recommend_survivor(params, state):
+    """``recommend``: the last survivor, or the best empirical mean among the survivors."""
+    if state.ctrl[0] == 1:
+        return state.active[0]
+    return best_active(state.active, state.ctrl[0], state.counts, state.sums)

@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from banditlab._validation import Integer
-from banditlab.policies._bai import best_active, rank_active
+from banditlab.policies._bai import count_pull, rank_active, recommend_survivor
 from banditlab.policy import Policy
 from banditlab.protocols import FIXED_BUDGET_BAI, Kernels, register_kernels
 
@@ -65,21 +65,6 @@ def select(params, state, rng):
     return state.active[state.ctrl[2] % n]
 
 
-@njit(cache=True)
-def update(params, state, arm, reward):
-    state.counts[arm] += 1
-    state.sums[arm] += reward
-    state.ctrl[2] += 1
-    return state
-
-
-@njit(cache=True)
-def recommend(params, state):
-    if state.ctrl[0] == 1:
-        return state.active[0]
-    return best_active(state.active, state.ctrl[0], state.counts, state.sums)
-
-
 class SequentialHalving(Policy):
     """Sequential Halving (fixed budget).
 
@@ -98,7 +83,8 @@ class SequentialHalving(Policy):
     """
 
     protocol = FIXED_BUDGET_BAI
-    kernels = register_kernels(SHParams, Kernels(init, select, update, recommend=recommend))
+    kernels = register_kernels(SHParams, Kernels(init, select, count_pull,
+                                                 recommend=recommend_survivor))
     constraints = {"n_arms": Integer(2, None), "budget": Integer(1, None)}
     _contract_kwargs = {"budget": 64}
 
