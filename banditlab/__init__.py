@@ -9,7 +9,12 @@ Public API::
 
 from __future__ import annotations
 
-from banditlab import envs  # registers the gymnasium ids
+from banditlab import (
+    _checkout as _checkout,  # first: maps envs/solvers/theory_checks in a checkout
+)
+from banditlab import (
+    envs,  # registers the gymnasium ids
+)
 from banditlab.envs import (
     AdversarialBandit,
     BanditEnv,
