@@ -104,7 +104,7 @@ def blocks_from_list(blocks: Any, n: int, *, owner: str = "bcd") -> tuple[np.nda
 
 
 # --------------------------------------------------------------------------- forest kernels
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
 def _find(parent, v):
     root = v
     while parent[root] != root:

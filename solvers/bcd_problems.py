@@ -75,7 +75,7 @@ class ProblemData(NamedTuple):
 
 
 # --------------------------------------------------------------------------- column helpers
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
 def col_dot(P, j, v, stride, off):
     """``sum_r M[r, j] * v[r * stride + off]`` (``A[:, j] . v`` for a quadratic)."""
     s = 0.0
@@ -91,7 +91,7 @@ def col_dot(P, j, v, stride, off):
     return s
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
 def col_axpy(P, j, a, v, stride, off):
     """``v[r * stride + off] += a * M[r, j]`` for every row ``r``."""
     if P.dense == 1:
@@ -107,14 +107,14 @@ def col_axpy(P, j, a, v, stride, off):
             v[P.ci[t] * stride + off] += a * P.cx[t]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
 def _log1pexp(z):
     if z > 0.0:
         return z + np.log1p(np.exp(-z))
     return np.log1p(np.exp(z))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
 def _sigmoid(z):
     if z >= 0.0:
         return 1.0 / (1.0 + np.exp(-z))
@@ -122,7 +122,7 @@ def _sigmoid(z):
     return e / (1.0 + e)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
 def _refresh_row(P, aux, dv, r):
     """Recompute the loss derivative of row ``r`` from the scores (kinds 1 and 2)."""
     if P.kind == 1:
@@ -167,7 +167,7 @@ def init_aux(P, x, aux, dv):
             _refresh_row(P, aux, dv, r)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
 def smooth_objective(P, x, aux):
     """The smooth part ``f(x)`` from the auxiliary vector (O(m k), or O(n) for a quadratic)."""
     s = 0.0
@@ -197,7 +197,7 @@ def smooth_objective(P, x, aux):
     return 0.5 * s
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
 def reg_value(P, x):
     """``lam * ||x||_1`` (0 for smooth problems)."""
     if P.lam == 0.0:
@@ -214,7 +214,7 @@ def objective(P, x, aux):
     return smooth_objective(P, x, aux) + reg_value(P, x)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
 def coord_grad(P, aux, dv, i):
     """``grad_i f(x)`` from the maintained auxiliary vectors."""
     if P.kind == 3:
@@ -235,7 +235,7 @@ def full_grad(P, aux, dv, g):
         g[i] = coord_grad(P, aux, dv, i)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
 def apply_step(P, x, aux, dv, b, nb, d):
     """``x[b] += d`` and update the auxiliary vectors to match."""
     k = P.k
@@ -265,12 +265,12 @@ def apply_step(P, x, aux, dv, b, nb, d):
             _refresh_row(P, aux, dv, P.ci[q])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
 def _feature(P, i):
     return i // P.k if P.kind == 2 else i
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
 def _weighted_col_products(P, b, nb, w, wk, out, work):
     """``out[s, t] = sum_r M[r, f_s] M[r, f_t] w[r]`` for the features of block ``b``.
 
@@ -306,7 +306,7 @@ def _weighted_col_products(P, b, nb, w, wk, out, work):
                 work[P.ci[q]] = 0.0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
 def _quadratic_block(P, b, nb, out, work):
     """``out = A[b][:, b]`` using a dense scratch ``work`` (float64[n] zeros, restored)."""
     for s in range(nb):
@@ -389,7 +389,7 @@ def hessian_block(P, aux, dv, b, nb, out, work):
             out[t, s] = acc
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
 def bound_matvec(P, v, out, work):
     """``out = H v`` for the full matrix bound ``H`` (``work``: float64[m * k])."""
     if P.kind == 3:
@@ -640,7 +640,7 @@ def _l1_gap(P, x, aux, g):
     return l1_gap_from_grad(P, x, aux, g)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
 def l1_gap_from_grad(P, x, aux, g):
     """Duality gap of L1 least squares given ``aux = M x - y`` and ``g = M^T aux``.
 
