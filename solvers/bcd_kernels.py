@@ -142,7 +142,7 @@ def _gss_score(P, xi, gi):
 
 @njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
 def _block_pinv(H):
-    return np.linalg.pinv(H)
+    return np.ascontiguousarray(np.linalg.pinv(H))
 
 
 @njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
@@ -347,22 +347,13 @@ def _select_variable(P, C, W, x, rng, it):
 
 # --------------------------------------------------------------------------- updates
 @njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
-def _block_matrix(P, W, nb, aux, dv, exact_hessian):
-    H = np.zeros((nb, nb))
-    if exact_hessian:
-        hessian_block(P, aux, dv, W.b, nb, H, W.work)
-    else:
-        bound_block(P, W.b, nb, H, W.work)
-    return H
-
-
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
 def _block_L(P, C, W, nb, bidx, aux, dv):
     if C.variable == 0 and W.Lb.shape[0] > 0:
         return W.Lb[bidx]
     if nb == 1:
         return W.Li[W.b[0]]
-    H = _block_matrix(P, W, nb, aux, dv, False)
+    H = np.zeros((nb, nb))
+    bound_block(P, W.b, nb, H, W.work)
     return _lambda_max(H)
 
 
@@ -386,7 +377,8 @@ def _scaled_step(P, W, nb, alpha, x, aux, dv):
 @njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
 def _newton(P, W, nb, x, aux, dv):
     """Newton direction on the block with Armijo backtracking (quadratic then cubic fits)."""
-    H = _block_matrix(P, W, nb, aux, dv, True)
+    H = np.zeros((nb, nb))
+    hessian_block(P, aux, dv, W.b, nb, H, W.work)
     Hi = _block_pinv(H)
     _matvec_neg(Hi, W.gb, nb, W.d)
     gtd = 0.0
@@ -465,16 +457,15 @@ def _prox_newton(P, W, nb, x, aux, dv):
             gi = coord_grad(P, aux, dv, i)
             z = _prox(x[i] - gi / W.Li[i], P.lam / W.Li[i], P.nonneg)
             di = z - x[i]
-            if di != 0.0:
-                W.vec[0] = di
-                W.uf[0] = i
-                apply_step(P, x, aux, dv, W.uf, 1, W.vec)
+            if di != 0.0:                   # L1 least squares: only the residual moves
+                x[i] += di
+                col_axpy(P, i, di, aux)
             change = max(change, abs(di))
             scale = max(scale, abs(x[i]))
         if change <= 1e-13 * max(scale, 1e-300) or change == 0.0:
             break
     # polish: Newton on the block's support with the signs fixed (exact for a quadratic)
-    ns = 0
+    ns = np.int64(0)        # not a literal 0: literals passed on give extra specialisations
     for t in range(nb):
         if x[W.b[t]] != 0.0:
             W.uf[ns] = W.b[t]
@@ -521,7 +512,7 @@ def _two_metric(P, C, W, nb, bidx, x, aux, dv):
     gfull = np.empty(nb)
     act = np.zeros(nb, np.uint8)
     Lact = 0.0
-    nw = 0
+    nw = np.int64(0)        # (see _prox_newton)
     for t in range(nb):
         gfull[t] = W.gb[t] + P.lam
         if x[W.b[t]] < 1e-4 and gfull[t] > 0.0:
@@ -593,9 +584,11 @@ def _update(P, C, W, nb, bidx, x, aux, dv):
     elif upd == 3 or (upd == 5 and C.forest == 0):
         if C.variable == 0 and W.hinv.shape[0] > 0:
             o = W.hptr[bidx]
-            Hi = W.hinv[o:o + nb * nb].reshape((nb, nb))
+            Hi = np.ascontiguousarray(W.hinv[o:o + nb * nb]).reshape((nb, nb))
         else:
-            Hi = _block_pinv(_block_matrix(P, W, nb, aux, dv, False))
+            H = np.zeros((nb, nb))
+            bound_block(P, W.b, nb, H, W.work)
+            Hi = _block_pinv(H)
         _matvec_neg(Hi, W.gb, nb, W.d)
         apply_step(P, x, aux, dv, W.b, nb, W.d)
     elif upd == 4:
@@ -658,12 +651,12 @@ def _l1_cd1_iterations(P, C, W, x, aux, it0, n_iter, hist):
         k = it % nblocks
         j = W.idx[W.ptr[k]]
         L = W.Lb[k]
-        g = col_dot(P, j, aux, 1, 0)
+        g = col_dot(P, j, aux)
         xo = x[j]
         d = _prox(xo - g / L, P.lam / L, P.nonneg) - xo
         if d != 0.0:
             x[j] += d
-            col_axpy(P, j, d, aux, 1, 0)
+            col_axpy(P, j, d, aux)
             if (xo == 0.0) != (x[j] == 0.0):
                 W.ctr[1] = it + 1
         if C.record == 1:
@@ -685,13 +678,13 @@ def _l1_sweep(P, W, x, aux, nb):
     for t in range(nb):
         j = W.b[t]
         L = W.Li[j]
-        g = col_dot(P, j, aux, 1, 0)
+        g = col_dot(P, j, aux)
         xo = x[j]
         worst = max(worst, _gss_score(P, xo, g))
         d = _prox(xo - g / L, P.lam / L, P.nonneg) - xo
         if d != 0.0:
             x[j] += d
-            col_axpy(P, j, d, aux, 1, 0)
+            col_axpy(P, j, d, aux)
     return worst
 
 

@@ -75,36 +75,62 @@ class ProblemData(NamedTuple):
 
 
 # --------------------------------------------------------------------------- column helpers
+# Two variants each, with no stride arguments: kernels calling a function with constant
+# arguments get a separate Numba specialisation per literal value, which doubled their compile.
 @njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
-def col_dot(P, j, v, stride, off):
-    """``sum_r M[r, j] * v[r * stride + off]`` (``A[:, j] . v`` for a quadratic)."""
-    s = 0.0
+def col_dot(P, j, v):
+    """``sum_r M[r, j] * v[r]`` (``A[:, j] . v`` for a quadratic)."""
     if P.dense == 1:
-        row = P.MT[j]
-        if stride == 1:
-            return np.dot(row, v[:P.m])          # contiguous column: BLAS ddot
-        for r in range(P.m):
-            s += row[r] * v[r * stride + off]
-    else:
-        for t in range(P.cp[j], P.cp[j + 1]):
-            s += P.cx[t] * v[P.ci[t] * stride + off]
+        return np.dot(P.MT[j], v[:P.m])          # contiguous column: BLAS ddot
+    s = 0.0
+    for t in range(P.cp[j], P.cp[j + 1]):
+        s += P.cx[t] * v[P.ci[t]]
     return s
 
 
 @njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
-def col_axpy(P, j, a, v, stride, off):
-    """``v[r * stride + off] += a * M[r, j]`` for every row ``r``."""
+def col_axpy(P, j, a, v):
+    """``v[r] += a * M[r, j]`` for every row ``r``."""
     if P.dense == 1:
         row = P.MT[j]
-        if stride == 1:
-            for r in range(P.m):
-                v[r] += a * row[r]
-            return
         for r in range(P.m):
-            v[r * stride + off] += a * row[r]
+            v[r] += a * row[r]
     else:
         for t in range(P.cp[j], P.cp[j + 1]):
-            v[P.ci[t] * stride + off] += a * P.cx[t]
+            v[P.ci[t]] += a * P.cx[t]
+
+
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+def col_dot_k(P, i, v):
+    """Softmax coordinate ``i`` (feature ``i // k``, class ``c = i % k``) on a row-major
+    ``(m, k)`` array: ``sum_r M[r, i // k] * v[r * k + c]``."""
+    k = P.k
+    j = i // k
+    c = i % k
+    s = 0.0
+    if P.dense == 1:
+        row = P.MT[j]
+        for r in range(P.m):
+            s += row[r] * v[r * k + c]
+    else:
+        for t in range(P.cp[j], P.cp[j + 1]):
+            s += P.cx[t] * v[P.ci[t] * k + c]
+    return s
+
+
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+def col_axpy_k(P, i, a, v):
+    """``v[r * k + i % k] += a * M[r, i // k]`` for every row ``r`` (softmax coordinate)."""
+    k = P.k
+    j = i // k
+    c = i % k
+    if P.dense == 1:
+        row = P.MT[j]
+        for r in range(P.m):
+            v[r * k + c] += a * row[r]
+    else:
+        for t in range(P.cp[j], P.cp[j + 1]):
+            v[P.ci[t] * k + c] += a * P.cx[t]
 
 
 @njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
@@ -143,13 +169,12 @@ def _refresh_row(P, aux, dv, r):
 @njit(cache=True, error_model="numpy")
 def init_aux(P, x, aux, dv):
     """Fill ``aux`` (residual / scores / gradient) and ``dv`` from scratch for ``x``."""
-    k = P.k
     if P.kind == 3:
         for i in range(P.n):
             aux[i] = -P.c[i]
         for i in range(P.n):
             if x[i] != 0.0:
-                col_axpy(P, i, x[i], aux, 1, 0)
+                col_axpy(P, i, x[i], aux)
         return
     if P.kind == 0:
         for r in range(P.m):
@@ -159,9 +184,9 @@ def init_aux(P, x, aux, dv):
     for i in range(P.n):
         if x[i] != 0.0:
             if P.kind == 2:
-                col_axpy(P, i // k, x[i], aux, k, i % k)
+                col_axpy_k(P, i, x[i], aux)
             else:
-                col_axpy(P, i, x[i], aux, 1, 0)
+                col_axpy(P, i, x[i], aux)
     if P.kind != 0:
         for r in range(P.m):
             _refresh_row(P, aux, dv, r)
@@ -220,8 +245,8 @@ def coord_grad(P, aux, dv, i):
     if P.kind == 3:
         return aux[i]
     if P.kind == 2:
-        return col_dot(P, i // P.k, dv, P.k, i % P.k)
-    return col_dot(P, i, dv, 1, 0)
+        return col_dot_k(P, i, dv)
+    return col_dot(P, i, dv)
 
 
 @njit(cache=True, error_model="numpy")
@@ -248,9 +273,9 @@ def apply_step(P, x, aux, dv, b, nb, d):
         touched = True
         x[i] += di
         if P.kind == 2:
-            col_axpy(P, i // k, di, aux, k, i % k)
+            col_axpy_k(P, i, di, aux)
         else:
-            col_axpy(P, i, di, aux, 1, 0)
+            col_axpy(P, i, di, aux)
     if not touched or P.kind == 0 or P.kind == 3:
         return
     if P.dense == 1:
@@ -394,16 +419,16 @@ def bound_matvec(P, v, out, work):
     """``out = H v`` for the full matrix bound ``H`` (``work``: float64[m * k])."""
     if P.kind == 3:
         for i in range(P.n):
-            out[i] = col_dot(P, i, v, 1, 0)
+            out[i] = col_dot(P, i, v)
         return
     k = P.k
     work[:] = 0.0
     for i in range(P.n):
         if v[i] != 0.0:
             if P.kind == 2:
-                col_axpy(P, i // k, v[i], work, k, i % k)
+                col_axpy_k(P, i, v[i], work)
             else:
-                col_axpy(P, i, v[i], work, 1, 0)
+                col_axpy(P, i, v[i], work)
     if P.kind == 2:
         for r in range(P.m):
             mean = 0.0
@@ -413,10 +438,10 @@ def bound_matvec(P, v, out, work):
             for c in range(k):
                 work[r * k + c] -= mean
         for i in range(P.n):
-            out[i] = 0.5 * col_dot(P, i // k, work, k, i % k)
+            out[i] = 0.5 * col_dot_k(P, i, work)
         return
     for i in range(P.n):
-        out[i] = P.hscale * col_dot(P, i, work, 1, 0)
+        out[i] = P.hscale * col_dot(P, i, work)
 
 
 # --------------------------------------------------------------------------- Python fronts
