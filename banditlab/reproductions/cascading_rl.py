@@ -10,7 +10,9 @@ actions):
     into an MDP; the instance is :func:`banditlab.envs.cascading.movielens_cascading_mdp` (the
     spec's proposal on MovieLens 100K: a start state plus 19 genre states gives ``S = 20``). The
     ratings are read from ``$BANDITLAB_MOVIELENS_DIR`` (a folder with ``u.data[.gz]`` and
-    ``u.item``), else from ``/work/shared/data/movielens-100k`` if it exists. Without data the
+    ``u.item``), else from ``shared/data/movielens-100k`` beside the checkout, else from
+    ``/work/shared/data/movielens-100k``, if one exists (the files are never part of the
+    package: MovieLens may not be redistributed). Without data the
     panel runs on synthetic instances of the same sizes (``instance = synthetic`` in the table).
 ``synthetic``
     The spec's grid ``S in {5, 10}``, ``N in {4, 6, 8}``, ``m in {2, 3}``, ``H in {3, 5}`` with
@@ -69,12 +71,14 @@ LABELS = {"CascadingVI": "CascadingVI", "CascadingVIOracle": "CascadingVI-Oracle
           "CascadingVIBonus": "CascadingVI-Bonus", "AdaptVI": "AdaptVI"}
 MOVIELENS_N = (10, 15, 20, 25)
 DEFAULT_MOVIELENS = Path("/work/shared/data/movielens-100k")
+#: ``shared/data`` beside a checkout (``<checkout>/../shared/data``)
+CHECKOUT_MOVIELENS = Path(__file__).resolve().parents[3] / "shared" / "data" / "movielens-100k"
 
 
 def movielens_dir() -> Path | None:
     """The MovieLens folder to use, or None (``$BANDITLAB_MOVIELENS_DIR`` first)."""
     env = os.environ.get("BANDITLAB_MOVIELENS_DIR")
-    for cand in ([Path(env)] if env else []) + [DEFAULT_MOVIELENS]:
+    for cand in ([Path(env)] if env else []) + [CHECKOUT_MOVIELENS, DEFAULT_MOVIELENS]:
         if cand.is_dir() and ((cand / "u.data").is_file() or (cand / "u.data.gz").is_file()):
             return cand
     return None
