@@ -181,7 +181,7 @@ def _needs_full_grad(sel):
     return sel >= 4 and sel != 11
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _select_fixed(P, C, W, x, rng, it):
     """Choose a fixed block; return its index."""
     nblocks = W.ptr.shape[0] - 1
@@ -242,7 +242,7 @@ def _select_fixed(P, C, W, x, rng, it):
     return best_t
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _iht(P, C, W, tau):
     """Iterative hard thresholding approximation of the variable-block GSQ rule (spec §3.3)."""
     n = P.n
@@ -272,7 +272,7 @@ def _iht(P, C, W, tau):
     return _top_k(W.score, tau, W.b)
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _select_variable(P, C, W, x, rng, it):
     """Choose a variable block into ``W.b``; return its size."""
     n = P.n
@@ -374,7 +374,7 @@ def _scaled_step(P, W, nb, alpha, x, aux, dv):
     apply_step(P, x, aux, dv, W.b, nb, W.vec)
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _newton(P, W, nb, x, aux, dv):
     """Newton direction on the block with Armijo backtracking (quadratic then cubic fits)."""
     H = np.zeros((nb, nb))
@@ -421,7 +421,7 @@ def _newton(P, W, nb, x, aux, dv):
     _scaled_step(P, W, nb, -applied, x, aux, dv)      # no acceptable step: undo
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _line_search_lipschitz(P, W, nb, x, aux, dv):
     """LA: doubling estimate of the block constant from per-coordinate estimates ``Lt``."""
     Lt = 0.0
@@ -446,7 +446,7 @@ def _line_search_lipschitz(P, W, nb, x, aux, dv):
         W.Lt[W.b[t]] = Lt
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _prox_newton(P, W, nb, x, aux, dv):
     """Exact block minimisation of L1 least squares (inner coordinate descent + support polish)."""
     for _ in range(5000):
@@ -504,7 +504,7 @@ def _prox_gradient(P, W, nb, L, x, aux, dv):
     apply_step(P, x, aux, dv, W.b, nb, W.d)
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _two_metric(P, C, W, nb, bidx, x, aux, dv):
     """Two-metric projection on ``x >= 0`` (spec §3.6): scaled gradient on the active set,
     Newton on the rest, backtracking along the projected path; falls back to a projected
@@ -567,7 +567,7 @@ def _two_metric(P, C, W, nb, bidx, x, aux, dv):
     _prox_gradient(P, W, nb, _block_L(P, C, W, nb, bidx, aux, dv), x, aux, dv)
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _update(P, C, W, nb, bidx, x, aux, dv):
     upd = C.update
     if upd == 0:
@@ -606,7 +606,7 @@ def _update(P, C, W, nb, bidx, x, aux, dv):
         _two_metric(P, C, W, nb, bidx, x, aux, dv)
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _iterate(P, C, W, x, aux, dv, rng, it):
     full = _needs_full_grad(C.selection)
     if full:
@@ -637,7 +637,7 @@ def _iterate(P, C, W, x, aux, dv, rng, it):
 
 
 # --------------------------------------------------------------------------- L1 fast paths
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _l1_cd1_iterations(P, C, W, x, aux, it0, n_iter, hist):
     """Cyclic BCD with fixed 1-coordinate blocks and prox-gradient updates on L1 least squares.
 
@@ -667,7 +667,7 @@ def _l1_cd1_iterations(P, C, W, x, aux, it0, n_iter, hist):
     return n_iter
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _l1_sweep(P, W, x, aux, nb):
     """One cyclic pass of exact coordinate minimisation over ``W.b[:nb]``.
 
@@ -688,7 +688,7 @@ def _l1_sweep(P, W, x, aux, nb):
     return worst
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _ws_iterate(P, C, W, x, aux, it):
     """One working-set iteration of proximal BCD on L1 least squares.
 
