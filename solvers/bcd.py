@@ -23,6 +23,9 @@ Selection rules (fixed blocks ``FB`` / variable blocks ``VB``), with ``g = grad 
 ``'iht'``           VB only: iterative-hard-thresholding approximation of GSQ
 ``'greedy_tree'``   VB, quadratics: greedy forest in decreasing ``|g_i|`` (message passing)
 ``'random_tree'``   VB, quadratics: greedy forest in a random order
+``'gsl_tree'``      VB, quadratics: greedy forest in decreasing ``|g_i| / sqrt(L_i)``
+``'gsd_tree'``      VB, quadratics: greedy forest in decreasing ``|g_i| / sqrt(d_i)``, ``d_i``
+                    the absolute row sums of ``A`` (spec §3.5 "GSL/GSD tree" variants)
 ==================  ====================================================================
 
 Updates: ``'gradient'`` (``-g_b / L_b``), ``'gradient_global'`` (``-g_b / L``),
@@ -97,9 +100,11 @@ UPDATES = tuple(UPDATE_CODES)
 _FOREST_PARTITIONS = ("red_black", "tree")
 _SMOOTH_UPDATES = ("gradient", "gradient_global", "line_search", "matrix", "newton", "exact")
 _PROX_UPDATES = ("prox_gradient", "prox_newton", "two_metric")
-_VB_ONLY = ("permutation", "gsd_rowsum", "iht", "greedy_tree", "random_tree")
+_TREE_SELECTIONS = ("greedy_tree", "random_tree", "gsl_tree", "gsd_tree")
+_VB_ONLY = ("permutation", "gsd_rowsum", "iht", *_TREE_SELECTIONS)
 _FB_ONLY = ("gsl",)
-_GREEDY = ("gs", "gsl", "gsd", "gsd_rowsum", "gsq", "iht", "greedy_tree")
+_GREEDY = ("gs", "gsl", "gsd", "gsd_rowsum", "gsq", "iht", "greedy_tree", "gsl_tree",
+           "gsd_tree")
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,7 @@ def _check_combination(problem: BCDProblem, part: str, sel: str, upd: str) -> No
                        "the exact variable-block GSQ rule is intractable; use 'iht'")
     if not variable and sel in _VB_ONLY:
         raise _invalid(f"selection={sel!r} with fixed blocks", "it is a variable-block rule")
-    if sel in ("greedy_tree", "random_tree"):
+    if sel in _TREE_SELECTIONS:
         if not quad:
             raise _invalid(f"selection={sel!r} with {type(problem).__name__}",
                            "forest blocks need a sparse quadratic problem")
@@ -314,7 +319,7 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
         if isinstance(problem, Quadratic) and upd == "exact":
             forest = int(part in _FOREST_PARTITIONS or all(
                 is_forest(problem.A, idx[ptr[t]:ptr[t + 1]]) for t in range(len(ptr) - 1)))
-    if sel in ("greedy_tree", "random_tree"):
+    if sel in _TREE_SELECTIONS:
         forest = 1
     nblocks = len(ptr) - 1
 

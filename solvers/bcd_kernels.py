@@ -36,6 +36,7 @@ __all__ = ["SELECTION_CODES", "UPDATE_CODES", "BCDArrays", "BCDConfig", "run_ite
 SELECTION_CODES = {
     "cyclic": 0, "random": 1, "permutation": 2, "lipschitz": 3, "gs": 4, "gsl": 5, "gsd": 6,
     "gsd_rowsum": 7, "gsq": 8, "iht": 9, "greedy_tree": 10, "random_tree": 11,
+    "gsl_tree": 14, "gsd_tree": 15,
 }
 SEL_GSQ_PROX = 12          # GS-q of proximal BCD (selection 'gsq' on an L1 problem)
 SEL_GS_PROX = 13           # GS-s: minimum-norm subgradient (selection 'gs' on an L1 problem)
@@ -322,10 +323,14 @@ def _select_variable(P, C, W, x, rng, it):
         return _top_k(W.score, tau, W.b)
     if sel == 9:
         return _iht(P, C, W, tau)
-    if sel == 10 or sel == 11:                            # forest blocks
-        if sel == 10:
+    if sel == 10 or sel == 11 or sel == 14 or sel == 15:  # forest blocks
+        if sel != 11:                                     # greedy order: GS, GSL or GSD
             for i in range(n):
                 W.score[i] = abs(W.g[i])
+                if sel == 14:
+                    W.score[i] /= np.sqrt(W.Li[i])
+                elif sel == 15:
+                    W.score[i] /= np.sqrt(W.drow[i])
             order = np.argsort(-W.score)
         else:
             order = np.arange(n)
