@@ -147,7 +147,7 @@ def main() -> None:
     if a.skip_rules:
         return
     ps = [500, 1000, 2000] if a.quick else [1000, 2000, 5000, 10000]
-    print("\n## Time per iteration (ms), least squares n=1000, tau=5\n")
+    print(f"\n## Time per iteration (ms), least squares n={300 if a.quick else 1000}, tau=5\n")
     with threadpool_limits(1):
         out = bench_rules(ps, n=300 if a.quick else 1000)
     rules = list(dict.fromkeys(r for _, r, _ in out))
