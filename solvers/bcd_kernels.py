@@ -459,12 +459,7 @@ def _prox_newton(P, W, nb, x, aux, dv):
         scale = 0.0
         for t in range(nb):
             i = W.b[t]
-            gi = coord_grad(P, aux, dv, i)
-            z = _prox(x[i] - gi / W.Li[i], P.lam / W.Li[i], P.nonneg)
-            di = z - x[i]
-            if di != 0.0:                   # L1 least squares: only the residual moves
-                x[i] += di
-                col_axpy(P, i, di, aux)
+            di = _l1_coord_step(P, x, aux, i, W.Li[i], coord_grad(P, aux, dv, i))
             change = max(change, abs(di))
             scale = max(scale, abs(x[i]))
         if change <= 1e-13 * max(scale, 1e-300) or change == 0.0:
@@ -642,6 +637,18 @@ def _iterate(P, C, W, x, aux, dv, rng, it):
 
 
 # --------------------------------------------------------------------------- L1 fast paths
+@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+def _l1_coord_step(P, x, aux, j, L, g):
+    """Prox-gradient step with constant ``L`` on coordinate ``j`` of L1 least squares given
+    ``g = grad_j f`` (exact coordinate minimisation when ``L = L_j``); moves ``x[j]`` and the
+    residual ``aux``, returns the step. Same arithmetic as the generic update + apply_step."""
+    d = _prox(x[j] - g / L, P.lam / L, P.nonneg) - x[j]
+    if d != 0.0:
+        x[j] += d
+        col_axpy(P, j, d, aux)
+    return d
+
+
 @njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _l1_cd1_iterations(P, C, W, x, aux, it0, n_iter, hist):
     """Cyclic BCD with fixed 1-coordinate blocks and prox-gradient updates on L1 least squares.
@@ -656,12 +663,8 @@ def _l1_cd1_iterations(P, C, W, x, aux, it0, n_iter, hist):
         k = it % nblocks
         j = W.idx[W.ptr[k]]
         L = W.Lb[k]
-        g = col_dot(P, j, aux)
         xo = x[j]
-        d = _prox(xo - g / L, P.lam / L, P.nonneg) - xo
-        if d != 0.0:
-            x[j] += d
-            col_axpy(P, j, d, aux)
+        if _l1_coord_step(P, x, aux, j, L, col_dot(P, j, aux)) != 0.0:
             if (xo == 0.0) != (x[j] == 0.0):
                 W.ctr[1] = it + 1
         if C.record == 1:
@@ -684,12 +687,8 @@ def _l1_sweep(P, W, x, aux, nb):
         j = W.b[t]
         L = W.Li[j]
         g = col_dot(P, j, aux)
-        xo = x[j]
-        worst = max(worst, _gss_score(P, xo, g))
-        d = _prox(xo - g / L, P.lam / L, P.nonneg) - xo
-        if d != 0.0:
-            x[j] += d
-            col_axpy(P, j, d, aux)
+        worst = max(worst, _gss_score(P, x[j], g))
+        _l1_coord_step(P, x, aux, j, L, g)
     return worst
 
 
