@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--horizon", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cpu-tasks", type=int, default=40)
-    ap.add_argument("--cpu-horizon", type=int, default=400_000)
+    ap.add_argument("--cpu-horizon", type=int, default=4_000_000)
     ap.add_argument("--no-dask", action="store_true")
     args = ap.parse_args(argv)
     n, h = args.n_tasks, args.horizon
