@@ -32,7 +32,12 @@ pytestmark = pytest.mark.theory
 
 N_RUNS = 20
 T_GRID = np.geomspace(1e6, 1e10, 4).astype(np.int64)
-K_GRID = [20, 40, 80, 160, 320]
+# K starts at 40: at K = 20 Game of Arms' mean regret is dominated by runs that lose the best
+# arm (measured 8-16e6 at K = 20 vs 4.4e6 at K = 40, 4 seeds x 100 runs), so the power law
+# R ~ K^(1/3) only holds from K = 40 on. With K = 20 in the grid the GoA check passed for
+# seed 0 only (slopes -0.18..0.02 for seeds 1-3); from 40 every algorithm gives 0.30-0.38
+# for seeds 0-3.
+K_GRID = [40, 80, 160, 320, 640]
 EPS_BEST = {"NAIVE": NaiveEpsBest(), "GoA": GameOfArms(), "log": LevelAlgorithm(schedule="log"),
             "loglog": LevelAlgorithm(schedule="loglog"), "log*": LevelAlgorithm()}
 
