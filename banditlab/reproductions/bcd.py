@@ -180,8 +180,14 @@ def run(out: str | Path, *, full: bool = False, seed: int = 0, n_jobs: int | Non
         f5 = _final(df, figure="fig5", panel=f"dataset {name}")
         check("fig5", f"{name}: GSQ-VB (IHT) or GSD-VB best with matrix updates",
               min(f5["GSQ-VB"], f5["GSD-VB"]) <= f5.min() * (1 + 1e-9))
-        check("fig5", f"{name}: GS-FB worst with matrix updates",
-              f5["GS-FB"] >= f5.max() * (1 - 1e-9))
+        if name == "A":  # the spec reports GS-FB worst on A only
+            check("fig5", f"{name}: GS-FB worst with matrix updates",
+                  f5["GS-FB"] >= f5.max() * (1 - 1e-9))
+        else:  # on C and E the spec reports every VB rule ahead of every FB rule
+            vb = f5[[r for r in f5.index if r.endswith("-VB")]]
+            fb = f5[[r for r in f5.index if r.endswith("-FB")]]
+            check("fig5", f"{name}: every variable-block rule beats every fixed-block rule "
+                  "with matrix updates", vb.max() < fb.min())
     for name in ("D", "E"):
         f6 = _final(df, figure="fig6", panel=f"dataset {name}")
         check("fig6", f"{name}: greedy tree best", f6["Greedy tree"] <= f6.min() * (1 + 1e-9))
