@@ -51,8 +51,7 @@ __all__ = [
     "cascade_step",
     "cvi_plan",
     "cvi_update",
-    "eval_max",
-    "eval_min",
+    "eval_box",
     "list_value",
     "list_value_forward",
     "policy_evaluation_kernel",
@@ -127,26 +126,17 @@ def list_value_forward(items, k, u, w, w_bot):
 
 
 @njit(cache=True)
-def eval_max(items, k, u_lo, u_hi, w, w_bot):
-    """Largest value of the fixed list over the box ``u_lo <= u <= u_hi`` (exact, backward).
+def eval_box(items, k, u_lo, u_hi, w, w_bot, maximise):
+    """Largest (``maximise``) or smallest value of the fixed list over the box
+    ``u_lo <= u <= u_hi`` (exact, backward).
 
-    Position ``i`` takes ``u_hi`` iff its weight is at least the value of the suffix below it.
+    To maximise, position ``i`` takes ``u_hi`` iff its weight is at least the value of the
+    suffix below it (``u_lo`` otherwise); to minimise, the opposite end of the box.
     """
     v = w_bot
     for i in range(k - 1, -1, -1):
         a = items[i]
-        ui = u_hi[a] if w[a] >= v else u_lo[a]
-        v = v + ui * (w[a] - v)
-    return v
-
-
-@njit(cache=True)
-def eval_min(items, k, u_lo, u_hi, w, w_bot):
-    """Smallest value of the fixed list over the box ``u_lo <= u <= u_hi`` (exact, backward)."""
-    v = w_bot
-    for i in range(k - 1, -1, -1):
-        a = items[i]
-        ui = u_lo[a] if w[a] >= v else u_hi[a]
+        ui = u_hi[a] if (w[a] >= v) == maximise else u_lo[a]
         v = v + ui * (w[a] - v)
     return v
 
@@ -265,7 +255,7 @@ def _fill_neutral(u_lo, w, w_bot, m, out, k):
 
 @njit(cache=True)
 def best_list_exhaustive(lists, lengths, u_lo, u_hi, w, w_bot, out):
-    """Exhaustive oracle: the list maximising :func:`eval_max` among all rows of ``lists``.
+    """Exhaustive oracle: the list maximising :func:`eval_box` among all rows of ``lists``.
 
     ``lists`` is ``int64[n_lists, m]`` (``-1`` padded), ``lengths`` ``int64[n_lists]``. With
     ``u_lo = u_hi = u`` this is ``max_A f(A, u, w)``. Ties go to the longest list, then to
@@ -276,7 +266,7 @@ def best_list_exhaustive(lists, lengths, u_lo, u_hi, w, w_bot, out):
     best = -np.inf
     best_i = 0
     for i in range(lists.shape[0]):
-        v = eval_max(lists[i], lengths[i], u_lo, u_hi, w, w_bot)
+        v = eval_box(lists[i], lengths[i], u_lo, u_hi, w, w_bot, True)
         if v > best or (v == best and lengths[i] > lengths[best_i]):
             best = v
             best_i = i
@@ -466,7 +456,8 @@ def cvi_plan(params, state, episode):
                 val, k = best_perm_kernel(q_up[s], w_up[:n_items], w_up[n_items], m, q_low[s],
                                           out)
             v_up[h, s] = val
-            v_low[h, s] = eval_min(out, k, q_low[s], q_up[s], w_low[:n_items], w_low[n_items])
+            v_low[h, s] = eval_box(out, k, q_low[s], q_up[s], w_low[:n_items], w_low[n_items],
+                                   False)
     return v_up[0, state.s1], v_low[0, state.s1]
 
 

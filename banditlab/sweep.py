@@ -227,12 +227,7 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
         _check_keys(p, _POLICY_KEYS, where)
         if p.get("name") not in REGISTRY:
             raise _cfg_error(f"{where}.name", f"one of {sorted(REGISTRY)}", p.get("name"))
-        params = _check_value_table(p.get("params", {}), f"{where}.params", axes=False)
-        grid = _check_value_table(p.get("grid", {}), f"{where}.grid", axes=True)
-        both = sorted(set(params) & set(grid))
-        if both:
-            raise _cfg_error(f"{where}.grid.{both[0]}", "absent from 'params' (a key is "
-                             "either fixed or an axis)", both[0])
+        params, grid = _fixed_and_axes(p, "params", where)
         pol_out.append({"name": p["name"], "params": params, "grid": grid})
 
     envs = spec.get("envs")
@@ -247,15 +242,22 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
                                            and env_id not in gym.envs.registry):
             raise _cfg_error(f"{where}.id", f"a registered env id such as {sorted(ENV_REGISTRY)}",
                              env_id)
-        kwargs = _check_value_table(e.get("kwargs", {}), f"{where}.kwargs", axes=False)
-        grid = _check_value_table(e.get("grid", {}), f"{where}.grid", axes=True)
-        both = sorted(set(kwargs) & set(grid))
-        if both:
-            raise _cfg_error(f"{where}.grid.{both[0]}", "absent from 'kwargs' (a key is "
-                             "either fixed or an axis)", both[0])
+        kwargs, grid = _fixed_and_axes(e, "kwargs", where)
         env_out.append({"id": env_id, "kwargs": kwargs, "grid": grid})
     return {"name": name, "seed": seed, "n_seeds": n_seeds, "horizon": horizons,
             "engine": engine, "checkpoints": checkpoints, "policies": pol_out, "envs": env_out}
+
+
+def _fixed_and_axes(table: dict[str, Any], fixed_key: str, where: str
+                    ) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """A policy's or env's fixed arguments (``fixed_key``) and its grid axes, disjoint."""
+    fixed = _check_value_table(table.get(fixed_key, {}), f"{where}.{fixed_key}", axes=False)
+    grid = _check_value_table(table.get("grid", {}), f"{where}.grid", axes=True)
+    both = sorted(set(fixed) & set(grid))
+    if both:
+        raise _cfg_error(f"{where}.grid.{both[0]}", f"absent from '{fixed_key}' (a key is "
+                         "either fixed or an axis)", both[0])
+    return fixed, grid
 
 
 def _combos(fixed: dict[str, Any], grid: dict[str, list[Any]]) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from banditlab.cascading import (
     list_value_of,
     value_iteration,
 )
-from banditlab.cascading_kernels import eval_max, eval_min, list_value, list_value_forward
+from banditlab.cascading_kernels import eval_box, list_value, list_value_forward
 from banditlab.envs.cascading import CascadingMDP, random_cascading_mdp
 
 
@@ -103,7 +103,7 @@ def test_optimistic_box_oracle_equals_brute_force_over_the_box(inst, seed) -> No
     # the returned list attains it over the box (neutral fill-ins included)
     k = items.size
     row = np.append(items, np.full(m - k, -1)).astype(np.int64)
-    assert eval_max(row, k, u_lo, u_hi, w, w_bot) == pytest.approx(value, abs=1e-12)
+    assert eval_box(row, k, u_lo, u_hi, w, w_bot, True) == pytest.approx(value, abs=1e-12)
     # independent check of EVAL_MAX itself: the box maximum is attained at a vertex
     n = len(u_hi)
     lists, lengths = enumerate_lists(n, m)
@@ -113,8 +113,8 @@ def test_optimistic_box_oracle_equals_brute_force_over_the_box(inst, seed) -> No
                      for mask in itertools.product([False, True], repeat=n))
         low = min(forward_value(items, np.where(np.array(mask), u_hi, u_lo), w, w_bot)
                   for mask in itertools.product([False, True], repeat=n))
-        assert eval_max(row, k, u_lo, u_hi, w, w_bot) == pytest.approx(vertex, abs=1e-12)
-        assert eval_min(row, k, u_lo, u_hi, w, w_bot) == pytest.approx(low, abs=1e-12)
+        assert eval_box(row, k, u_lo, u_hi, w, w_bot, True) == pytest.approx(vertex, abs=1e-12)
+        assert eval_box(row, k, u_lo, u_hi, w, w_bot, False) == pytest.approx(low, abs=1e-12)
 
 
 @settings(deadline=None, max_examples=100)
