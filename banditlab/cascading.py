@@ -180,9 +180,8 @@ def best_list_brute_force(u: Any, w: Any, w_bot: float, m: int, *, u_lo: Any = N
     m = int(Integer(1, n).check(m, "m", owner))
     lo = u if u_lo is None else _vec(u_lo, "u_lo", owner, n, low=0.0, high=1.0)
     hi = u if u_hi is None else _vec(u_hi, "u_hi", owner, n, low=0.0, high=1.0)
-    lists, lengths = enumerate_lists(n, m)
     out = np.full(m, -1, np.int64)
-    val, k = best_list_exhaustive(lists, lengths, lo, hi, w, wb, out)
+    val, k = best_list_exhaustive(lo, hi, w, wb, m, out)
     return float(val), out[:k].copy()
 
 
@@ -212,7 +211,7 @@ def value_iteration(env: CascadingMDP, *, oracle: str = "bestperm"
     env : CascadingMDP
     oracle : {'bestperm', 'exhaustive'}, default 'bestperm'
         How each step's best list is found: BestPerm in ``O(N m + N log N)`` per state, or
-        exhaustive search over all lists in ``O(N^m m)`` (the reference).
+        exhaustive search over all lists in ``O(N^m)`` (the reference).
 
     Returns
     -------
@@ -224,12 +223,7 @@ def value_iteration(env: CascadingMDP, *, oracle: str = "bestperm"
     base = _mdp_arrays(env, owner)
     oracle = Options(("bestperm", "exhaustive")).check(oracle, "oracle", owner)
     a = base.kernel_arrays()
-    if oracle == "exhaustive":
-        lists, lengths = enumerate_lists(base.n_items, base.list_size)
-    else:
-        lists, lengths = np.zeros((0, base.list_size), np.int64), np.zeros(0, np.int64)
-    return value_iteration_kernel(a.q, a.r, a.p, a.horizon, a.list_size, lists, lengths,
-                                  oracle == "exhaustive")
+    return value_iteration_kernel(a.q, a.r, a.p, a.horizon, a.list_size, oracle == "exhaustive")
 
 
 def evaluate_policy(env: CascadingMDP, policy: Any) -> np.ndarray:
@@ -467,17 +461,13 @@ class CascadingVI(CascadingAgent):
 
     def _init_state(self) -> CascadingVIState:
         S, N, m, H = self.n_states, self.n_items, self.list_size, self.horizon
-        if self._exhaustive:
-            lists, lengths = enumerate_lists(N, m)
-        else:
-            lists, lengths = np.zeros((0, m), np.int64), np.zeros(0, np.int64)
         known = self._rewards is not None
         r_hat = self._rewards.copy() if known else np.zeros((S, N))
         return CascadingVIState(
             np.zeros((S, N), np.int64), np.zeros((S, N)), np.zeros((S, N + 1), np.int64),
             np.zeros((S, N + 1, S)), r_hat, np.full((S, N), known, np.bool_),
             np.zeros((H + 1, S)), np.zeros((H + 1, S)), np.full((H, S, m), -1, np.int64),
-            lists, lengths, int(self.initial_state))
+            int(self.initial_state))
 
     def _plan_kernel(self) -> Any:
         return cvi_plan
@@ -501,8 +491,12 @@ class CascadingVIOracle(CascadingVI):
     """CascadingVI-Oracle: CascadingVI with exhaustive search over all lists instead of BestPerm.
 
     Maximises the optimistic value of each list over the attraction box exactly
-    (``EVAL_MAX``), which equals BestPerm's value (tested); decisions agree up to ties and the
-    cost per state grows as ``O(N^m m)``.
+    (``EVAL_MAX``), which equals BestPerm's value (tested); decisions agree up to ties. The
+    spec's ablation scans the lists in ``O(|A| m)`` per state; this one enumerates the same
+    ``|A| = sum_k N!/(N-k)!`` lists depth first, sharing suffix values, in ``O(|A|)`` (values
+    bit-identical to the scan, tested), so its cost still grows as ``N^m`` but with a smaller
+    constant than a naive scan: the running-time gap to BestPerm it shows is, if anything,
+    understated.
     """
 
     _exhaustive = True

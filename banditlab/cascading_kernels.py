@@ -254,25 +254,86 @@ def _fill_neutral(u_lo, w, w_bot, m, out, k):
 
 
 @njit(cache=True)
-def best_list_exhaustive(lists, lengths, u_lo, u_hi, w, w_bot, out):
-    """Exhaustive oracle: the list maximising :func:`eval_box` among all rows of ``lists``.
+def _lex_less(stack, d, best_items):
+    """Whether the list ``stack[d], stack[d-1], ..., stack[0]`` (top first) comes before
+    ``best_items`` (same length) in lexicographic order."""
+    for j in range(d + 1):
+        a = stack[d - j]
+        if a != best_items[j]:
+            return a < best_items[j]
+    return False
 
-    ``lists`` is ``int64[n_lists, m]`` (``-1`` padded), ``lengths`` ``int64[n_lists]``. With
-    ``u_lo = u_hi = u`` this is ``max_A f(A, u, w)``. Ties go to the longest list, then to
-    the first in row order (BestPerm too keeps items on ties, so both oracles show as many
-    items as the tie allows, which matters for what a learner observes). Writes the list into
-    ``out`` and returns ``(value, k)``; ``O(n_lists * m)``.
+
+@njit(cache=True)
+def best_list_exhaustive(u_lo, u_hi, w, w_bot, m, out):
+    """Exhaustive oracle: the list of 1 to ``m`` distinct items maximising :func:`eval_box`.
+
+    Every one of the ``sum_{k<=m} N!/(N-k)!`` lists is evaluated (no pruning), by a
+    depth-first enumeration that builds lists from the bottom up: the backward recursion of
+    :func:`eval_box` makes the value of a list one step from the value of its suffix, so each
+    list costs one step instead of ``k`` (the values are bit-identical to evaluating each list
+    on its own). With ``u_lo = u_hi = u`` this is ``max_A f(A, u, w)``. Ties go to the
+    longest list, then to the lexicographically first one (BestPerm too keeps items on ties,
+    so both oracles show as many items as the tie allows, which matters for what a learner
+    observes). Writes the list into ``out`` (``-1`` padded) and returns ``(value, k)``;
+    ``O(N^m)`` time.
     """
+    n_items = w.shape[0]
+    stack = np.full(m, -1, np.int64)      # stack[d]: item at position k - 1 - d of a k-list
+    vals = np.empty(m + 1)                # vals[d]: value of the suffix stack[d-1..0]
+    used = np.zeros(n_items, np.bool_)
+    best_items = np.full(m, -1, np.int64)
+    vals[0] = w_bot
     best = -np.inf
-    best_i = 0
-    for i in range(lists.shape[0]):
-        v = eval_box(lists[i], lengths[i], u_lo, u_hi, w, w_bot, True)
-        if v > best or (v == best and lengths[i] > lengths[best_i]):
-            best = v
-            best_i = i
+    best_k = 0
+    d = 0
+    while d >= 0:
+        if d == m - 1:
+            # the last level (most lists): one flat scan over the free items
+            v = vals[d]
+            for a in range(n_items):
+                if used[a]:
+                    continue
+                ui = u_hi[a] if w[a] >= v else u_lo[a]
+                nv = v + ui * (w[a] - v)
+                if nv >= best:
+                    stack[d] = a
+                    if nv > best or m > best_k or (m == best_k
+                                                   and _lex_less(stack, d, best_items)):
+                        best = nv
+                        best_k = m
+                        for j in range(m):
+                            best_items[j] = stack[d - j]
+            stack[d] = -1
+            d -= 1
+            continue
+        prev = stack[d]
+        if prev >= 0:
+            used[prev] = False
+        a = prev + 1
+        while a < n_items and used[a]:
+            a += 1
+        if a == n_items:
+            stack[d] = -1
+            d -= 1
+            continue
+        stack[d] = a
+        used[a] = True
+        v = vals[d]
+        ui = u_hi[a] if w[a] >= v else u_lo[a]
+        nv = v + ui * (w[a] - v)
+        k = d + 1
+        if nv > best or (nv == best and (k > best_k
+                                        or (k == best_k and _lex_less(stack, d, best_items)))):
+            best = nv
+            best_k = k
+            for j in range(k):
+                best_items[j] = stack[d - j]
+        vals[k] = nv
+        d = k
     for j in range(out.shape[0]):
-        out[j] = lists[best_i, j]
-    return best, lengths[best_i]
+        out[j] = best_items[j] if j < best_k else -1
+    return best, best_k
 
 
 @njit(cache=True)
@@ -298,7 +359,7 @@ def _weights(r, p, v_next, s, w):
 
 
 @njit(cache=True)
-def value_iteration_kernel(q, r, p, horizon, m, lists, lengths, use_exhaustive):
+def value_iteration_kernel(q, r, p, horizon, m, use_exhaustive):
     """Backward induction with BestPerm (or the exhaustive oracle when ``use_exhaustive``).
 
     Returns ``(V, policy)``: optimal values ``float64[H + 1, S]`` and an optimal policy
@@ -312,8 +373,8 @@ def value_iteration_kernel(q, r, p, horizon, m, lists, lengths, use_exhaustive):
         for s in range(n_states):
             _weights(r, p, v[h + 1], s, w)
             if use_exhaustive:
-                val, _ = best_list_exhaustive(lists, lengths, q[s], q[s], w[:n_items],
-                                              w[n_items], policy[h, s])
+                val, _ = best_list_exhaustive(q[s], q[s], w[:n_items], w[n_items], m,
+                                              policy[h, s])
             else:
                 val, _ = best_perm_kernel(q[s], w[:n_items], w[n_items], m, q[s], policy[h, s])
             v[h, s] = val
@@ -360,8 +421,6 @@ class CascadingVIState(NamedTuple):
     v_up: np.ndarray       # float64[H+1, S]    optimistic values of the last plan
     v_low: np.ndarray      # float64[H+1, S]    pessimistic values of the last plan
     policy: np.ndarray     # int64[H, S, m]     lists of the last plan
-    lists: np.ndarray      # int64[n_lists, m]  all lists (exhaustive oracle only, else 0 rows)
-    lengths: np.ndarray    # int64[n_lists]
     s1: int                # initial state (where the planned values are reported)
 
 
@@ -450,8 +509,8 @@ def cvi_plan(params, state, episode):
                 w_low[a] = max(0.0, r_low + m_low - b)
             out = state.policy[h, s]
             if params.exhaustive:
-                val, k = best_list_exhaustive(state.lists, state.lengths, q_low[s], q_up[s],
-                                              w_up[:n_items], w_up[n_items], out)
+                val, k = best_list_exhaustive(q_low[s], q_up[s], w_up[:n_items], w_up[n_items],
+                                              m, out)
             else:
                 val, k = best_perm_kernel(q_up[s], w_up[:n_items], w_up[n_items], m, q_low[s],
                                           out)

@@ -271,9 +271,7 @@ class CascadingMDP(BanditEnv):
     def _solve(self) -> tuple[np.ndarray, np.ndarray]:
         if self._optimal is None:
             a = self._arrays
-            empty = np.zeros((0, a.list_size), np.int64)
-            self._optimal = value_iteration_kernel(a.q, a.r, a.p, a.horizon, a.list_size, empty,
-                                                   np.zeros(0, np.int64), False)
+            self._optimal = value_iteration_kernel(a.q, a.r, a.p, a.horizon, a.list_size, False)
         return self._optimal
 
     def optimal_values(self) -> np.ndarray:

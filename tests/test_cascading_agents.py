@@ -84,7 +84,7 @@ def _exact_state(env: CascadingMDP, n: float) -> CascadingVIState:
         np.full((S, N), int(n), np.int64), env.attraction * n,
         np.full((S, N + 1), int(n), np.int64), env.transitions * n, env.rewards,
         np.ones((S, N), np.bool_), np.zeros((H + 1, S)), np.zeros((H + 1, S)),
-        np.full((H, S, m), -1, np.int64), np.zeros((0, m), np.int64), np.zeros(0, np.int64), 0)
+        np.full((H, S, m), -1, np.int64), 0)
 
 
 @pytest.mark.parametrize("seed", range(5))

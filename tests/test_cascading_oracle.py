@@ -20,7 +20,12 @@ from banditlab.cascading import (
     list_value_of,
     value_iteration,
 )
-from banditlab.cascading_kernels import eval_box, list_value, list_value_forward
+from banditlab.cascading_kernels import (
+    best_list_exhaustive,
+    eval_box,
+    list_value,
+    list_value_forward,
+)
 from banditlab.envs.cascading import CascadingMDP, random_cascading_mdp
 
 
@@ -126,6 +131,30 @@ def test_forward_and_backward_values_agree(inst) -> None:
         back = list_value(row, k, u, w, w_bot)
         assert back == pytest.approx(list_value_forward(row, k, u, w, w_bot), abs=1e-12)
         assert back == pytest.approx(forward_value(row[:k], u, w, w_bot), abs=1e-12)
+
+
+@settings(deadline=None, max_examples=200)
+@given(oracle_instances(), st.integers(0, 2**32 - 1))
+def test_exhaustive_enumeration_equals_a_plain_scan(inst, seed) -> None:
+    """The depth-first exhaustive oracle (CascadingVI-Oracle's) equals scanning every row of
+    ``enumerate_lists`` with ``eval_box``: the same value bit for bit, and the same list under
+    the stated tie rule (largest value, then longest, then lexicographically first)."""
+    u_hi, w, w_bot, m = inst
+    rng = np.random.default_rng(seed)
+    # half the cases on a point (u_lo = u_hi), half on a box; ties survive either way
+    u_lo = u_hi.copy() if seed % 2 else np.round(u_hi * rng.random(u_hi.shape) * 4) / 4
+    u_lo = np.minimum(u_lo, u_hi)
+    lists, lengths = enumerate_lists(len(u_hi), m)
+    scan = [(eval_box(row, k, u_lo, u_hi, w, w_bot, True), k, tuple(row[:k]))
+            for row, k in zip(lists, lengths)]
+    top = max(v for v, _, _ in scan)
+    longest = max(k for v, k, _ in scan if v == top)
+    expected = min(items for v, k, items in scan if v == top and k == longest)
+    out = np.full(m, -7, np.int64)
+    value, k = best_list_exhaustive(u_lo, u_hi, w, w_bot, m, out)
+    assert value == top                              # bit-identical, not approximately
+    assert tuple(out[:k].tolist()) == expected
+    assert (out[k:] == -1).all()
 
 
 def test_enumerate_lists_counts() -> None:

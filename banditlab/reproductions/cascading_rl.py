@@ -28,11 +28,10 @@ largest regret and a high running time. At the quick mode's short horizons the B
 bonus's lower-order term can still dominate, so CascadingVI-Bonus may not yet be behind.
 
 Quick mode (default; under 3 minutes on 2 cores including Numba compilation): 2,000
-episodes and 2 seeds for ``movielens`` (the exhaustive Oracle on 600 / 300 / 200 episodes at
-N = 15 / 20 / 25: its time per episode is what that panel shows), 1,000 episodes and 1 seed
-per ``synthetic`` cell, 2 seeds and ``epsilon in {0.5, 0.3}`` for ``bpi``. ``--full``:
-100,000 episodes (the paper's scale) and 5 seeds for ``movielens`` (the Oracle at N = 25
-takes hours there), 20,000 episodes and 3 seeds for ``synthetic``, 10 seeds and
+episodes and 2 seeds for ``movielens``, 1,000 episodes and 1 seed per ``synthetic`` cell,
+2 seeds and ``epsilon in {0.5, 0.3}`` for ``bpi``. ``--full``: 100,000 episodes (the paper's
+scale) and 5 seeds for ``movielens`` (the exhaustive Oracle dominates: about 2 ms per episode
+at N = 25), 20,000 episodes and 3 seeds for ``synthetic``, 10 seeds and
 ``epsilon in {0.5, 0.3, 0.2, 0.1}`` for ``bpi``. Constants: ``delta = 0.005`` (regret), the
 spec's bonus constants (``bonus_scale = 1``).
 
@@ -100,8 +99,7 @@ def _write(df: pd.DataFrame, out: Path, stem: str) -> list[Path]:
     return [csv, parquet]
 
 
-def _movielens_panel(out: Path, *, episodes: int, runs: int, seed: int, n_jobs: int | None,
-                     oracle_episodes: dict[int, int] | None = None
+def _movielens_panel(out: Path, *, episodes: int, runs: int, seed: int, n_jobs: int | None
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     folder = movielens_dir()
     rows, curves = [], []
@@ -114,11 +112,8 @@ def _movielens_panel(out: Path, *, episodes: int, runs: int, seed: int, n_jobs: 
             env = random_cascading_mdp(20, n, 3, 3, seed=seed + i)
             instance = "synthetic"
         for cls in AGENTS:
-            k = episodes
-            if cls is CascadingVIOracle and oracle_episodes is not None:
-                k = oracle_episodes.get(n, episodes)
             agent = cls.for_env(env, n_episodes=episodes)
-            res = run_episodes(agent, env, k, n_runs=runs, seed=seed, n_jobs=n_jobs)
+            res = run_episodes(agent, env, episodes, n_runs=runs, seed=seed, n_jobs=n_jobs)
             rows.append(_summary_row(res, instance=instance, S=env.n_states, N=n, m=3, H=3))
             frame = res.to_frame(n_points=100)
             frame["agent"] = LABELS[res.agent]
@@ -249,9 +244,7 @@ def run(out: str | Path, *, full: bool = False, seed: int = 0, n_jobs: int | Non
         bpi = _bpi_table(runs=10, seed=seed, epsilons=(0.5, 0.3, 0.2, 0.1))
     else:
         jobs = 2 if n_jobs is None else n_jobs
-        # the exhaustive Oracle costs O(N^3) per state: quick mode times it on fewer episodes
-        ml, curves = _movielens_panel(out, episodes=2_000, runs=2, seed=seed, n_jobs=jobs,
-                                      oracle_episodes={15: 600, 20: 300, 25: 200})
+        ml, curves = _movielens_panel(out, episodes=2_000, runs=2, seed=seed, n_jobs=jobs)
         grid = _synthetic_grid(episodes=1_000, runs=1, seed=seed, n_jobs=1)
         bpi = _bpi_table(runs=2, seed=seed, epsilons=(0.5, 0.3))
     paths = _write(ml, out, "cascading_movielens")
