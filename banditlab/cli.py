@@ -28,6 +28,7 @@ no traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import re
 import shutil
@@ -232,7 +233,15 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     mode = "full" if args.full else "quick"
     print(f"reproduce {rep.name} ({mode}, seed {args.seed}): {rep.description}")
     start = time.perf_counter()
-    paths = rep.run(out, full=args.full, seed=args.seed, n_jobs=args.n_jobs)
+    logger = logging.getLogger("banditlab.reproduce")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("  [%(asctime)s] %(message)s", "%H:%M:%S"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        paths = rep.run(out, full=args.full, seed=args.seed, n_jobs=args.n_jobs)
+    finally:
+        logger.removeHandler(handler)
     print(f"done in {time.perf_counter() - start:.1f} s; wrote {len(paths)} files under {out}:")
     for p in paths:
         print(f"  {p}")

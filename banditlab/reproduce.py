@@ -9,12 +9,31 @@ tables (CSV and Parquet) and plots (PNG) under ``out`` and returns the paths it 
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Reproduction", "get_reproduction", "list_reproductions"]
+__all__ = ["Reproduction", "get_reproduction", "list_reproductions", "stage"]
+
+#: Progress of long reproductions goes here (``banditlab reproduce`` shows it on stderr).
+LOGGER = logging.getLogger("banditlab.reproduce")
+
+
+@contextmanager
+def stage(label: str) -> Iterator[None]:
+    """Log ``label`` when a unit of a reproduction starts and its wall time when it ends.
+
+    Library callers see nothing unless they configure logging; the CLI prints these lines, so
+    a ``--full`` run that takes half an hour says where it is.
+    """
+    LOGGER.info("%s ...", label)
+    start = time.perf_counter()
+    yield
+    LOGGER.info("%s: %.1f s", label, time.perf_counter() - start)
 
 
 @dataclass(frozen=True)

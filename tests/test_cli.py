@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -174,6 +175,10 @@ def test_reproduce_baselines_quick(tmp_path, capsys):
     written = [Path(line.strip()) for line in out.splitlines() if line.startswith("  ")]
     assert {p.suffix for p in written} == {".csv", ".parquet", ".png"}
     assert all(p.is_file() and p.parent == out_dir for p in written)
+    # progress: each unit of work is announced on stderr, then timed
+    started = [line for line in err.splitlines() if line.endswith(" ...")]
+    timed = [line for line in err.splitlines() if re.search(r": \d+\.\d s$", line)]
+    assert started and len(started) == len(timed), err
 
 
 def _subprocess(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -65,7 +65,7 @@ from banditlab.policies import (
     Uniform,
 )
 from banditlab.policy import Policy
-from banditlab.reproduce import Reproduction
+from banditlab.reproduce import Reproduction, stage
 from banditlab.results import Results
 from banditlab.runner import run_many
 
@@ -214,8 +214,9 @@ def run(out: str | Path, *, full: bool = False, seed: int = 0, n_jobs: int | Non
         c_lr = lai_robbins_constant(means)
         results = {}
         for label, policy in make_policies(len(means), horizon).items():
-            res = run_many(policy, env, n_runs=n_runs, seed=seed, checkpoints=checkpoints,
-                           n_jobs=n_jobs, progress=False)
+            with stage(f"{instance}: {label}, {n_runs} runs x T = {horizon:,}"):
+                res = run_many(policy, env, n_runs=n_runs, seed=seed, checkpoints=checkpoints,
+                               n_jobs=n_jobs, progress=False)
             results[label] = res
             rows.append(_summary_rows(instance, label, res, c_lr))
             curves.append(_curves(instance, label, res))

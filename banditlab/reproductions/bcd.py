@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from banditlab.reproduce import Reproduction
+from banditlab.reproduce import Reproduction, stage
 from banditlab.solvers.bcd import bcd
 from banditlab.solvers.bcd_datasets import (
     dataset_a,
@@ -134,8 +134,9 @@ def run(out: str | Path, *, full: bool = False, seed: int = 0, n_jobs: int | Non
         for name, prob in smooth.items():
             runs = [(_label(s, p), dict(partition=p, selection=s, update=upd, block_size=5))
                     for s, p in combos]
-            rows += _curves(prob, fstar[name], runs, iters, seed, figure=fig,
-                            panel=f"dataset {name}")
+            with stage(f"{fig} dataset {name}: {len(runs)} rules x {iters} iterations"):
+                rows += _curves(prob, fstar[name], runs, iters, seed, figure=fig,
+                                panel=f"dataset {name}")
     for name, prob in (("D", D), ("E", E)):
         runs = [("Greedy tree", dict(partition="variable", selection="greedy_tree")),
                 ("Random tree", dict(partition="variable", selection="random_tree")),
@@ -145,8 +146,9 @@ def run(out: str | Path, *, full: bool = False, seed: int = 0, n_jobs: int | Non
                 ("General", dict(partition="variable", selection="gs",
                                  block_size=int(prob.n_features ** (1 / 3))))]
         runs = [(lab, {**kw, "update": "exact"}) for lab, kw in runs]
-        rows += _curves(prob, fstar[name], runs, iters, seed, figure="fig6",
-                        panel=f"dataset {name}")
+        with stage(f"fig6 dataset {name}: {len(runs)} rules x {iters} iterations"):
+            rows += _curves(prob, fstar[name], runs, iters, seed, figure="fig6",
+                            panel=f"dataset {name}")
     ref = bcd(AL1, partition="variable", selection="gsq", update="prox_newton",
               block_size=100, max_iter=2000, tol=1e-9 * AL1.objective(np.zeros(AL1.n_features)))
     fl1 = float(ref.objective[-1])
@@ -156,7 +158,8 @@ def run(out: str | Path, *, full: bool = False, seed: int = 0, n_jobs: int | Non
                       f_target=fl1 + 1e-8 * abs(fl1)))
                 for u in ("prox_gradient", "prox_newton", "two_metric")
                 for p in ("variable", "sorted")]
-        rows += _curves(AL1, fl1, runs, iters, seed, figure="fig7", panel=f"A-L1 tau={tau}")
+        with stage(f"fig7 A-L1 tau = {tau}: {len(runs)} updates x {iters} iterations"):
+            rows += _curves(AL1, fl1, runs, iters, seed, figure="fig7", panel=f"A-L1 tau={tau}")
     df = pd.DataFrame(rows)
     df["rule"] = df["rule"].astype(str)
     paths = _write(df, out, "bcd_curves")

@@ -61,7 +61,7 @@ from banditlab.cascading import (
     run_episodes,
 )
 from banditlab.envs.cascading import CascadingMDP, movielens_cascading_mdp, random_cascading_mdp
-from banditlab.reproduce import Reproduction
+from banditlab.reproduce import Reproduction, stage
 
 __all__ = ["REPRODUCTION", "movielens_dir", "run"]
 
@@ -113,7 +113,9 @@ def _movielens_panel(out: Path, *, episodes: int, runs: int, seed: int, n_jobs: 
             instance = "synthetic"
         for cls in AGENTS:
             agent = cls.for_env(env, n_episodes=episodes)
-            res = run_episodes(agent, env, episodes, n_runs=runs, seed=seed, n_jobs=n_jobs)
+            with stage(f"{instance} N={n} {LABELS[cls.__name__]}: {runs} runs x {episodes:,} "
+                       "episodes"):
+                res = run_episodes(agent, env, episodes, n_runs=runs, seed=seed, n_jobs=n_jobs)
             rows.append(_summary_row(res, instance=instance, S=env.n_states, N=n, m=3, H=3))
             frame = res.to_frame(n_points=100)
             frame["agent"] = LABELS[res.agent]
@@ -240,13 +242,17 @@ def run(out: str | Path, *, full: bool = False, seed: int = 0, n_jobs: int | Non
     _warmup()
     if full:
         ml, curves = _movielens_panel(out, episodes=100_000, runs=5, seed=seed, n_jobs=n_jobs)
-        grid = _synthetic_grid(episodes=20_000, runs=3, seed=seed, n_jobs=n_jobs)
-        bpi = _bpi_table(runs=10, seed=seed, epsilons=(0.5, 0.3, 0.2, 0.1))
+        with stage("synthetic grid: 24 cells x 4 agents, 3 runs x 20,000 episodes"):
+            grid = _synthetic_grid(episodes=20_000, runs=3, seed=seed, n_jobs=n_jobs)
+        with stage("CascadingBPI: 10 runs per epsilon"):
+            bpi = _bpi_table(runs=10, seed=seed, epsilons=(0.5, 0.3, 0.2, 0.1))
     else:
         jobs = 2 if n_jobs is None else n_jobs
         ml, curves = _movielens_panel(out, episodes=2_000, runs=2, seed=seed, n_jobs=jobs)
-        grid = _synthetic_grid(episodes=1_000, runs=1, seed=seed, n_jobs=1)
-        bpi = _bpi_table(runs=2, seed=seed, epsilons=(0.5, 0.3))
+        with stage("synthetic grid: 24 cells x 4 agents, 1 run x 1,000 episodes"):
+            grid = _synthetic_grid(episodes=1_000, runs=1, seed=seed, n_jobs=1)
+        with stage("CascadingBPI: 2 runs per epsilon"):
+            bpi = _bpi_table(runs=2, seed=seed, epsilons=(0.5, 0.3))
     paths = _write(ml, out, "cascading_movielens")
     paths += _write(curves, out, "cascading_curves")
     paths += _write(grid, out, "cascading_synthetic")

@@ -36,7 +36,7 @@ from scipy.sparse.linalg import cg, splu
 
 from banditlab._seeding import as_seed_sequence
 from banditlab.envs.sor import heat_problem, heat_step_system, solve_cost
-from banditlab.reproduce import Reproduction
+from banditlab.reproduce import Reproduction, stage
 from banditlab.solvers.sor import as_csr_system
 from banditlab.sor_tuning import make_learner, play_on_table, shifted_cost_table
 
@@ -151,11 +151,12 @@ def run(out: Path, *, full: bool = False, seed: int = 0, n_jobs: int | None = No
     for dist, child in zip(("high", "low"), root.spawn(2)):
         for trial, ss in enumerate(child.spawn(n_trials)):
             jobs.append((dist, trial, horizon, ss))
-    if n_jobs is None or n_jobs <= 1:
-        results = [_trial_job(j) for j in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-            results = list(pool.map(_trial_job, jobs))
+    with stage(f"6.1/6.2: {n_trials} trials x 2 distributions, T = {horizon}"):
+        if n_jobs is None or n_jobs <= 1:
+            results = [_trial_job(j) for j in jobs]
+        else:
+            with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+                results = list(pool.map(_trial_job, jobs))
     written: list[Path] = []
     totals, per_omega = [], []
     for dist in ("high", "low"):
@@ -204,7 +205,8 @@ def run(out: Path, *, full: bool = False, seed: int = 0, n_jobs: int | None = No
 
     # -- heat equation (SSOR-PCG) -------------------------------------------------------------
     t0 = time.perf_counter()
-    kappas, hcosts, cg_costs = heat_cost_table(heat_nx, heat_steps)
+    with stage(f"heat: cost table, nx = {heat_nx}, {heat_steps} steps"):
+        kappas, hcosts, cg_costs = heat_cost_table(heat_nx, heat_steps)
     lo, hi = float(kappas.min()), float(kappas.max())
     rows = np.arange(heat_steps)
     heat_rows = []

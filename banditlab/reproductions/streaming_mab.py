@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from banditlab.envs.streaming import StreamingBandit, clear_cut_means, mix_in_means
-from banditlab.reproduce import Reproduction
+from banditlab.reproduce import Reproduction, stage
 from banditlab.streaming import (
     GameOfArms,
     LevelAlgorithm,
@@ -172,12 +172,13 @@ def run(out: Path, *, full: bool = False, seed: int = 0, n_jobs: int | None = No
              for s, k, a in itertools.product(SETTINGS, grid["n_arms"], grid["alpha"])]
     cells.sort(key=lambda c: -c[1])            # large K first: better load balance
     n_jobs = 2 if n_jobs is None else int(n_jobs)
-    if n_jobs <= 1:
-        frames = [run_cell(*c) for c in cells]
-    else:
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
-            frames = list(pool.map(run_cell, *zip(*cells)))
+    with stage(f"{len(cells)} cells x {grid['n_runs']} runs"):
+        if n_jobs <= 1:
+            frames = [run_cell(*c) for c in cells]
+        else:
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+            with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
+                frames = list(pool.map(run_cell, *zip(*cells)))
     runs = pd.concat(frames, ignore_index=True)
     summary = summarise(runs)
     paths = []
