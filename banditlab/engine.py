@@ -15,8 +15,7 @@ import numpy as np
 from numba import njit
 
 from banditlab.envs.kernels import (
-    karmed_best_mean,
-    karmed_mean,
+    karmed_gap,
     karmed_reward,
     linear_best_mean,
     linear_context,
@@ -79,7 +78,7 @@ def run_karmed(params, state, rng, env, env_rng, horizon, checkpoints):
         reward = karmed_reward(env, arm, t, env_rng)
         state = policy_update(params, state, arm, reward)
         pulls[arm] += 1
-        acc += karmed_best_mean(env, t) - karmed_mean(env, arm, t)
+        acc += karmed_gap(env, arm, t)
         while j < checkpoints.shape[0] and checkpoints[j] == t + 1:
             regret[j] = acc
             j += 1
