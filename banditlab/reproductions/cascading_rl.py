@@ -31,9 +31,9 @@ regret and a fast running time; the Oracle has comparable regret (identical up t
 running time that explodes with N; CascadingVI-Bonus has higher regret; AdaptVI has by far the
 largest regret and a high running time.
 
-Measured with ``--full`` (MovieLens 100K, 5 seeds, 1e5 episodes, 22.6 min on 2 cores; the
+Measured with ``--full`` (MovieLens 100K, 5 seeds, 1e5 episodes, 26 min on 2 cores; the
 numbers are in ``benchmarks/README_cascading.md``): AdaptVI has by far the largest regret and
-the Oracle matches CascadingVI's regret (within 3 %) at 4 to 37 times its time per episode,
+the Oracle matches CascadingVI's regret (within 3 %) at 4 to 33 times its time per episode,
 as the paper reports; but **CascadingVI-Bonus has lower regret than CascadingVI** at every N
 (by 18 to 36 %), the opposite of the paper's finding. With the spec's constants the
 Bernstein bonus's lower-order terms (``5 L / n`` and ``5 H L / n`` with ``L`` about 25) are
