@@ -113,8 +113,9 @@ def test_chebcb_learns_constant_costs_and_switches_on_linear_costs():
         q.update(a, -[30.0, 10.0, 50.0][a])
         picks.append(a)
     assert np.mean(np.array(picks[-500:]) == 1) > 0.95
-    # Fixed seeds: the switch is learned in 39 of 40 seeds of this test; in the other, the
-    # reference code's step size starves arm 0 after one costly pull (see ChebCB's docstring).
+    # Fixed seeds: the switch is learned in 37 to 39 of 40 seeds of this test (seed audit); in
+    # the others the reference code's step size starves arm 0 after one or two costly pulls
+    # (see ChebCB's docstring).
     q = ChebCB(2, low=0.0, high=1.0).reset(seed=2)
     wrong = 0
     for t in range(3000):
