@@ -6,8 +6,12 @@
   (no upward trend in T).
 * Peak memory equals the stated budget (1, 2, number of levels) in every run.
 
-Runs use fixed seeds, so the checks are deterministic. Regret is averaged over 20 paired runs;
-slopes are fitted over four decades of T. The tolerances (0.06 around 2/3, 0.1 around 1/3) are
+Runs use fixed seeds, so the checks are deterministic. Regret is averaged over 20 paired runs
+on each of 8 mix-in instances (the expected regret over the instance distribution); slopes are
+fitted over four decades of T. With one instance, the instance drew the result: over 30
+disjoint seed blocks, 4 of 30 failed the log* K-slope check and 2 of 30 the GoA
+normalised-regret check. With 8 instances per block, none of 30 failed, and both canaries
+failed in all 30. The tolerances (0.06 around 2/3, 0.1 around 1/3) are
 wide enough for the lower-order terms (the ``ln^(1/3) T`` of UE, the level count of log*, the
 commit-phase error) and narrow enough that the canaries, whose slopes are about 1 and 0.86, fail.
 """
@@ -55,13 +59,18 @@ def check_slope(x, y, target, tol, what):
     return s
 
 
+INSTANCE_SEEDS = range(3, 11)
+
+
 def regret_in_t(alg, k=50):
-    means = mix_in_means(k, seed=3)
-    return np.array([mean_regret(alg, means, t) for t in T_GRID])
+    instances = [mix_in_means(k, seed=i) for i in INSTANCE_SEEDS]
+    return np.array([np.mean([mean_regret(alg, means, t) for means in instances])
+                     for t in T_GRID])
 
 
 def regret_in_k(alg, horizon=10**9):
-    return np.array([mean_regret(alg, mix_in_means(k, seed=3), horizon) for k in K_GRID])
+    return np.array([np.mean([mean_regret(alg, mix_in_means(k, seed=i), horizon)
+                              for i in INSTANCE_SEEDS]) for k in K_GRID])
 
 
 @pytest.mark.parametrize("name", [*EPS_BEST, "UE"])
