@@ -42,7 +42,7 @@ import math
 import multiprocessing as mp
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -71,6 +71,7 @@ from banditlab.cascading_kernels import (
 from banditlab.envs.cascading import CascadingMDP, check_list
 from banditlab.errors import IncompatibleEnvError
 from banditlab.protocols import Protocol
+from banditlab.runner import _progress_bar
 
 __all__ = [
     "CASCADE",
@@ -772,9 +773,13 @@ def _run_chunk(agent: CascadingAgent, env: Any, n_episodes: int, seeds: list[tup
     return [_one_run(agent, env, n_episodes, es, ps, engine) for es, ps in seeds]
 
 
+#: run_episodes shows a progress bar by default from this many episodes (over all runs)
+PROGRESS_MIN_EPISODES = 200_000
+
+
 def run_episodes(agent: CascadingAgent, env: CascadingMDP, n_episodes: int, *, n_runs: int = 1,
-                 seed: SeedLike = None, engine: str = "kernel", n_jobs: int | None = 1
-                 ) -> EpisodicResults:
+                 seed: SeedLike = None, engine: str = "kernel", n_jobs: int | None = 1,
+                 progress: bool | None = None) -> EpisodicResults:
     """Run ``n_runs`` independent runs of ``n_episodes`` episodes and record exact values.
 
     Parameters
@@ -791,6 +796,9 @@ def run_episodes(agent: CascadingAgent, env: CascadingMDP, n_episodes: int, *, n
         two give identical results).
     n_jobs : int or None, default 1
         Worker processes (``None``: all cores). Results do not depend on it.
+    progress : bool, optional
+        Show a tqdm progress bar over runs (on stderr); default: when ``n_runs * n_episodes``
+        is at least :data:`PROGRESS_MIN_EPISODES`.
 
     Returns
     -------
@@ -806,16 +814,27 @@ def run_episodes(agent: CascadingAgent, env: CascadingMDP, n_episodes: int, *, n
     if n_jobs is None:
         n_jobs = os.cpu_count() or 1
     n_jobs = min(int(Integer(1, None).check(n_jobs, "n_jobs", owner)), n_runs)
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"{owner}: 'progress' must be a bool or None; got {progress!r}.")
+    show = n_runs * n_episodes >= PROGRESS_MIN_EPISODES if progress is None else progress
     entropy, seeds = spawn_run_seeds(seed, n_runs, owner=owner)
+    bar = _progress_bar(n_runs, agent.name, show)
+    out: list[Any] = [None] * n_runs
     if n_jobs == 1:
-        out = _run_chunk(copy.deepcopy(agent), copy.deepcopy(env), n_episodes, seeds, engine)
+        worker_agent, worker_env = copy.deepcopy(agent), copy.deepcopy(env)
+        for i, pair in enumerate(seeds):
+            out[i] = _run_chunk(worker_agent, worker_env, n_episodes, [pair], engine)[0]
+            bar.update(1)
     else:
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-        bounds = np.linspace(0, n_runs, n_jobs + 1).round().astype(int)
         with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
-            futures = [pool.submit(_run_chunk, agent, env, n_episodes, seeds[lo:hi], engine)
-                       for lo, hi in itertools.pairwise(bounds) if hi > lo]
-            out = [o for fut in futures for o in fut.result()]
+            # one task per run: the bar moves as runs finish; results keep run order
+            futures = {pool.submit(_run_chunk, agent, env, n_episodes, [pair], engine): i
+                       for i, pair in enumerate(seeds)}
+            for fut in as_completed(futures):
+                out[futures[fut]] = fut.result()[0]
+                bar.update(1)
+    bar.close()
     return EpisodicResults(
         agent=agent.name, agent_params=agent.get_params(), env_params=base.env_params,
         optimal_value=base.optimal_value(),

@@ -246,6 +246,21 @@ def test_agent_validation(call, exc, pattern) -> None:
         call()
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_progress_bar_and_workers_leave_results_unchanged(n_jobs, capsys) -> None:
+    """A bar over runs appears on stderr when asked for; neither it nor the number of worker
+    processes (one task per run) changes a single number."""
+    env = random_cascading_mdp(2, 3, 2, 2, seed=0)
+    agent = CascadingVI.for_env(env, n_episodes=50)
+    quiet = run_episodes(agent, env, 50, n_runs=3, seed=4, progress=False)
+    assert "CascadingVI" not in capsys.readouterr().err
+    shown = run_episodes(agent, env, 50, n_runs=3, seed=4, n_jobs=n_jobs, progress=True)
+    err = capsys.readouterr().err
+    assert "CascadingVI" in err and "3/3" in err
+    for field in ("values", "upper", "lower", "returns"):
+        np.testing.assert_array_equal(getattr(shown, field), getattr(quiet, field))
+
+
 def test_runner_and_step_api_validation() -> None:
     env = random_cascading_mdp(2, 3, 2, 2, seed=0)
     agent = CascadingVI.for_env(env)
@@ -268,6 +283,9 @@ def test_runner_and_step_api_validation() -> None:
     with pytest.raises(ValueError, match=r"run_episodes: 'engine' must be one of 'kernel', "
                                          r"'python'; got 'gpu'\."):
         run_episodes(agent, env, 10, engine="gpu")
+    with pytest.raises(TypeError, match=r"run_episodes: 'progress' must be a bool or None; "
+                                        r"got 1\."):
+        run_episodes(agent, env, 10, progress=1)
     adapt = AdaptVI.for_env(env).reset(seed=0)
     plan = adapt.plan()
     wrong = [1, 0] if plan[0, 0].tolist() != [1, 0] else [0, 1]
