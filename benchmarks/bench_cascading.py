@@ -51,19 +51,14 @@ def _median_time(fn, repeats: int) -> float:
 
 
 @njit
-def _bestperm_calls(u, w, w_bot, m, out, calls):
-    """``calls`` BestPerm calls in one compiled loop (no Python dispatch per call)."""
+def _oracle_calls(exhaustive, u, w, w_bot, m, out, calls):
+    """``calls`` calls of one oracle in one compiled loop (no Python dispatch per call)."""
     acc = 0.0
     for _ in range(calls):
-        acc += best_perm_kernel(u, w, w_bot, m, u, out)[0]
-    return acc
-
-
-@njit
-def _exhaustive_calls(u, w, w_bot, m, out, calls):
-    acc = 0.0
-    for _ in range(calls):
-        acc += best_list_exhaustive(u, u, w, w_bot, m, out)[0]
+        if exhaustive:
+            acc += best_list_exhaustive(u, u, w, w_bot, m, out)[0]
+        else:
+            acc += best_perm_kernel(u, w, w_bot, m, u, out)[0]
     return acc
 
 
@@ -81,8 +76,8 @@ def oracle_table(ns: tuple[int, ...], repeats: int) -> list[str]:
         out = np.full(m, -1, np.int64)
         n_lists = sum(math.perm(n, k) for k in range(1, m + 1))
         bp_calls, ex_calls = 2000, max(10, 200_000 // n_lists)
-        bp = partial(_bestperm_calls, u, w, w_bot, m, out, bp_calls)
-        ex = partial(_exhaustive_calls, u, w, w_bot, m, out, ex_calls)
+        bp = partial(_oracle_calls, False, u, w, w_bot, m, out, bp_calls)
+        ex = partial(_oracle_calls, True, u, w, w_bot, m, out, ex_calls)
         t_bp = _median_time(bp, max(5, repeats // 10)) / bp_calls
         t_ex = _median_time(ex, max(5, repeats // 10)) / ex_calls
         v_bp = best_perm_kernel(u, w, w_bot, m, u, out)[0]
