@@ -308,19 +308,25 @@ def _red_black(indptr, indices, order):
     return colour, n_col
 
 
+def _graph_and_visit_order(A: Any, order: str, owner: str) -> tuple[Any, np.ndarray]:
+    """``A`` as CSR and the order in which the greedy partitioners visit its nodes:
+    decreasing ``A_ii`` (``'lipschitz'``, ties by index) or index order (``'order'``)."""
+    import scipy.sparse as sp
+
+    order = check_option(order, "order", ("lipschitz", "order"), owner=owner)
+    A = sp.csr_matrix(A)
+    vis = (np.argsort(-A.diagonal(), kind="stable") if order == "lipschitz"
+           else np.arange(A.shape[0]))
+    return A, vis.astype(np.int64)
+
+
 def red_black_partition(A: Any, *, order: str = "lipschitz") -> list[np.ndarray]:
     """Colour classes of a greedy proper colouring (each class is an independent set).
 
     Nodes are visited in decreasing ``A_ii`` (``order='lipschitz'``) or in index order
     (``'order'``); each takes the admissible colour with the fewest members, or a new colour.
     """
-    import scipy.sparse as sp
-
-    order = check_option(order, "order", ("lipschitz", "order"), owner="red_black_partition")
-    A = sp.csr_matrix(A)
-    n = A.shape[0]
-    vis = (np.argsort(-A.diagonal(), kind="stable") if order == "lipschitz"
-           else np.arange(n)).astype(np.int64)
+    A, vis = _graph_and_visit_order(A, order, "red_black_partition")
     colour, n_col = _red_black(A.indptr.astype(np.int64), A.indices.astype(np.int64), vis)
     return [np.flatnonzero(colour == c).astype(np.int64) for c in range(n_col)]
 
@@ -374,13 +380,7 @@ def tree_partition(A: Any, *, order: str = "lipschitz") -> list[np.ndarray]:
 
     Nodes are visited in decreasing ``A_ii`` (``'lipschitz'``) or index order (``'order'``).
     """
-    import scipy.sparse as sp
-
-    order = check_option(order, "order", ("lipschitz", "order"), owner="tree_partition")
-    A = sp.csr_matrix(A)
-    n = A.shape[0]
-    vis = (np.argsort(-A.diagonal(), kind="stable") if order == "lipschitz"
-           else np.arange(n)).astype(np.int64)
+    A, vis = _graph_and_visit_order(A, order, "tree_partition")
     forest, n_for = _tree_partition(A.indptr.astype(np.int64), A.indices.astype(np.int64), vis)
     return [np.flatnonzero(forest == f).astype(np.int64) for f in range(n_for)]
 
