@@ -6,8 +6,7 @@ When the folder is imported straight from a checkout — for instance ``python -
 repository root, which puts the root on ``sys.path`` ahead of an installed copy — the same
 mapping is made here by adding the repository root to the package's search path. An installed
 package has its own ``banditlab/envs`` and an editable install maps it itself: both are left
-alone. Imported first by ``banditlab/__init__.py``, which is also where the Numba cache
-guard of :mod:`banditlab._numba_cache` is installed, before any kernel is compiled.
+alone. Imported first by ``banditlab/__init__.py``, before any kernel module.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import banditlab
-from banditlab._numba_cache import harden_numba_cache_index
 
 __all__: list[str] = []
 
@@ -24,5 +22,3 @@ _root = _here.parent
 if (not (_here / "envs").is_dir() and (_root / "envs" / "__init__.py").is_file()
         and (_root / "pyproject.toml").is_file() and str(_root) not in banditlab.__path__):
     banditlab.__path__.append(str(_root))
-
-harden_numba_cache_index()

@@ -3,10 +3,7 @@
 Every hot loop of the cascading system lives in this one file: the one-step list value, the
 BestPerm oracle, the exhaustive oracle, backward induction (value iteration and policy
 evaluation), the simulator step, the kernels of the learning agents (CascadingVI and its
-ablations, AdaptVI) and the episodic trajectory loops. Keeping them in a single module is
-deliberate: Numba stamps a cached function with its own source file only, so a loop that calls
-a kernel in another file can silently keep a stale compiled copy. Here, editing any kernel
-invalidates all of them together.
+ablations, AdaptVI) and the episodic trajectory loops.
 
 Conventions (all arrays C-contiguous):
 
@@ -31,9 +28,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 from numba.extending import overload
 
+from banditlab._jit import njit
 from banditlab.kernels.common import categorical
 
 __all__ = [
@@ -75,7 +72,7 @@ class CascadeArrays(NamedTuple):
     list_size: int         # m, maximal list length
 
 
-@njit(cache=True)
+@njit
 def cascade_step(q, r, p, s, items, k, rng):
     """One step of the cascade: the user scans ``items[:k]`` top-down and clicks the first
     attractive item.
@@ -103,7 +100,7 @@ def cascade_step(q, r, p, s, items, k, rng):
 # ---------------------------------------------------------------------------------------------
 # One-step list values and the oracles
 # ---------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit
 def list_value(items, k, u, w, w_bot):
     """``f(A, u, w)`` by the backward recursion ``v_i = v_{i+1} + u(a_i)(w(a_i) - v_{i+1})``."""
     v = w_bot
@@ -113,7 +110,7 @@ def list_value(items, k, u, w, w_bot):
     return v
 
 
-@njit(cache=True)
+@njit
 def list_value_forward(items, k, u, w, w_bot):
     """``f(A, u, w)`` by the forward sum: click probabilities times weights, plus no-click."""
     survive = 1.0
@@ -125,7 +122,7 @@ def list_value_forward(items, k, u, w, w_bot):
     return total + survive * w_bot
 
 
-@njit(cache=True)
+@njit
 def eval_box(items, k, u_lo, u_hi, w, w_bot, maximise):
     """Largest (``maximise``) or smallest value of the fixed list over the box
     ``u_lo <= u <= u_hi`` (exact, backward).
@@ -141,7 +138,7 @@ def eval_box(items, k, u_lo, u_hi, w, w_bot, maximise):
     return v
 
 
-@njit(cache=True)
+@njit
 def best_perm_kernel(u, w, w_bot, m, u_lo, out):
     """BestPerm: the best list of at most ``m`` distinct items, in ``O(N log N + N m)``.
 
@@ -223,7 +220,7 @@ def best_perm_kernel(u, w, w_bot, m, u_lo, out):
     return f[0, m], _fill_neutral(u_lo, w, w_bot, m, out, k)
 
 
-@njit(cache=True)
+@njit
 def _fill_neutral(u_lo, w, w_bot, m, out, k):
     """Append the neutral items (``w <= w_bot`` and ``u_lo (w - w_bot) == 0``) to ``out[:k]``,
     larger ``w`` first then smaller index, up to ``m`` items; returns the new length."""
@@ -253,7 +250,7 @@ def _fill_neutral(u_lo, w, w_bot, m, out, k):
     return k
 
 
-@njit(cache=True)
+@njit
 def _lex_less(stack, d, best_items):
     """Whether the list ``stack[d], stack[d-1], ..., stack[0]`` (top first) comes before
     ``best_items`` (same length) in lexicographic order."""
@@ -264,7 +261,7 @@ def _lex_less(stack, d, best_items):
     return False
 
 
-@njit(cache=True)
+@njit
 def best_list_exhaustive(u_lo, u_hi, w, w_bot, m, out):
     """Exhaustive oracle: the list of 1 to ``m`` distinct items maximising :func:`eval_box`.
 
@@ -336,7 +333,7 @@ def best_list_exhaustive(u_lo, u_hi, w, w_bot, m, out):
     return best, best_k
 
 
-@njit(cache=True)
+@njit
 def _list_length(items):
     k = 0
     for j in range(items.shape[0]):
@@ -346,7 +343,7 @@ def _list_length(items):
     return k
 
 
-@njit(cache=True)
+@njit
 def _weights(r, p, v_next, s, w):
     """``w[a] = r[s, a] + p[s, a] . v_next`` for items, and ``w[N] = p[s, N] . v_next``."""
     n_items = r.shape[1]
@@ -358,7 +355,7 @@ def _weights(r, p, v_next, s, w):
         w[a] = acc + (r[s, a] if a < n_items else 0.0)
 
 
-@njit(cache=True)
+@njit
 def value_iteration_kernel(q, r, p, horizon, m, use_exhaustive):
     """Backward induction with BestPerm (or the exhaustive oracle when ``use_exhaustive``).
 
@@ -381,7 +378,7 @@ def value_iteration_kernel(q, r, p, horizon, m, use_exhaustive):
     return v, policy
 
 
-@njit(cache=True)
+@njit
 def policy_evaluation_kernel(q, r, p, policy):
     """Values ``float64[H + 1, S]`` of the deterministic policy ``int64[H, S, m]``."""
     horizon, n_states, _ = policy.shape
@@ -424,7 +421,7 @@ class CascadingVIState(NamedTuple):
     s1: int                # initial state (where the planned values are reported)
 
 
-@njit(cache=True)
+@njit
 def _cvi_log(params, episode):
     if params.anytime:
         k = episode + 1.0
@@ -432,7 +429,7 @@ def _cvi_log(params, episode):
     return params.log_term
 
 
-@njit(cache=True)
+@njit
 def cvi_plan(params, state, episode):
     """Optimistic / pessimistic backward induction of CascadingVI (one plan per episode).
 
@@ -520,7 +517,7 @@ def cvi_plan(params, state, episode):
     return v_up[0, state.s1], v_low[0, state.s1]
 
 
-@njit(cache=True)
+@njit
 def cvi_update(params, state, h, s, items, k, pos, s_next, reward):
     """Consume one step's feedback: attraction outcomes up to the click, the transition and
     (if unknown) the reward of the clicked item."""
@@ -561,7 +558,7 @@ class AdaptVIState(NamedTuple):
     s1: int
 
 
-@njit(cache=True)
+@njit
 def adaptvi_plan(params, state, episode):
     """UCBVI backup over atomic lists; unplayed (s, A) get the cap (first such list wins).
 
@@ -602,7 +599,7 @@ def adaptvi_plan(params, state, episode):
     return v_up[0, state.s1], np.nan
 
 
-@njit(cache=True)
+@njit
 def adaptvi_update(params, state, h, s, items, k, pos, s_next, reward):
     """Record the reward and next state of the list played at (h, s)."""
     i = state.choice[h, s]
@@ -654,7 +651,7 @@ def _ov_update(params, state, h, s, items, k, pos, s_next, reward):
 # ---------------------------------------------------------------------------------------------
 # Episodic loops (one per objective; no algorithm logic inside)
 # ---------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit
 def _play_episode(params, state, env, policy, env_rng):
     s = env.s1
     total = 0.0
@@ -668,7 +665,7 @@ def _play_episode(params, state, env, policy, env_rng):
     return state, total
 
 
-@njit(cache=True)
+@njit
 def run_episodes_kernel(params, state, env, env_rng, n_episodes, first_episode):
     """Plan, evaluate and play ``n_episodes`` episodes (regret minimisation).
 
@@ -690,7 +687,7 @@ def run_episodes_kernel(params, state, env, env_rng, n_episodes, first_episode):
     return values, upper, lower, returns, state
 
 
-@njit(cache=True)
+@njit
 def run_bpi_kernel(params, state, env, env_rng, epsilon, max_episodes):
     """Best policy identification: plan; stop once ``upper - lower <= epsilon``; else play.
 

@@ -8,12 +8,9 @@ time, gives bit-identical trajectories.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
-from numba import njit
 
+from banditlab._jit import njit
 from banditlab.envs.kernels import (
     karmed_gap,
     karmed_reward,
@@ -26,43 +23,8 @@ from banditlab.protocols import policy_select, policy_select_ctx, policy_update,
 
 __all__ = ["run_contextual", "run_karmed"]
 
-_HERE = Path(__file__).resolve().parent
 
-
-def _kernel_sources() -> list[Path]:
-    """The files whose kernels the loops can reach: protocols, engine, shared kernels,
-    every policy module and the env kernels."""
-    import banditlab.envs
-
-    envs_dir = Path(banditlab.envs.__file__).resolve().parent
-    files = [_HERE / "protocols.py", _HERE / "engine.py", envs_dir / "kernels.py"]
-    files += sorted((_HERE / "kernels").glob("*.py")) + sorted((_HERE / "policies").glob("*.py"))
-    return [f for f in files if f.is_file()]
-
-
-def _dependency_stamp() -> tuple[float, int]:
-    """(latest mtime, total size) of :func:`_kernel_sources`."""
-    latest, total = 0.0, 0
-    for path in _kernel_sources():
-        st = path.stat()
-        latest, total = max(latest, st.st_mtime), total + st.st_size
-    return latest, total
-
-
-def _tie_cache_to_dependencies(dispatcher: object) -> None:
-    """Invalidate a loop's on-disk cache whenever any kernel source changes.
-
-    Numba keys a cached function on its own file only. These loops reach policy and env kernels
-    in other files through compile-time dispatch, so editing, say, ``ucb.select`` would
-    otherwise leave a stale compiled loop. The cache file's stamp becomes the stamp of all
-    kernel sources (Numba's ``IndexDataCacheFile`` compares it on load).
-    """
-    cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
-    if cache_file is not None and hasattr(cache_file, "_source_stamp"):
-        cache_file._source_stamp = _dependency_stamp()
-
-
-@njit(cache=True)
+@njit
 def run_karmed(params, state, rng, env, env_rng, horizon, checkpoints):
     """Play ``horizon`` rounds of a K-armed env.
 
@@ -85,7 +47,7 @@ def run_karmed(params, state, rng, env, env_rng, horizon, checkpoints):
     return regret, pulls, state
 
 
-@njit(cache=True)
+@njit
 def run_contextual(params, state, rng, env, context, env_rng, horizon, checkpoints):
     """Play ``horizon`` rounds of a linear env from round 0's ``context`` (overwritten).
 
@@ -109,7 +71,3 @@ def run_contextual(params, state, rng, env, context, env_rng, horizon, checkpoin
             linear_context(env, env_rng, context)
     return regret, pulls, state
 
-
-if os.environ.get("NUMBA_DISABLE_JIT", "0") != "1":
-    for _loop in (run_karmed, run_contextual):
-        _tie_cache_to_dependencies(_loop)

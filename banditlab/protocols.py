@@ -43,6 +43,7 @@ __all__ = [
     "policy_update",
     "policy_update_ctx",
     "register_kernels",
+    "registered_kernels",
 ]
 
 
@@ -97,6 +98,11 @@ def kernels_for(params_type: type) -> Kernels:
     except KeyError:
         raise TypeError(f"No kernels are registered for params type "
                         f"{params_type.__name__}.") from None
+
+
+def registered_kernels(params_type: type) -> Kernels | None:
+    """The kernels registered for ``params_type``, or None (used by the cache key)."""
+    return _KERNELS.get(params_type)
 
 
 def _lookup(numba_type: Any, what: str) -> Callable[..., Any]:

@@ -46,8 +46,8 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
+from banditlab._jit import njit
 from banditlab._seeding import SeedLike, make_rng, spawn_run_seeds
 from banditlab._validation import Boolean, Constraint, Integer, Options, Real, validate
 from banditlab.envs.streaming import (
@@ -103,21 +103,21 @@ class StreamParams(NamedTuple):
 # ------------------------------------------------------------------------------------------
 # kernels
 # ------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit
 def default_eps(n_arms, horizon):
     """``min(1, (K/T)^(1/3))``."""
     e = (n_arms / horizon) ** (1.0 / 3.0)
     return 1.0 if e > 1.0 else e
 
 
-@njit(cache=True)
+@njit
 def _eps(params, env):
     if params.eps > 0.0:
         return params.eps
     return default_eps(env.means.shape[0], env.horizon)
 
 
-@njit(cache=True)
+@njit
 def _batch(x, remaining):
     """``ceil(x)`` pulls, at least 1, at most ``remaining`` (x may be huge or inf)."""
     if x >= float(remaining):
@@ -128,7 +128,7 @@ def _batch(x, remaining):
     return b if b < remaining else remaining
 
 
-@njit(cache=True)
+@njit
 def _single_pass_max(env, st, rng, per_arm):
     """UE / NAIVE exploration: ``ceil(per_arm)`` pulls per arm, keep the best; the king.
 
@@ -151,7 +151,7 @@ def _single_pass_max(env, st, rng, per_arm):
     return king
 
 
-@njit(cache=True)
+@njit
 def _game_of_arms(params, env, st, env_rng, rng):
     """King-challenger with budgets plus the side procedure (spec 2.4(b)); the arm to commit.
 
@@ -230,7 +230,7 @@ def _game_of_arms(params, env, st, env_rng, rng):
     return king if full <= full_cap else frac
 
 
-@njit(cache=True)
+@njit
 def level_schedule(schedule, n_arms, eps):
     """Per-level batch sizes and pull caps ``(batch float64[L], cap float64[L])`` (spec 2.5(b)).
 
@@ -281,7 +281,7 @@ def level_schedule(schedule, n_arms, eps):
     return batch, cap
 
 
-@njit(cache=True)
+@njit
 def _levels(params, env, st, env_rng):
     """Level algorithm (spec 2.5(b), clean version unless ``params.legacy``); the arm to commit.
 
@@ -359,7 +359,7 @@ def _levels(params, env, st, env_rng):
     return choice
 
 
-@njit(cache=True)
+@njit
 def run_streaming_kernel(params, env, st, env_rng, rng):
     """One run: explore with ``params.algorithm``, then commit every remaining pull.
 

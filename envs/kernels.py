@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+
+from banditlab._jit import njit
 
 __all__ = [
     "ADVERSARIAL",
@@ -71,7 +72,7 @@ class LinearArrays(NamedTuple):
     draw_features: int     # 1: fresh unit-norm Gaussian features every round; 0: fixed
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def karmed_reward(env, arm, t, rng):
     """Reward of ``arm`` at round ``t`` (0-based), drawing the noise from ``rng``."""
     if env.kind == BERNOULLI:
@@ -83,7 +84,7 @@ def karmed_reward(env, arm, t, rng):
     return env.table[t, arm]
 
 
-@njit(cache=True)
+@njit
 def karmed_mean(env, arm, t):
     """Expected reward of ``arm`` at round ``t`` (the table entry for an oblivious adversary)."""
     if env.kind == ADVERSARIAL:
@@ -91,7 +92,7 @@ def karmed_mean(env, arm, t):
     return env.means[arm]
 
 
-@njit(cache=True)
+@njit
 def karmed_best_mean(env, t):
     """Expected reward of the comparator at round ``t``: the best arm (in hindsight for tables)."""
     if env.kind == ADVERSARIAL:
@@ -99,7 +100,7 @@ def karmed_best_mean(env, t):
     return env.best_mean
 
 
-@njit(cache=True)
+@njit
 def karmed_gap(env, arm, t):
     """Pseudo-regret of pulling ``arm`` at round ``t``:
     ``karmed_best_mean(env, t) - karmed_mean(env, arm, t)``, the same two reads and one
@@ -116,7 +117,7 @@ def karmed_gap(env, arm, t):
     return env.best_mean - env.means[arm]
 
 
-@njit(cache=True)
+@njit
 def linear_context(env, rng, out):
     """Write this round's arm features into ``out`` (float64[K, d])."""
     n_arms, dim = out.shape
@@ -135,7 +136,7 @@ def linear_context(env, rng, out):
                 out[a, j] /= norm
 
 
-@njit(cache=True)
+@njit
 def linear_mean(env, context, arm):
     """Expected reward <theta, x_arm> + misspec[arm], summed in index order."""
     s = 0.0
@@ -144,7 +145,7 @@ def linear_mean(env, context, arm):
     return s + env.misspec[arm]
 
 
-@njit(cache=True)
+@njit
 def linear_best_mean(env, context):
     """Largest expected reward over the arms of ``context``."""
     best = -np.inf
@@ -155,7 +156,7 @@ def linear_best_mean(env, context):
     return best
 
 
-@njit(cache=True)
+@njit
 def linear_reward(env, context, arm, rng):
     """Noisy reward: expected reward plus one Gaussian draw (drawn even when noise_sd == 0)."""
     return linear_mean(env, context, arm) + env.noise_sd * rng.standard_normal()

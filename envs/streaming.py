@@ -46,8 +46,8 @@ from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
-from numba import njit
 
+from banditlab._jit import njit
 from banditlab._seeding import SeedLike, as_seed_sequence
 from banditlab._validation import Boolean, Integer, Real
 from banditlab.envs.base import BanditEnv
@@ -146,7 +146,7 @@ def new_stream_state(memory: int, trace: int = 0) -> StreamState:
 # ------------------------------------------------------------------------------------------
 # kernels
 # ------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit
 def _record(st, op, arm, n, counted, value):
     k = st.counters[C_NTRACE]
     if k < st.trace_val.shape[0]:
@@ -158,14 +158,14 @@ def _record(st, op, arm, n, counted, value):
     st.counters[C_NTRACE] = k + 1
 
 
-@njit(cache=True)
+@njit
 def _fail(st, code, arm, n):
     st.counters[C_ERR] = code
     st.counters[C_ERR_ARM] = arm
     st.counters[C_ERR_N] = n
 
 
-@njit(cache=True)
+@njit
 def _slot(st, arm):
     for i in range(st.counters[C_NSTORED]):
         if st.stored[i] == arm:
@@ -173,7 +173,7 @@ def _slot(st, arm):
     return -1
 
 
-@njit(cache=True)
+@njit
 def _check_pullable(env, st, arm):
     """0 when ``arm`` is stored; otherwise records the error and returns its code."""
     if arm < 0 or arm >= env.means.shape[0]:
@@ -188,7 +188,7 @@ def _check_pullable(env, st, arm):
     return 0
 
 
-@njit(cache=True)
+@njit
 def stream_read(env, st):
     """Read the next arm into the buffer; its handle, or -1 at the end of the stream.
 
@@ -218,14 +218,14 @@ def stream_read(env, st):
     return nxt
 
 
-@njit(cache=True)
+@njit
 def _draw_mean(env, mu, n, rng):
     if env.legacy_gauss == 1 and n > LEGACY_EXACT_MAX:
         return mu + (2.0 / np.sqrt(float(n))) * rng.standard_normal()
     return rng.binomial(n, mu) / float(n)
 
 
-@njit(cache=True)
+@njit
 def stream_pull_charged(env, st, arm, n, charge_arm, counted, rng):
     """``n`` pulls of ``arm``; regret charged at ``charge_arm``'s mean; ``counted`` 0 or 1.
 
@@ -254,13 +254,13 @@ def stream_pull_charged(env, st, arm, n, charge_arm, counted, rng):
     return x
 
 
-@njit(cache=True)
+@njit
 def stream_pull(env, st, arm, n, rng):
     """``n`` pulls of the stored ``arm``: their empirical mean (NaN after an error)."""
     return stream_pull_charged(env, st, arm, n, arm, 1, rng)
 
 
-@njit(cache=True)
+@njit
 def stream_discard(env, st, arm):
     """Drop the stored ``arm`` for good. Returns 0, or the error code (state unchanged)."""
     c = st.counters
@@ -280,7 +280,7 @@ def stream_discard(env, st, arm):
     return 0
 
 
-@njit(cache=True)
+@njit
 def _top2(means):
     """Largest and second-largest entries (the largest twice when K = 1), without a copy."""
     best = -np.inf
@@ -294,7 +294,7 @@ def _top2(means):
     return best, (best if second == -np.inf else second)
 
 
-@njit(cache=True)
+@njit
 def stream_remaining(env, st):
     """Pulls left in the horizon."""
     return env.horizon - st.counters[C_PULLS]

@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from banditlab._jit import njit
 from banditlab.solvers.bcd_partitions import forest_solve, greedy_forest
 from banditlab.solvers.bcd_problems import (
     apply_step,
@@ -96,7 +96,7 @@ class BCDArrays(NamedTuple):
 
 
 # --------------------------------------------------------------------------- small helpers
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _top_k(score, k, out):
     """Indices of the ``k`` largest entries of ``score`` into ``out[:k]`` (ties: lowest index)."""
     n = score.shape[0]
@@ -110,7 +110,7 @@ def _top_k(score, k, out):
     return k
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _prox(v, thr, nonneg):
     if nonneg == 1:
         return max(v - thr, 0.0)
@@ -121,7 +121,7 @@ def _prox(v, thr, nonneg):
     return 0.0
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _gsq_score(P, xi, gi, Li):
     """Model decrease of the prox-gradient step on one coordinate (<= 0)."""
     z = _prox(xi - gi / Li, P.lam / Li, P.nonneg)
@@ -129,7 +129,7 @@ def _gsq_score(P, xi, gi, Li):
     return gi * s + 0.5 * Li * s * s + P.lam * (abs(z) - abs(xi))
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _gss_score(P, xi, gi):
     """Magnitude of the minimum-norm subgradient of ``F`` along one coordinate."""
     if P.nonneg == 1:
@@ -141,17 +141,17 @@ def _gss_score(P, xi, gi):
     return max(abs(gi) - P.lam, 0.0)
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _block_pinv(H):
     return np.ascontiguousarray(np.linalg.pinv(H))
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _lambda_max(H):
     return np.linalg.eigvalsh(H)[-1]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def block_setup(P, ptr, idx, need_L, need_H, need_D, Lb, hptr, hinv, dfb, work):
     """Per-block constants of a fixed partition: ``L_b``, ``pinv(H_b)``, Gershgorin diagonal."""
     nblocks = ptr.shape[0] - 1
@@ -177,12 +177,12 @@ def block_setup(P, ptr, idx, need_L, need_H, need_D, Lb, hptr, hinv, dfb, work):
 
 
 # --------------------------------------------------------------------------- selection
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _needs_full_grad(sel):
     return sel >= 4 and sel != 11
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
+@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _select_fixed(P, C, W, x, rng, it):
     """Choose a fixed block; return its index."""
     nblocks = W.ptr.shape[0] - 1
@@ -243,7 +243,7 @@ def _select_fixed(P, C, W, x, rng, it):
     return best_t
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
+@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _iht(P, C, W, tau):
     """Iterative hard thresholding approximation of the variable-block GSQ rule (spec §3.3)."""
     n = P.n
@@ -273,7 +273,7 @@ def _iht(P, C, W, tau):
     return _top_k(W.score, tau, W.b)
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
+@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _select_variable(P, C, W, x, rng, it):
     """Choose a variable block into ``W.b``; return its size."""
     n = P.n
@@ -351,7 +351,7 @@ def _select_variable(P, C, W, x, rng, it):
 
 
 # --------------------------------------------------------------------------- updates
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _block_L(P, C, W, nb, bidx, aux, dv):
     if C.variable == 0 and W.Lb.shape[0] > 0:
         return W.Lb[bidx]
@@ -362,7 +362,7 @@ def _block_L(P, C, W, nb, bidx, aux, dv):
     return _lambda_max(H)
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _matvec_neg(Hi, v, nb, out):
     for s in range(nb):
         acc = 0.0
@@ -371,7 +371,7 @@ def _matvec_neg(Hi, v, nb, out):
         out[s] = -acc
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _scaled_step(P, W, nb, alpha, x, aux, dv):
     """Apply ``alpha * d`` (the step currently stored relative to the last applied one)."""
     for t in range(nb):
@@ -379,7 +379,7 @@ def _scaled_step(P, W, nb, alpha, x, aux, dv):
     apply_step(P, x, aux, dv, W.b, nb, W.vec)
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
+@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _newton(P, W, nb, x, aux, dv):
     """Newton direction on the block with Armijo backtracking (quadratic then cubic fits)."""
     H = np.zeros((nb, nb))
@@ -426,7 +426,7 @@ def _newton(P, W, nb, x, aux, dv):
     _scaled_step(P, W, nb, -applied, x, aux, dv)      # no acceptable step: undo
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
+@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _line_search_lipschitz(P, W, nb, x, aux, dv):
     """LA: doubling estimate of the block constant from per-coordinate estimates ``Lt``."""
     Lt = 0.0
@@ -451,7 +451,7 @@ def _line_search_lipschitz(P, W, nb, x, aux, dv):
         W.Lt[W.b[t]] = Lt
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
+@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _prox_newton(P, W, nb, x, aux, dv):
     """Exact block minimisation of L1 least squares (inner coordinate descent + support polish)."""
     for _ in range(5000):
@@ -496,7 +496,7 @@ def _prox_newton(P, W, nb, x, aux, dv):
         apply_step(P, x, aux, dv, S, ns, step)
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _prox_gradient(P, W, nb, L, x, aux, dv):
     for t in range(nb):
         i = W.b[t]
@@ -504,7 +504,7 @@ def _prox_gradient(P, W, nb, L, x, aux, dv):
     apply_step(P, x, aux, dv, W.b, nb, W.d)
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
+@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _two_metric(P, C, W, nb, bidx, x, aux, dv):
     """Two-metric projection on ``x >= 0`` (spec §3.6): scaled gradient on the active set,
     Newton on the rest, backtracking along the projected path; falls back to a projected
@@ -567,7 +567,7 @@ def _two_metric(P, C, W, nb, bidx, x, aux, dv):
     _prox_gradient(P, W, nb, _block_L(P, C, W, nb, bidx, aux, dv), x, aux, dv)
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
+@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _update(P, C, W, nb, bidx, x, aux, dv):
     upd = C.update
     if upd == 0:
@@ -606,7 +606,7 @@ def _update(P, C, W, nb, bidx, x, aux, dv):
         _two_metric(P, C, W, nb, bidx, x, aux, dv)
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
+@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _iterate(P, C, W, x, aux, dv, rng, it):
     full = _needs_full_grad(C.selection)
     if full:
@@ -637,7 +637,7 @@ def _iterate(P, C, W, x, aux, dv, rng, it):
 
 
 # --------------------------------------------------------------------------- L1 fast paths
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _l1_coord_step(P, x, aux, j, L, g):
     """Prox-gradient step with constant ``L`` on coordinate ``j`` of L1 least squares given
     ``g = grad_j f`` (exact coordinate minimisation when ``L = L_j``); moves ``x[j]`` and the
@@ -649,7 +649,7 @@ def _l1_coord_step(P, x, aux, j, L, g):
     return d
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
+@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _l1_cd1_iterations(P, C, W, x, aux, it0, n_iter, hist):
     """Cyclic BCD with fixed 1-coordinate blocks and prox-gradient updates on L1 least squares.
 
@@ -675,7 +675,7 @@ def _l1_cd1_iterations(P, C, W, x, aux, it0, n_iter, hist):
     return n_iter
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
+@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _l1_sweep(P, W, x, aux, nb):
     """One cyclic pass of exact coordinate minimisation over ``W.b[:nb]``.
 
@@ -692,7 +692,7 @@ def _l1_sweep(P, W, x, aux, nb):
     return worst
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True, inline="always")
+@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _ws_iterate(P, C, W, x, aux, it):
     """One working-set iteration of proximal BCD on L1 least squares.
 
@@ -740,7 +740,7 @@ def _ws_iterate(P, C, W, x, aux, it):
     return False
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def run_iterations(P, C, W, x, aux, dv, rng, it0, n_iter, hist):
     """Run ``n_iter`` BCD iterations from iteration ``it0``; ``hist[it + 1] = F(x^{it+1})``.
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from banditlab._jit import njit
 from banditlab._validation import check_array, check_integer, check_option
 
 __all__ = [
@@ -104,7 +104,7 @@ def blocks_from_list(blocks: Any, n: int, *, owner: str = "bcd") -> tuple[np.nda
 
 
 # --------------------------------------------------------------------------- forest kernels
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _find(parent, v):
     root = v
     while parent[root] != root:
@@ -116,7 +116,7 @@ def _find(parent, v):
     return root
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def greedy_forest(indptr, indices, order, max_size, in_block, uf, out):
     """Grow a block in ``order`` keeping its induced subgraph a forest (spec GREEDY-FOREST).
 
@@ -177,7 +177,7 @@ def greedy_forest(indptr, indices, order, max_size, in_block, uf, out):
     return nb
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def forest_solve(indptr, indices, data, b, nb, rhs, pos, out):
     """Solve ``A_bb z = rhs`` when the graph induced by block ``b`` is a forest, in linear time.
 
@@ -247,7 +247,7 @@ def forest_solve(indptr, indices, data, b, nb, rhs, pos, out):
         pos[b[t]] = -1
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _count_induced_edges(indptr, indices, b, nb, pos):
     for t in range(nb):
         pos[b[t]] = t
@@ -283,7 +283,7 @@ def is_forest(A: Any, block: Any) -> bool:
     return edges == b.size - n_comp
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _red_black(indptr, indices, order):
     n = order.shape[0]
     colour = np.full(n, -1, np.int64)
@@ -331,7 +331,7 @@ def red_black_partition(A: Any, *, order: str = "lipschitz") -> list[np.ndarray]
     return [np.flatnonzero(colour == c).astype(np.int64) for c in range(n_col)]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _tree_partition(indptr, indices, order):
     n = order.shape[0]
     forest = np.full(n, -1, np.int64)

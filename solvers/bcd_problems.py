@@ -35,9 +35,9 @@ from typing import Any, NamedTuple
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
 from scipy.sparse.linalg import eigsh, svds
 
+from banditlab._jit import njit
 from banditlab._validation import check_array, check_bool, check_integer, check_real
 
 __all__ = [
@@ -77,7 +77,7 @@ class ProblemData(NamedTuple):
 # --------------------------------------------------------------------------- column helpers
 # Two variants each, with no stride arguments: kernels calling a function with constant
 # arguments get a separate Numba specialisation per literal value, which doubled their compile.
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def col_dot(P, j, v):
     """``sum_r M[r, j] * v[r]`` (``A[:, j] . v`` for a quadratic)."""
     if P.dense == 1:
@@ -88,7 +88,7 @@ def col_dot(P, j, v):
     return s
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def col_axpy(P, j, a, v):
     """``v[r] += a * M[r, j]`` for every row ``r``."""
     if P.dense == 1:
@@ -100,7 +100,7 @@ def col_axpy(P, j, a, v):
             v[P.ci[t]] += a * P.cx[t]
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def col_dot_k(P, i, v):
     """Softmax coordinate ``i`` (feature ``i // k``, class ``c = i % k``) on a row-major
     ``(m, k)`` array: ``sum_r M[r, i // k] * v[r * k + c]``."""
@@ -118,7 +118,7 @@ def col_dot_k(P, i, v):
     return s
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def col_axpy_k(P, i, a, v):
     """``v[r * k + i % k] += a * M[r, i // k]`` for every row ``r`` (softmax coordinate)."""
     k = P.k
@@ -133,14 +133,14 @@ def col_axpy_k(P, i, a, v):
             v[P.ci[t] * k + c] += a * P.cx[t]
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _log1pexp(z):
     if z > 0.0:
         return z + np.log1p(np.exp(-z))
     return np.log1p(np.exp(z))
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _sigmoid(z):
     if z >= 0.0:
         return 1.0 / (1.0 + np.exp(-z))
@@ -148,7 +148,7 @@ def _sigmoid(z):
     return e / (1.0 + e)
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _refresh_row(P, aux, dv, r):
     """Recompute the loss derivative of row ``r`` from the scores (kinds 1 and 2)."""
     if P.kind == 1:
@@ -166,7 +166,7 @@ def _refresh_row(P, aux, dv, r):
             dv[r * k + c] = np.exp(aux[r * k + c] - lse) - P.Y[r * k + c]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def init_aux(P, x, aux, dv):
     """Fill ``aux`` (residual / scores / gradient) and ``dv`` from scratch for ``x``."""
     if P.kind == 3:
@@ -192,7 +192,7 @@ def init_aux(P, x, aux, dv):
             _refresh_row(P, aux, dv, r)
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def smooth_objective(P, x, aux):
     """The smooth part ``f(x)`` from the auxiliary vector (O(m k), or O(n) for a quadratic)."""
     s = 0.0
@@ -222,7 +222,7 @@ def smooth_objective(P, x, aux):
     return 0.5 * s
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def reg_value(P, x):
     """``lam * ||x||_1`` (0 for smooth problems)."""
     if P.lam == 0.0:
@@ -233,13 +233,13 @@ def reg_value(P, x):
     return P.lam * s
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def objective(P, x, aux):
     """``F(x) = f(x) + lam ||x||_1``."""
     return smooth_objective(P, x, aux) + reg_value(P, x)
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def coord_grad(P, aux, dv, i):
     """``grad_i f(x)`` from the maintained auxiliary vectors."""
     if P.kind == 3:
@@ -249,7 +249,7 @@ def coord_grad(P, aux, dv, i):
     return col_dot(P, i, dv)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def full_grad(P, aux, dv, g):
     """The full gradient ``grad f(x)`` into ``g`` (O(nnz k)).
 
@@ -260,7 +260,7 @@ def full_grad(P, aux, dv, g):
         g[i] = coord_grad(P, aux, dv, i)
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def apply_step(P, x, aux, dv, b, nb, d):
     """``x[b] += d`` and update the auxiliary vectors to match."""
     k = P.k
@@ -290,12 +290,12 @@ def apply_step(P, x, aux, dv, b, nb, d):
             _refresh_row(P, aux, dv, P.ci[q])
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _feature(P, i):
     return i // P.k if P.kind == 2 else i
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _weighted_col_products(P, b, nb, w, wk, out, work):
     """``out[s, t] = sum_r M[r, f_s] M[r, f_t] w[r]`` for the features of block ``b``.
 
@@ -331,7 +331,7 @@ def _weighted_col_products(P, b, nb, w, wk, out, work):
                 work[P.ci[q]] = 0.0
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _quadratic_block(P, b, nb, out, work):
     """``out = A[b][:, b]`` using a dense scratch ``work`` (float64[n] zeros, restored)."""
     for s in range(nb):
@@ -344,7 +344,7 @@ def _quadratic_block(P, b, nb, out, work):
             work[P.ci[q]] = 0.0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def bound_block(P, b, nb, out, work):
     """The matrix bound ``H_b`` (upper bound of the block Hessian) into ``out[:nb, :nb]``."""
     if P.kind == 3:
@@ -372,7 +372,7 @@ def bound_block(P, b, nb, out, work):
                 out[s, t] *= P.hscale
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def hessian_block(P, aux, dv, b, nb, out, work):
     """The exact block Hessian ``hess_bb f(x)`` into ``out[:nb, :nb]``."""
     if P.kind == 0 or P.kind == 3:
@@ -414,7 +414,7 @@ def hessian_block(P, aux, dv, b, nb, out, work):
             out[t, s] = acc
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def bound_matvec(P, v, out, work):
     """``out = H v`` for the full matrix bound ``H`` (``work``: float64[m * k])."""
     if P.kind == 3:
@@ -658,14 +658,14 @@ class L1LeastSquares(BCDProblem):
         return float(_l1_gap(self.data, x, aux, np.empty(self.data.n)))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _l1_gap(P, x, aux, g):
     """Duality gap of L1 least squares; ``aux`` = ``M x - y``, ``g`` scratch float64[n]."""
     full_grad(P, aux, aux, g)            # g = M^T (M x - y)
     return l1_gap_from_grad(P, x, aux, g)
 
 
-@njit(cache=True, error_model="numpy", no_cpython_wrapper=True)
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def l1_gap_from_grad(P, x, aux, g):
     """Duality gap of L1 least squares given ``aux = M x - y`` and ``g = M^T aux``.
 

@@ -2,7 +2,7 @@
 
 Public fronts :func:`sor` and :func:`ssor_pcg` validate and normalise their input once (any
 ``scipy.sparse`` matrix or dense 2-d array becomes CSR with ``float64`` data and ``int64``
-indices, duplicates summed; ``x0`` is copied), then hand raw CSR arrays to ``@njit(cache=True)``
+indices, duplicates summed; ``x0`` is copied), then hand raw CSR arrays to ``@njit`` (cached)
 kernels. One kernel, :func:`sor_sweep`, does one relaxation sweep in place; the sweep direction is
 given as loop bounds, so forward, backward and symmetric SOR and the SSOR preconditioner all run
 the same code. The whole iteration loop (sweep, residual, stopping test) is also a kernel, because
@@ -34,8 +34,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
 
+from banditlab._jit import njit
 from banditlab._validation import check_integer, check_option, check_real
 
 __all__ = [
@@ -89,7 +89,7 @@ class SolveResult(NamedTuple):
 # --------------------------------------------------------------------------------------------
 # kernels
 # --------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit
 def sor_sweep(indptr, indices, data, inv_diag, b, x, omega, start, stop, step):
     """One SOR sweep in place over rows ``start, start+step, ...`` (excluding ``stop``).
 
@@ -106,7 +106,7 @@ def sor_sweep(indptr, indices, data, inv_diag, b, x, omega, start, stop, step):
         i += step
 
 
-@njit(cache=True)
+@njit
 def csr_residual_norm(indptr, indices, data, b, x):
     """``||b - A x||_2`` for CSR ``A`` (no temporary array)."""
     n = b.shape[0]
@@ -119,7 +119,7 @@ def csr_residual_norm(indptr, indices, data, b, x):
     return math.sqrt(total)
 
 
-@njit(cache=True)
+@njit
 def sor_iterate(indptr, indices, data, inv_diag, b, x, omega, sweep, tol, maxiter, divtol,
                 residuals):
     """Run SOR in place on ``x``; return ``(n_iter, status)``.
@@ -147,7 +147,7 @@ def sor_iterate(indptr, indices, data, inv_diag, b, x, omega, sweep, tol, maxite
     return maxiter, 0
 
 
-@njit(cache=True)
+@njit
 def ssor_apply(indptr, indices, data, inv_diag, r, z, omega, order):
     """``z <- M_omega^{-1} r``: one symmetric SOR sweep on ``A z = r`` from ``z = 0``.
 
@@ -167,7 +167,7 @@ def ssor_apply(indptr, indices, data, inv_diag, r, z, omega, order):
         sor_sweep(indptr, indices, data, inv_diag, r, z, omega, 0, n, 1)
 
 
-@njit(cache=True)
+@njit
 def _csr_matvec(indptr, indices, data, x, out):
     for i in range(out.shape[0]):
         s = 0.0
@@ -176,7 +176,7 @@ def _csr_matvec(indptr, indices, data, x, out):
         out[i] = s
 
 
-@njit(cache=True)
+@njit
 def ssor_pcg_iterate(indptr, indices, data, inv_diag, b, x, omega, order, tol, maxiter,
                      residuals):
     """SSOR-preconditioned CG in place on ``x``; return ``(n_iter, status)``.

@@ -1,20 +1,22 @@
 """Numba kernels shared by policies.
 
-All functions are module-level ``@njit(cache=True)`` functions on numbers and contiguous arrays
-(no jitclass, no function arguments), so they load from Numba's on-disk cache in a new process.
+All functions are module-level ``@njit`` functions (:mod:`banditlab._jit`) on numbers and
+contiguous arrays (no jitclass, no function arguments), so they load from the on-disk cache in
+a new process.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from banditlab._jit import njit
 
 __all__ = ["argmax_tiebreak", "categorical", "kl_bernoulli", "kl_ucb_bernoulli"]
 
 _KL_EPS = 1e-15
 
 
-@njit(cache=True)
+@njit
 def argmax_tiebreak(values, rng):
     """Index of the maximum of ``values``; ties are broken uniformly at random.
 
@@ -38,7 +40,7 @@ def argmax_tiebreak(values, rng):
     return best_i
 
 
-@njit(cache=True)
+@njit
 def categorical(probs, rng):
     """Draw an index from the probability vector ``probs`` with one uniform (inverse CDF).
 
@@ -56,7 +58,7 @@ def categorical(probs, rng):
     return last
 
 
-@njit(cache=True)
+@njit
 def kl_bernoulli(p, q):
     """Kullback–Leibler divergence KL(Ber(p) || Ber(q)), with p, q clipped to [1e-15, 1-1e-15]."""
     p = min(max(p, _KL_EPS), 1.0 - _KL_EPS)
@@ -64,7 +66,7 @@ def kl_bernoulli(p, q):
     return p * np.log(p / q) + (1.0 - p) * np.log((1.0 - p) / (1.0 - q))
 
 
-@njit(cache=True)
+@njit
 def kl_ucb_bernoulli(mean, level, tol):
     """Largest q in [mean, 1] with KL(mean || q) <= level, by bisection to ``tol``.
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from banditlab._jit import njit
 
 __all__ = ["best_active", "count_pull", "rank_active", "recommend_survivor"]
 
 
-@njit(cache=True)
+@njit
 def rank_active(active, n_active, scores, rng):
     """Reorder ``active[:n_active]`` by decreasing score, ties in uniformly random order.
 
@@ -27,7 +28,7 @@ def rank_active(active, n_active, scores, rng):
     active[:n_active] = ranked
 
 
-@njit(cache=True)
+@njit
 def best_active(active, n_active, counts, sums):
     """Active arm with the largest empirical mean (lowest position on ties); -1 if none pulled."""
     best = -np.inf
@@ -42,7 +43,7 @@ def best_active(active, n_active, counts, sums):
     return best_a
 
 
-@njit(cache=True)
+@njit
 def count_pull(params, state, arm, reward):
     """``update`` of the phase-based BAI policies: counts, sums and pulls made this phase."""
     state.counts[arm] += 1
@@ -51,7 +52,7 @@ def count_pull(params, state, arm, reward):
     return state
 
 
-@njit(cache=True)
+@njit
 def recommend_survivor(params, state):
     """``recommend``: the last survivor, or the best empirical mean among the survivors."""
     if state.ctrl[0] == 1:

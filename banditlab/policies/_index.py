@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+
+from banditlab._jit import njit
 
 __all__ = ["CountsState", "first_unpulled", "init_counts", "update_counts"]
 
@@ -21,7 +22,7 @@ def init_counts(params: object, n_arms: int) -> CountsState:
     return CountsState(0, np.zeros(n_arms, np.int64), np.zeros(n_arms), np.zeros(n_arms))
 
 
-@njit(cache=True)
+@njit
 def first_unpulled(state):
     """The lowest-index arm never pulled, or -1 (index policies pull each arm once first)."""
     for a in range(state.counts.shape[0]):
@@ -30,7 +31,7 @@ def first_unpulled(state):
     return -1
 
 
-@njit(cache=True)
+@njit
 def update_counts(params, state, arm, reward):
     state.counts[arm] += 1
     state.sums[arm] += reward

@@ -50,8 +50,8 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from banditlab._jit import njit
 from banditlab._validation import Integer, Real
 from banditlab.kernels.common import categorical
 from banditlab.policies._scalar_context import ScalarContextPolicy
@@ -94,7 +94,7 @@ def init(params: ChebCBParams, n_arms: int, n_features: int) -> ChebCBState:
                        np.full(n_arms, 1.0 / n_arms), np.zeros(m), np.zeros(n_arms), stats)
 
 
-@njit(cache=True)
+@njit
 def chebyshev_features(c, low, high, out):
     """``out[j] = T_j(z)``, ``z = 2 (c - low)/(high - low) - 1`` clipped to [-1, 1]."""
     z = 2.0 * (c - low) / (high - low) - 1.0
@@ -107,7 +107,7 @@ def chebyshev_features(c, low, high, out):
         out[j] = 2.0 * z * out[j - 1] - out[j - 2]
 
 
-@njit(cache=True)
+@njit
 def _predict_and_probs(params, state, c):
     chebyshev_features(c, params.low, params.high, state.phi)
     k = state.theta.shape[0]
@@ -125,13 +125,13 @@ def _predict_and_probs(params, state, c):
     state.probs[best] = max(1.0 - total, 0.0)
 
 
-@njit(cache=True)
+@njit
 def select(params, state, context, rng):
     _predict_and_probs(params, state, context[0, 0])
     return categorical(state.probs, rng)
 
 
-@njit(cache=True)
+@njit
 def _fit_arm(params, state, i, scale, ub):
     """Refit arm i; return the squared residual of the box-constrained fit (0 if unneeded)."""
     m = params.n_coef
@@ -164,7 +164,7 @@ def _fit_arm(params, state, i, scale, ub):
     return max(state.sq[i] / (scale * scale) - 2.0 * np.dot(th, h) + np.dot(th, G @ th), 0.0)
 
 
-@njit(cache=True)
+@njit
 def update(params, state, arm, reward, context):
     c = context[0, 0]
     _predict_and_probs(params, state, c)       # phi and the played prediction of this round
@@ -213,7 +213,7 @@ def update(params, state, arm, reward, context):
     return state
 
 
-@njit(cache=True)
+@njit
 def action_probabilities(params, state):
     return state.probs.copy()
 

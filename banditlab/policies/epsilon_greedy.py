@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from numba import njit
-
+from banditlab._jit import njit
 from banditlab._validation import Integer, Options, Real
 from banditlab.kernels.common import argmax_tiebreak
 from banditlab.policies._index import first_unpulled, init_counts, update_counts
@@ -28,7 +27,7 @@ class EpsilonGreedyParams(NamedTuple):
     decaying: int      # 0: constant rate, 1: epsilon * K / t
 
 
-@njit(cache=True)
+@njit
 def select(params, state, rng):
     a = first_unpulled(state)
     if a >= 0:

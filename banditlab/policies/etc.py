@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from banditlab._jit import njit
 from banditlab._validation import Integer
 from banditlab.kernels.common import argmax_tiebreak
 from banditlab.policy import Policy
@@ -35,7 +35,7 @@ def init(params: ETCParams, n_arms: int) -> ETCState:
     return ETCState(0, np.zeros(n_arms, np.int64), np.zeros(n_arms), -1)
 
 
-@njit(cache=True)
+@njit
 def select(params, state, rng):
     n = state.counts.shape[0]
     if state.t < params.m * n:
@@ -45,7 +45,7 @@ def select(params, state, rng):
     return argmax_tiebreak(state.sums / state.counts, rng)
 
 
-@njit(cache=True)
+@njit
 def update(params, state, arm, reward):
     state.counts[arm] += 1
     state.sums[arm] += reward

@@ -18,8 +18,8 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from banditlab._jit import njit
 from banditlab._validation import Integer, Real
 from banditlab.kernels.common import categorical
 from banditlab.policy import Policy
@@ -41,7 +41,7 @@ def init(params: EXP3Params, n_arms: int) -> EXP3State:
     return EXP3State(np.zeros(n_arms), np.full(n_arms, 1.0 / n_arms))
 
 
-@njit(cache=True)
+@njit
 def _fill_probs(params, state):
     lmin = state.losses.min()  # shift for numerical stability; the distribution is unchanged
     total = 0.0
@@ -53,19 +53,19 @@ def _fill_probs(params, state):
         state.probs[a] /= total
 
 
-@njit(cache=True)
+@njit
 def action_probabilities(params, state):
     _fill_probs(params, state)
     return state.probs.copy()
 
 
-@njit(cache=True)
+@njit
 def select(params, state, rng):
     _fill_probs(params, state)
     return categorical(state.probs, rng)
 
 
-@njit(cache=True)
+@njit
 def update(params, state, arm, reward):
     _fill_probs(params, state)
     state.losses[arm] += (1.0 - reward) / state.probs[arm]

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from banditlab._jit import njit
 from banditlab._validation import Integer, Real
 from banditlab.kernels.common import argmax_tiebreak, kl_ucb_bernoulli
 from banditlab.policies._index import first_unpulled, init_counts, update_counts
@@ -31,7 +31,7 @@ class KLUCBParams(NamedTuple):
     tol: float         # bisection tolerance, > 0
 
 
-@njit(cache=True)
+@njit
 def select(params, state, rng):
     a = first_unpulled(state)
     if a >= 0:

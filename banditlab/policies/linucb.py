@@ -22,8 +22,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from banditlab._jit import njit
 from banditlab._validation import Integer, Real
 from banditlab.kernels.common import argmax_tiebreak
 from banditlab.policy import Policy
@@ -53,7 +53,7 @@ def init(params: LinUCBParams, n_arms: int, n_features: int) -> LinUCBState:
                        np.zeros(n_features), np.zeros(n_features))
 
 
-@njit(cache=True)
+@njit
 def _radius(params, t, d):
     if params.alpha >= 0.0:
         return params.alpha
@@ -62,7 +62,7 @@ def _radius(params, t, d):
             + np.sqrt(params.reg) * params.theta_bound)
 
 
-@njit(cache=True)
+@njit
 def select(params, state, context, rng):
     n_arms, d = context.shape
     beta = _radius(params, state.t, d)
@@ -80,7 +80,7 @@ def select(params, state, context, rng):
     return argmax_tiebreak(index, rng)
 
 
-@njit(cache=True)
+@njit
 def update(params, state, arm, reward, context):
     d = state.b.shape[0]
     u = state.scratch

@@ -16,8 +16,8 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from banditlab._jit import njit
 from banditlab._validation import Integer
 from banditlab.policies._bai import count_pull, rank_active, recommend_survivor
 from banditlab.policy import Policy
@@ -44,7 +44,7 @@ def init(params: SHParams, n_arms: int) -> SHState:
                    np.zeros(n_arms))
 
 
-@njit(cache=True)
+@njit
 def select(params, state, rng):
     n = state.ctrl[0]
     if n > 1 and state.ctrl[2] == state.ctrl[1] * n:

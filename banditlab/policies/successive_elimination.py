@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from banditlab._jit import njit
 from banditlab._validation import Integer, Real
 from banditlab.policy import Policy
 from banditlab.protocols import KARMED, Kernels, register_kernels
@@ -37,12 +37,12 @@ def init(params: SEParams, n_arms: int) -> SEState:
                    np.zeros(n_arms))
 
 
-@njit(cache=True)
+@njit
 def select(params, state, rng):
     return state.active[state.pos]
 
 
-@njit(cache=True)
+@njit
 def update(params, state, arm, reward):
     state.counts[arm] += 1
     state.sums[arm] += reward

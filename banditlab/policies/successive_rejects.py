@@ -16,8 +16,8 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from banditlab._jit import njit
 from banditlab._validation import Integer
 from banditlab.policies._bai import count_pull, rank_active, recommend_survivor
 from banditlab.policy import Policy
@@ -53,7 +53,7 @@ def init(params: SRParams, n_arms: int) -> SRState:
                    np.zeros(n_arms))
 
 
-@njit(cache=True)
+@njit
 def select(params, state, rng):
     n = state.ctrl[0]
     # End every finished phase (a phase may ask for no new pulls when the budget is small).

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from banditlab._jit import njit
 from banditlab._validation import Integer, Real
 from banditlab.kernels.common import argmax_tiebreak
 from banditlab.policies._index import init_counts, update_counts
@@ -41,14 +41,14 @@ def init_beta(params: BetaTSParams, n_arms: int) -> BetaTSState:
     return BetaTSState(np.zeros(n_arms), np.zeros(n_arms), np.zeros(n_arms))
 
 
-@njit(cache=True)
+@njit
 def select_beta(params, state, rng):
     for a in range(state.samples.shape[0]):
         state.samples[a] = rng.beta(params.a0 + state.successes[a], params.b0 + state.failures[a])
     return argmax_tiebreak(state.samples, rng)
 
 
-@njit(cache=True)
+@njit
 def update_beta(params, state, arm, reward):
     r = min(max(reward, 0.0), 1.0)
     state.successes[arm] += r
@@ -87,7 +87,7 @@ class GaussTSParams(NamedTuple):
     sigma: float       # known noise scale, > 0
 
 
-@njit(cache=True)
+@njit
 def select_gauss(params, state, rng):
     n = state.counts.shape[0]
     samples = state.scratch

@@ -32,8 +32,8 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from banditlab._jit import njit
 from banditlab._validation import Boolean, Integer, Real
 from banditlab.kernels.common import categorical
 from banditlab.policy import Policy
@@ -59,7 +59,7 @@ def init(params: TsallisINFParams, n_arms: int) -> TsallisINFState:
                            np.array([1.0, 0.0, 0.0]))
 
 
-@njit(cache=True)
+@njit
 def tsallis_probabilities(losses, scale, eta, probs):
     """Fill ``probs`` with the 1/2-Tsallis-INF distribution for loss estimates ``losses / scale``.
 
@@ -95,32 +95,32 @@ def tsallis_probabilities(losses, scale, eta, probs):
         probs[i] /= total
 
 
-@njit(cache=True)
+@njit
 def _scale(params, stats):
     if params.adaptive_scale and stats[2] > 0.0 and stats[1] > 0.0:
         return stats[1] / stats[2]
     return 1.0
 
 
-@njit(cache=True)
+@njit
 def _fill(params, state):
     eta = params.eta_scale / math.sqrt(state.stats[0])
     tsallis_probabilities(state.losses, _scale(params, state.stats), eta, state.probs)
 
 
-@njit(cache=True)
+@njit
 def action_probabilities(params, state):
     _fill(params, state)
     return state.probs.copy()
 
 
-@njit(cache=True)
+@njit
 def select(params, state, rng):
     _fill(params, state)
     return categorical(state.probs, rng)
 
 
-@njit(cache=True)
+@njit
 def update(params, state, arm, reward):
     _fill(params, state)
     loss = params.reward_max - reward

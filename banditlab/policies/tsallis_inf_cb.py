@@ -19,8 +19,8 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from banditlab._jit import njit
 from banditlab._validation import Boolean, Integer, Real
 from banditlab.kernels.common import categorical
 from banditlab.policies._scalar_context import ScalarContextPolicy
@@ -52,14 +52,14 @@ def init(params: TsallisINFCBParams, n_arms: int, n_features: int) -> TsallisINF
                              stats)
 
 
-@njit(cache=True)
+@njit
 def _bin(params, c):
     width = (params.high - params.low) / params.n_bins
     j = int(np.floor((c - params.low) / width))
     return min(max(j, 0), params.n_bins - 1)
 
 
-@njit(cache=True)
+@njit
 def _fill(params, state, j):
     st = state.stats[j]
     scale = 1.0
@@ -69,13 +69,13 @@ def _fill(params, state, j):
                           state.probs)
 
 
-@njit(cache=True)
+@njit
 def select(params, state, context, rng):
     _fill(params, state, _bin(params, context[0, 0]))
     return categorical(state.probs, rng)
 
 
-@njit(cache=True)
+@njit
 def update(params, state, arm, reward, context):
     j = _bin(params, context[0, 0])
     _fill(params, state, j)

@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from banditlab._jit import njit
 from banditlab._validation import Integer, Real
 from banditlab.kernels.common import argmax_tiebreak
 from banditlab.policies._index import init_counts, update_counts
@@ -31,7 +31,7 @@ class UCBParams(NamedTuple):
     alpha: float       # exploration scale, > 0
 
 
-@njit(cache=True)
+@njit
 def select(params, state, rng):
     bonus = params.alpha * np.log(max(state.t, 1))
     index = state.scratch

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from banditlab._jit import njit
 from banditlab._validation import Integer, Options
 from banditlab.policy import Policy
 from banditlab.protocols import KARMED, Kernels, register_kernels
@@ -32,19 +32,19 @@ def init(params: UniformParams, n_arms: int) -> UniformState:
     return UniformState(0, n_arms)
 
 
-@njit(cache=True)
+@njit
 def select(params, state, rng):
     if params.mode == 0:
         return state.t % state.n_arms
     return rng.integers(0, state.n_arms)
 
 
-@njit(cache=True)
+@njit
 def update(params, state, arm, reward):
     return UniformState(state.t + 1, state.n_arms)
 
 
-@njit(cache=True)
+@njit
 def action_probabilities(params, state):
     p = np.zeros(state.n_arms)
     if params.mode == 0:

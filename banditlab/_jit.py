@@ -1,0 +1,181 @@
+"""``njit``: Numba's ``njit`` with one on-disk cache that is sound across files.
+
+Every banditlab kernel is compiled with :func:`njit` from this module (a test checks that no
+module of the package calls ``numba.njit`` itself). It differs from ``numba.njit(cache=True)``
+in what makes a cached function stale:
+
+* **Numba** stamps a cached function with its own source file only. A compiled function that
+  reaches a kernel in another file (a shared helper in :mod:`banditlab.kernels`, an env kernel,
+  a policy's ``select`` reached through the protocol dispatch) keeps its old machine code after
+  that other file is edited, until the cache files are deleted by hand.
+* **Here** the stamp of every kernel is a digest of the *contents* of every Python file of the
+  package (``banditlab/``, and ``envs/``/``solvers/``/``theory_checks/`` where a source
+  checkout keeps them beside it). Editing any of them invalidates every cached kernel in the
+  next process; installing the same files again (or a ``git checkout`` that only touches
+  modification times) does not.
+* Algorithms defined **outside** the package (a user's ``Params`` type with kernels in their own
+  module) reach banditlab's cached trajectory loops through the dispatch too. For each argument
+  type of a compiled signature that is a ``NamedTuple`` class defined outside the package, the
+  cache key also holds a digest of that class's source file and of the files of the kernels
+  registered for it, so editing such a kernel compiles the loop anew for that type. (Helpers
+  that such a kernel imports from yet another file of the user's are not tracked: numba's own
+  rule applies to them.)
+* An index that can no longer be unpickled (it names a class that an upgrade renamed) reads as
+  a cache miss instead of raising ``AttributeError`` on the first call.
+
+Every edit therefore recompiles the kernels a process uses once (a few seconds each); a fresh
+install compiles them once anyway. ``NUMBA_DISABLE_JIT=1`` returns the plain Python functions.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import inspect
+import os
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numba
+from numba.core import caching
+
+__all__ = ["njit", "package_digest", "package_roots"]
+
+_PACKAGE = "banditlab"
+_MAPPED = ("envs", "solvers", "theory_checks")
+
+
+def package_roots() -> tuple[Path, ...]:
+    """The folders holding banditlab's Python files (installed or in a source checkout)."""
+    roots = [Path(__file__).resolve().parent]
+    for sub in _MAPPED:
+        try:
+            spec = importlib.util.find_spec(f"{_PACKAGE}.{sub}")
+        except (ImportError, ValueError):
+            spec = None
+        for loc in (spec.submodule_search_locations or []) if spec is not None else []:
+            path = Path(loc).resolve()
+            if path.is_dir() and not any(path.is_relative_to(r) for r in roots):
+                roots.append(path)
+    return tuple(roots)
+
+
+def _digest_files(files: list[Path]) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        h.update(str(f.name).encode())
+        try:
+            h.update(f.read_bytes())
+        except OSError:
+            h.update(b"<unreadable>")
+    return h.hexdigest()
+
+
+@functools.cache
+def package_digest() -> str:
+    """SHA-256 of the contents of every ``.py`` file under :func:`package_roots` (cached)."""
+    files: list[Path] = []
+    for root in package_roots():
+        files += sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+    return _digest_files(files)
+
+
+def _inside_package(path: Path) -> bool:
+    return any(path.is_relative_to(r) for r in package_roots())
+
+
+def _external_sources(sig: Any) -> str:
+    """Digest of the user files behind the NamedTuple argument types of ``sig`` (or '')."""
+    from banditlab.protocols import registered_kernels
+
+    files: set[Path] = set()
+    for t in getattr(sig, "args", sig) if sig is not None else ():
+        cls = getattr(t, "instance_class", None)
+        if cls is None:
+            continue
+        funcs: list[Any] = [cls]
+        kernels = registered_kernels(cls)
+        if kernels is not None:
+            funcs += [getattr(k, "py_func", k) for k in kernels if k is not None]
+        for obj in funcs:
+            try:
+                path = Path(inspect.getfile(obj)).resolve()
+            except (TypeError, OSError):
+                continue
+            if path.is_file() and not _inside_package(path):
+                files.add(path)
+    return _digest_files(sorted(files)) if files else ""
+
+
+class _PackageStampMixin:
+    """Locator mixin: the source stamp is the package digest, not the function's own file."""
+
+    def get_source_stamp(self) -> str:
+        return package_digest()
+
+
+class _UserProvidedLocator(_PackageStampMixin, caching.UserProvidedCacheLocator):
+    pass
+
+
+class _InTreeLocator(_PackageStampMixin, caching.InTreeCacheLocator):
+    pass
+
+
+class _UserWideLocator(_PackageStampMixin, caching.UserWideCacheLocator):
+    pass
+
+
+class _CacheImpl(caching.CompileResultCacheImpl):
+    _locator_classes = [_UserProvidedLocator, _InTreeLocator, _UserWideLocator]
+
+
+class _IndexFile(caching.IndexDataCacheFile):
+    """An index that cannot be unpickled (a class it names is gone) is a miss."""
+
+    def _load_index(self) -> dict:
+        try:
+            return super()._load_index()
+        except (AttributeError, ImportError, pickle.UnpicklingError, EOFError, ValueError):
+            return {}
+
+
+class _PackageCache(caching.FunctionCache):
+    """``FunctionCache`` with the package-wide stamp and the user-kernel key."""
+
+    _impl_class = _CacheImpl
+
+    def __init__(self, py_func: Callable[..., Any]) -> None:
+        self._name = repr(py_func)
+        self._py_func = py_func
+        self._impl = self._impl_class(py_func)
+        self._cache_path = self._impl.locator.get_cache_path()
+        self._cache_file = _IndexFile(cache_path=self._cache_path,
+                                      filename_base=self._impl.filename_base,
+                                      source_stamp=self._impl.locator.get_source_stamp())
+        self.enable()
+
+    def _index_key(self, sig: Any, codegen: Any) -> tuple:
+        return (*super()._index_key(sig, codegen), _external_sources(sig))
+
+
+def njit(func: Callable[..., Any] | None = None, **options: Any) -> Any:
+    """``numba.njit`` with the package-wide cache (``cache`` is always on; do not pass it).
+
+    Usable bare (``@njit``) or with Numba's options (``@njit(inline="always")``).
+    """
+    if "cache" in options:
+        raise TypeError("banditlab._jit.njit: kernels are always cached; drop 'cache='.")
+
+    def wrap(f: Callable[..., Any]) -> Any:
+        disp = numba.njit(**options)(f)
+        if isinstance(disp, numba.core.dispatcher.Dispatcher) and os.environ.get(
+                "NUMBA_DISABLE_JIT", "0") != "1":
+            # what Dispatcher.enable_caching() does, with our cache class
+            disp._cache = _PackageCache(disp.py_func)
+        return disp
+
+    return wrap if func is None else wrap(func)

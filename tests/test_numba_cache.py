@@ -1,0 +1,200 @@
+"""The kernel cache is sound: an edit to any kernel file reaches every compiled caller.
+
+Each test works on a private copy of the package (laid out as an install would be), runs a
+driver in fresh processes, edits one file of the copy between them, and checks that the next
+process behaves according to the edited source, with no cache file deleted by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import banditlab
+from banditlab._jit import package_roots
+
+# UCB on a 4-armed bandit whose best arm is the last: pull counts on both engines.
+DRIVER = textwrap.dedent("""
+    import json, sys
+    sys.path.insert(0, sys.argv[1])
+    import numpy as np
+    import banditlab as bl
+    assert bl.__file__.startswith(sys.argv[1]), bl.__file__
+    env = bl.BernoulliBandit([0.5, 0.5, 0.5, 0.9], horizon=400)
+    out = {}
+    for engine in ("kernel", "python"):
+        res = bl.run_many(bl.UCB(4), env, n_runs=1, seed=3, engine=engine, n_jobs=1)
+        out[engine] = res.pulls[0].tolist()
+    print(json.dumps(out))
+""")
+
+TIE_TO_FIRST = '''
+@njit
+def argmax_tiebreak(values, rng):
+    """Edited in a test: always arm 0."""
+    return 0
+'''
+
+
+def _copy_package(dest: Path) -> Path:
+    """Copy banditlab (and the folders a checkout maps into it) as an installed tree."""
+    roots = package_roots()
+    target = dest / "banditlab"
+    ignore = shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc")
+    shutil.copytree(roots[0], target, ignore=ignore)
+    for extra in roots[1:]:
+        if not (target / extra.name).exists():
+            shutil.copytree(extra, target / extra.name, ignore=ignore)
+    return target
+
+
+def _run(tmp: Path, script: str) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NUMBA_DISABLE_JIT", "NUMBA_CACHE_DIR", "PYTHONPATH")}
+    out = subprocess.run([sys.executable, "-c", script, str(tmp)], cwd=tmp, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _replace_function(path: Path, name: str, new_source: str) -> None:
+    """Replace the decorated module-level function ``name`` in ``path`` by ``new_source``."""
+    lines = path.read_text().splitlines(keepends=True)
+    start = next(i for i, ln in enumerate(lines) if ln.startswith(f"def {name}("))
+    end = start + 1
+    while start > 0 and lines[start - 1].startswith("@"):
+        start -= 1
+    while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t)"):
+        end += 1
+    path.write_text("".join(lines[:start]) + new_source.lstrip("\n") + "\n\n"
+                    + "".join(lines[end:]))
+
+
+@pytest.mark.parametrize("stamp", ["package", "canary: numba's own file stamp"])
+def test_editing_a_shared_helper_reaches_both_engines(tmp_path: Path, stamp: str) -> None:
+    pkg = _copy_package(tmp_path)
+    if stamp != "package":
+        # the canary: the same copy with Numba's per-file stamp must keep the stale code
+        jit = pkg / "_jit.py"
+        jit.write_text(jit.read_text().replace(
+            "return package_digest()", "return super().get_source_stamp()"))
+    before = _run(tmp_path, DRIVER)
+    assert before["kernel"] == before["python"]
+    assert before["kernel"][0] < 100 and before["kernel"][3] > 200   # UCB finds arm 3
+    # a second process loads from the cache and agrees
+    assert _run(tmp_path, DRIVER) == before
+    assert list((pkg / "kernels" / "__pycache__").glob("common.argmax_tiebreak-*.nbi"))
+
+    _replace_function(pkg / "kernels" / "common.py", "argmax_tiebreak", TIE_TO_FIRST)
+    after = _run(tmp_path, DRIVER)
+    if stamp == "package":
+        # each arm once, then every tie-broken choice goes to arm 0
+        assert after["kernel"] == after["python"] == [397, 1, 1, 1]
+    else:
+        assert after == before
+
+
+USER_MODULE = textwrap.dedent('''
+    from typing import NamedTuple
+    import numpy as np
+    from banditlab._jit import njit
+    from banditlab.protocols import Kernels, register_kernels
+
+    class FixedParams(NamedTuple):
+        arm: int
+
+    class FixedState(NamedTuple):
+        t: int
+
+    def init(params, n_arms):
+        return FixedState(0)
+
+    @njit
+    def select(params, state, rng):
+        return params.arm
+
+    @njit
+    def update(params, state, arm, reward):
+        return FixedState(state.t + 1)
+
+    KERNELS = register_kernels(FixedParams, Kernels(init, select, update))
+''')
+
+USER_DRIVER = textwrap.dedent("""
+    import json, sys
+    sys.path.insert(0, sys.argv[1])
+    import numpy as np
+    import banditlab as bl
+    from banditlab.engine import run_karmed
+    import userpolicy
+    env = bl.BernoulliBandit([0.2, 0.8], horizon=10)
+    env.reset(seed=0)
+    params = userpolicy.FixedParams(1)
+    regret, pulls, _ = run_karmed(params, userpolicy.init(params, 2), np.random.default_rng(0),
+                                  env.kernel_arrays(), env.np_random, 10,
+                                  np.arange(1, 11, dtype=np.int64))
+    print(json.dumps(pulls.tolist()))
+""")
+
+
+def test_editing_a_user_kernel_reaches_the_cached_engine_loop(tmp_path: Path) -> None:
+    _copy_package(tmp_path)
+    (tmp_path / "userpolicy.py").write_text(USER_MODULE)
+    assert _run(tmp_path, USER_DRIVER) == [0, 10]
+    edited = USER_MODULE.replace("return params.arm", "return 1 - params.arm")
+    (tmp_path / "userpolicy.py").write_text(edited)
+    assert _run(tmp_path, USER_DRIVER) == [10, 0]
+
+
+STALE_V1 = textwrap.dedent("""
+    from typing import NamedTuple
+    from banditlab._jit import njit
+
+    class OldState(NamedTuple):
+        x: float
+
+    @njit
+    def f(s):
+        return s.x + 1.0
+
+    def call():
+        return f(OldState(1.0))
+""")
+
+STALE_DRIVER = textwrap.dedent("""
+    import json, sys
+    sys.path.insert(0, sys.argv[1])
+    import banditlab
+    from banditlab import cachedmod
+    print(json.dumps(cachedmod.call()))
+""")
+
+
+def test_an_index_naming_a_removed_class_is_a_miss(tmp_path: Path) -> None:
+    """A cached index that names a class an upgrade renamed recompiles instead of crashing."""
+    pkg = _copy_package(tmp_path)
+    (pkg / "cachedmod.py").write_text(STALE_V1)
+    assert _run(tmp_path, STALE_DRIVER) == 2.0
+    # same size, class renamed: only unpickling the old index can notice
+    (pkg / "cachedmod.py").write_text(STALE_V1.replace("OldState", "NewState"))
+    assert _run(tmp_path, STALE_DRIVER) == 2.0
+
+
+def test_no_module_bypasses_the_package_cache() -> None:
+    """Every kernel goes through banditlab._jit.njit (plain numba caching is unsound here)."""
+    offenders = []
+    for root in package_roots():
+        for path in root.rglob("*.py"):
+            text = path.read_text()
+            if path.name != "_jit.py" and ("cache=True" in text
+                                           or "from numba import njit" in text):
+                offenders.append(str(path.relative_to(root.parent)))
+    assert not offenders, offenders
+    assert Path(banditlab.__file__).parent in package_roots()
