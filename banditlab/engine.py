@@ -1,7 +1,7 @@
 """Whole-trajectory loops of the kernel engine, one per protocol.
 
 Each loop is a skeleton with no algorithm logic: the policy's ``select``/``update`` kernels
-(reached through :mod:`banditlab.protocols`' compile-time dispatch) and the env's reward
+(reached through the compile-time dispatch of :mod:`banditlab.protocols`) and the env's reward
 kernels do all the work, so the Python engine, which calls the same kernels one step at a
 time, gives bit-identical trajectories.
 """
@@ -19,7 +19,7 @@ from banditlab.envs.kernels import (
     linear_mean,
     linear_reward,
 )
-from banditlab.protocols import policy_select, policy_select_ctx, policy_update, policy_update_ctx
+from banditlab.protocols import call_select, call_update
 
 __all__ = ["run_contextual", "run_karmed"]
 
@@ -36,9 +36,9 @@ def run_karmed(params, state, rng, env, env_rng, horizon, checkpoints):
     acc = 0.0
     j = 0
     for t in range(horizon):
-        arm = policy_select(params, state, rng)
+        arm = call_select(params, state, rng)
         reward = karmed_reward(env, arm, t, env_rng)
-        state = policy_update(params, state, arm, reward)
+        state = call_update(params, state, arm, reward)
         pulls[arm] += 1
         acc += karmed_gap(env, arm, t)
         while j < checkpoints.shape[0] and checkpoints[j] == t + 1:
@@ -59,9 +59,9 @@ def run_contextual(params, state, rng, env, context, env_rng, horizon, checkpoin
     acc = 0.0
     j = 0
     for t in range(horizon):
-        arm = policy_select_ctx(params, state, context, rng)
+        arm = call_select(params, state, context, rng)
         reward = linear_reward(env, context, arm, env_rng)
-        state = policy_update_ctx(params, state, arm, reward, context)
+        state = call_update(params, state, arm, reward, context)
         pulls[arm] += 1
         acc += linear_best_mean(env, context) - linear_mean(env, context, arm)
         while j < checkpoints.shape[0] and checkpoints[j] == t + 1:

@@ -1,25 +1,25 @@
-"""The ``Policy`` shell: validation, coercion into ``Params`` and delegation to kernels.
+"""``Policy``: the step API of the bandit protocols (K-armed, contextual, fixed-budget BAI).
 
-Subclasses declare ``protocol``, ``kernels``, ``constraints`` and ``_contract_kwargs`` and
-implement ``__init__`` (validate, then set ``n_arms`` and ``params``). Everything else —
-``reset``, ``select``, ``update``, ``recommend``, ``with_params`` — lives here once and calls
-the kernels, so the step-by-step API and the whole-trajectory engine run the same code.
+A thin subclass of :class:`banditlab.agent.Agent` (validation, params, seeding, pickling and
+``repr`` live there, once for every learner). Subclasses declare ``protocol``, ``kernels``,
+``constraints`` and ``_contract_kwargs`` and implement ``__init__`` (validate, then set
+``n_arms`` and ``params``). ``select``, ``update``, ``recommend`` here call the kernels, so the
+step-by-step API and the whole-trajectory engine run the same code.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from banditlab._seeding import make_rng
-from banditlab._validation import Constraint, validate
-from banditlab.protocols import CONTEXTUAL, FIXED_BUDGET_BAI, Kernels, Protocol
+from banditlab.agent import Agent
+from banditlab.protocols import CONTEXTUAL, FIXED_BUDGET_BAI
 
 __all__ = ["Policy"]
 
 
-class Policy:
+class Policy(Agent):
     """Base class of all bandit policies (thin stateful shell over Numba kernels).
 
     Usage follows the gymnasium loop::
@@ -41,37 +41,7 @@ class Policy:
         The policy's own random stream, created by :meth:`reset`.
     """
 
-    protocol: ClassVar[Protocol]
-    kernels: ClassVar[Kernels]
-    constraints: ClassVar[dict[str, Constraint]]
-    #: small valid keyword arguments used by the registry-wide contract tests (plus n_arms)
-    _contract_kwargs: ClassVar[dict[str, Any]] = {}
-
     n_arms: int
-    params: NamedTuple
-    state: Any
-    rng: np.random.Generator
-
-    # -- construction ---------------------------------------------------------------------
-    def _validate(self, **values: Any) -> dict[str, Any]:
-        """Validate constructor arguments, remember them for ``get_params``, return coerced."""
-        out = validate(type(self).__name__, self.constraints, values)
-        self._init_kwargs = dict(values)
-        self._coerced = out
-        return out
-
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments as given (after validation)."""
-        return dict(self._init_kwargs)
-
-    def with_params(self, **changes: Any) -> Policy:
-        """A new, validated policy of the same class with some arguments changed."""
-        return type(self)(**{**self._init_kwargs, **changes})
-
-    @property
-    def name(self) -> str:
-        """The class name (used in results and plots)."""
-        return type(self).__name__
 
     def _dims(self) -> tuple[int, ...]:
         if self.protocol is CONTEXTUAL:
@@ -79,16 +49,8 @@ class Policy:
         return (self.n_arms,)
 
     # -- interaction ----------------------------------------------------------------------
-    def reset(self, *, seed: int | None = None) -> Policy:
-        """Start afresh: new state and a new generator from ``seed`` (fresh entropy if None)."""
-        self.rng = make_rng(seed)
-        self.state = self.kernels.init(self.params, *self._dims())
+    def _on_reset(self) -> None:
         self._last_context: np.ndarray | None = None
-        return self
-
-    def _require_state(self, what: str) -> None:
-        if not hasattr(self, "state"):
-            raise RuntimeError(f"{self.name}.{what}: call reset(seed=...) first.")
 
     def select(self, obs: Any = None) -> int:
         """Choose an action. For contextual policies ``obs`` is the feature matrix."""
@@ -144,7 +106,3 @@ class Policy:
     def is_bai(self) -> bool:
         """Whether this is a fixed-budget best-arm identification policy."""
         return self.protocol is FIXED_BUDGET_BAI
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self._init_kwargs.items())
-        return f"{self.name}({args})"

@@ -1,47 +1,70 @@
-"""Interaction protocols and the compile-time dispatch from ``Params`` types to kernels.
+"""The protocol table and the one compile-time dispatch from ``Params`` types to kernels.
 
-A policy is ``Params`` (an immutable NamedTuple of numbers), ``State`` (a NamedTuple of arrays
-and scalars) and a :class:`Kernels` set of ``@njit`` functions. The protocol names which
-kernels exist and their signatures:
+An algorithm is ``Params`` (an immutable NamedTuple of numbers), ``State`` (a NamedTuple of
+arrays and scalars) and a :class:`Kernels` set of ``@njit`` functions. An interaction
+*protocol* says which kernels an algorithm of that kind has, with which signatures, on which
+family of environments it runs, and which **one** whole-trajectory loop plays it. Every
+protocol of the library is declared in :data:`PROTOCOLS`:
 
 ``KARMED``
     ``init(params, n_arms) -> state`` (plain Python: allocation only),
-    ``select(params, state, rng) -> arm`` and ``update(params, state, arm, reward) -> state``.
+    ``select(params, state, rng) -> arm``, ``update(params, state, arm, reward) -> state``.
+    Loop: :func:`banditlab.engine.run_karmed`.
 ``CONTEXTUAL``
-    ``init(params, n_arms, n_features)``, ``select(params, state, context, rng)`` and
-    ``update(params, state, arm, reward, context)``; ``context`` is ``float64[n_arms, n_features]``.
+    ``init(params, n_arms, n_features)``, ``select(params, state, context, rng)``,
+    ``update(params, state, arm, reward, context)``; ``context`` is
+    ``float64[n_arms, n_features]``. Loop: :func:`banditlab.engine.run_contextual`.
 ``FIXED_BUDGET_BAI``
     ``KARMED`` plus ``recommend(params, state) -> arm``, the arm output when the budget ends.
+    Loop: :func:`banditlab.engine.run_karmed`.
+``STREAMING``
+    ``explore(params, env, env_state, env_rng, rng) -> arm``: read the stream once through the
+    env's kernels (which enforce the memory budget) and return the arm to commit to.
+    Loop: :func:`banditlab.streaming.kernels.run_stream` (explore, then commit).
+``EPISODIC``
+    ``init(params, ...)``, ``plan(params, state, episode) -> (upper, lower)`` (fills
+    ``state.policy``), ``update(params, state, h, s, items, k, position, s_next, reward)``.
+    Loop: :func:`banditlab.cascading.kernels.run_episodes_kernel` (regret minimisation).
+``EPISODIC_BPI``
+    The ``EPISODIC`` kernels, played until ``upper - lower <= epsilon`` (best policy
+    identification). Loop: :func:`banditlab.cascading.kernels.run_bpi_kernel`.
 
-The trajectory loops in :mod:`banditlab.engine` are written **once per protocol**. They call the
-stubs below (:func:`policy_select`, ...), which Numba resolves at compile time, by the type of
-``params``, to the registered kernel. Each algorithm's logic therefore exists once, in its
-``select``/``update`` kernels; the step-by-step Python engine calls the very same kernels. This
-replaces a per-policy copy of the loop skeleton (or kernels passed as function arguments, which
-Numba cannot cache): the dispatch is an ``@overload``, so the loops load from Numba's on-disk
-cache in a new process.
+A new system adds one :class:`Protocol` here, its loop, its env and its algorithms; a new
+kernel name adds one dispatch stub at the end of this module.
+
+Dispatch. The loops call the stubs below (:func:`call_select`, :func:`call_update`, ...).
+Each stub is an ``@overload`` that Numba resolves at compile time, by the type of ``params``,
+to the kernel registered with :func:`register_kernels`; each stub serves every arity (the
+contextual ``select`` takes one argument more than the K-armed one). So each algorithm's logic
+exists once, in its kernels; the step-by-step Python API calls the very same kernels, and the
+loops load from the on-disk cache in a new process (kernels passed as function arguments could
+not be cached).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from numba.extending import overload
 
 __all__ = [
     "CONTEXTUAL",
+    "EPISODIC",
+    "EPISODIC_BPI",
     "FIXED_BUDGET_BAI",
     "KARMED",
+    "PROTOCOLS",
+    "STREAMING",
     "Kernels",
     "Protocol",
+    "call_explore",
+    "call_plan",
+    "call_recommend",
+    "call_select",
+    "call_update",
     "kernels_for",
-    "policy_recommend",
-    "policy_select",
-    "policy_select_ctx",
-    "policy_update",
-    "policy_update_ctx",
     "register_kernels",
     "registered_kernels",
 ]
@@ -49,44 +72,113 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Protocol:
-    """An interaction protocol: its name, the kernels it needs and the env family it runs on."""
+    """An interaction protocol: its kernels, the env family it runs on and its one loop.
+
+    Attributes
+    ----------
+    name : str
+    kernels : tuple of str
+        The kernels every algorithm of the protocol registers (besides ``init``).
+    signatures : dict
+        ``kernel name -> call signature``, as documentation and for error messages.
+    env_family : str
+        The ``family`` attribute of the envs it runs on.
+    loop : str
+        ``"module:function"`` of the whole-trajectory loop (imported on use).
+    description : str
+    optional : tuple of str
+        Kernels some algorithms add (e.g. ``action_probabilities``).
+    """
 
     name: str
-    required: tuple[str, ...]
+    kernels: tuple[str, ...]
+    signatures: dict[str, str] = field(compare=False)
     env_family: str
+    loop: str
     description: str
+    optional: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return self.name
 
+    def resolve_loop(self) -> Callable[..., Any]:
+        """The loop function itself."""
+        import importlib
 
-KARMED = Protocol("KARMED", ("init", "select", "update"), "karmed",
-                  "K-armed bandit: select(params, state, rng), update(params, state, arm, reward)")
-CONTEXTUAL = Protocol("CONTEXTUAL", ("init", "select", "update"), "linear",
-                      "contextual/linear bandit: select(params, state, context, rng), "
-                      "update(params, state, arm, reward, context)")
-FIXED_BUDGET_BAI = Protocol("FIXED_BUDGET_BAI", ("init", "select", "update", "recommend"),
-                            "karmed", "fixed-budget best-arm identification: KARMED plus "
-                            "recommend(params, state)")
+        module, name = self.loop.split(":")
+        return getattr(importlib.import_module(module), name)
+
+
+_SEL = "select(params, state, rng) -> arm"
+_UPD = "update(params, state, arm, reward) -> state"
+KARMED = Protocol(
+    "KARMED", ("select", "update"), {"select": _SEL, "update": _UPD}, "karmed",
+    "banditlab.engine:run_karmed", "K-armed bandit: one arm per round, its reward observed",
+    optional=("action_probabilities",))
+CONTEXTUAL = Protocol(
+    "CONTEXTUAL", ("select", "update"),
+    {"select": "select(params, state, context, rng) -> arm",
+     "update": "update(params, state, arm, reward, context) -> state"}, "linear",
+    "banditlab.engine:run_contextual",
+    "contextual bandit: a feature matrix (n_arms, n_features) before each choice",
+    optional=("action_probabilities",))
+FIXED_BUDGET_BAI = Protocol(
+    "FIXED_BUDGET_BAI", ("select", "update", "recommend"),
+    {"select": _SEL, "update": _UPD, "recommend": "recommend(params, state) -> arm"}, "karmed",
+    "banditlab.engine:run_karmed",
+    "fixed-budget best-arm identification: K-armed play, then one recommended arm")
+STREAMING = Protocol(
+    "STREAMING", ("explore",),
+    {"explore": "explore(params, env, env_state, env_rng, rng) -> arm"}, "streaming",
+    "banditlab.streaming.kernels:run_stream",
+    "single-pass streaming bandit: arms arrive once, bounded arm memory, then commit")
+_PLAN = "plan(params, state, episode) -> (upper, lower)"
+_EUPD = "update(params, state, h, s, items, k, position, s_next, reward) -> state"
+EPISODIC = Protocol(
+    "EPISODIC", ("plan", "update"), {"plan": _PLAN, "update": _EUPD}, "cascading",
+    "banditlab.cascading.kernels:run_episodes_kernel",
+    "episodic cascading MDP: plan a list policy per episode, learn from clicks")
+EPISODIC_BPI = Protocol(
+    "EPISODIC_BPI", ("plan", "update"), {"plan": _PLAN, "update": _EUPD}, "cascading",
+    "banditlab.cascading.kernels:run_bpi_kernel",
+    "best policy identification in a cascading MDP: play until the value gap is <= epsilon")
+
+#: every protocol, by name
+PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
+    KARMED, CONTEXTUAL, FIXED_BUDGET_BAI, STREAMING, EPISODIC, EPISODIC_BPI)}
 
 
 class Kernels(NamedTuple):
-    """The kernels of one algorithm. ``init`` is plain Python; the others are ``@njit``."""
+    """The kernels of one algorithm: ``init`` (plain Python) and ``@njit`` functions.
 
-    init: Callable[..., Any]
-    select: Callable[..., Any]
-    update: Callable[..., Any]
+    Only the kernels its protocol names (and optional ones it offers) are set.
+    """
+
+    init: Callable[..., Any] | None
+    select: Callable[..., Any] | None = None
+    update: Callable[..., Any] | None = None
     recommend: Callable[..., Any] | None = None
     action_probabilities: Callable[..., Any] | None = None
+    plan: Callable[..., Any] | None = None
+    explore: Callable[..., Any] | None = None
 
 
 _KERNELS: dict[type, Kernels] = {}
 
 
-def register_kernels(params_type: type, kernels: Kernels) -> Kernels:
-    """Associate a ``Params`` NamedTuple class with its kernels (once per algorithm)."""
+def register_kernels(params_type: type, kernels: Kernels, protocol: Protocol | None = None
+                     ) -> Kernels:
+    """Associate a ``Params`` NamedTuple class with its kernels (once per algorithm).
+
+    With ``protocol``, check that every kernel the protocol names is present.
+    """
     if params_type in _KERNELS and _KERNELS[params_type] is not kernels:
         raise ValueError(f"register_kernels: {params_type.__name__} already has kernels.")
+    if protocol is not None:
+        missing = [k for k in protocol.kernels if getattr(kernels, k) is None]
+        if missing:
+            raise TypeError(f"register_kernels: {params_type.__name__} follows "
+                            f"{protocol.name}, which needs kernels {missing}.")
     _KERNELS[params_type] = kernels
     return kernels
 
@@ -105,65 +197,29 @@ def registered_kernels(params_type: type) -> Kernels | None:
     return _KERNELS.get(params_type)
 
 
-def _lookup(numba_type: Any, what: str) -> Callable[..., Any]:
-    cls = getattr(numba_type, "instance_class", None)
-    kernel = getattr(_KERNELS.get(cls), what, None) if cls is not None else None
-    if kernel is None:
-        raise TypeError(f"no '{what}' kernel registered for params type {numba_type}")
-    return kernel
+def _make_stub(name: str) -> Callable[..., Any]:
+    """A dispatch stub for kernel ``name``: plain Python body, plus its Numba overload."""
+
+    def stub(params, *args):  # unannotated: numba compares it with the overload's signature
+        # the body runs only without JIT (NUMBA_DISABLE_JIT=1): the overload replaces it
+        return getattr(_KERNELS[type(params)], name)(params, *args)
+
+    stub.__name__ = stub.__qualname__ = f"call_{name}"
+    stub.__doc__ = f"Call the ``{name}`` kernel registered for ``type(params)``."
+
+    @overload(stub)
+    def _resolve(params, *args):
+        cls = getattr(params, "instance_class", None)
+        kernel = getattr(_KERNELS.get(cls), name, None) if cls is not None else None
+        if kernel is None:
+            raise TypeError(f"no '{name}' kernel registered for params type {params}")
+        return lambda params, *args: kernel(params, *args)
+
+    return stub
 
 
-# Pure-Python bodies: used when NUMBA_DISABLE_JIT=1, where the @overload is never consulted.
-def policy_select(params, state, rng):
-    """Dispatch to the ``select`` kernel of ``type(params)`` (K-armed)."""
-    return _KERNELS[type(params)].select(params, state, rng)
-
-
-def policy_update(params, state, arm, reward):
-    """Dispatch to the ``update`` kernel of ``type(params)`` (K-armed)."""
-    return _KERNELS[type(params)].update(params, state, arm, reward)
-
-
-def policy_select_ctx(params, state, context, rng):
-    """Dispatch to the ``select`` kernel of ``type(params)`` (contextual)."""
-    return _KERNELS[type(params)].select(params, state, context, rng)
-
-
-def policy_update_ctx(params, state, arm, reward, context):
-    """Dispatch to the ``update`` kernel of ``type(params)`` (contextual)."""
-    return _KERNELS[type(params)].update(params, state, arm, reward, context)
-
-
-def policy_recommend(params, state):
-    """Dispatch to the ``recommend`` kernel of ``type(params)``."""
-    return _KERNELS[type(params)].recommend(params, state)
-
-
-@overload(policy_select)
-def _ov_select(params, state, rng):
-    kernel = _lookup(params, "select")
-    return lambda params, state, rng: kernel(params, state, rng)
-
-
-@overload(policy_update)
-def _ov_update(params, state, arm, reward):
-    kernel = _lookup(params, "update")
-    return lambda params, state, arm, reward: kernel(params, state, arm, reward)
-
-
-@overload(policy_select_ctx)
-def _ov_select_ctx(params, state, context, rng):
-    kernel = _lookup(params, "select")
-    return lambda params, state, context, rng: kernel(params, state, context, rng)
-
-
-@overload(policy_update_ctx)
-def _ov_update_ctx(params, state, arm, reward, context):
-    kernel = _lookup(params, "update")
-    return lambda params, state, arm, reward, context: kernel(params, state, arm, reward, context)
-
-
-@overload(policy_recommend)
-def _ov_recommend(params, state):
-    kernel = _lookup(params, "recommend")
-    return lambda params, state: kernel(params, state)
+call_select = _make_stub("select")
+call_update = _make_stub("update")
+call_recommend = _make_stub("recommend")
+call_plan = _make_stub("plan")
+call_explore = _make_stub("explore")

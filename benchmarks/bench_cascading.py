@@ -31,13 +31,9 @@ from banditlab.cascading import (
     CascadingVIOracle,
     run_episodes,
 )
-from banditlab.cascading_kernels import (
-    best_list_exhaustive,
-    best_perm_kernel,
-    cvi_plan,
-    run_episodes_kernel,
-)
+from banditlab.cascading.kernels import cvi_plan, run_episodes_kernel
 from banditlab.envs.cascading import random_cascading_mdp
+from banditlab.envs.cascading_kernels import best_list_exhaustive, best_perm_kernel
 
 
 def _median_time(fn, repeats: int) -> float:

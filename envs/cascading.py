@@ -40,14 +40,14 @@ import numpy as np
 
 from banditlab._seeding import SeedLike, as_seed_sequence
 from banditlab._validation import Array, Integer, Real
-from banditlab.cascading_kernels import (
+from banditlab.envs.base import BanditEnv
+from banditlab.envs.cascading_kernels import (
     CascadeArrays,
     cascade_step,
     list_value,
     policy_evaluation_kernel,
     value_iteration_kernel,
 )
-from banditlab.envs.base import BanditEnv
 
 __all__ = [
     "CascadingMDP",

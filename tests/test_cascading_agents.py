@@ -18,7 +18,7 @@ from banditlab.cascading import (
     CascadingVIOracle,
     run_episodes,
 )
-from banditlab.cascading_kernels import CascadingVIState, cvi_plan
+from banditlab.cascading.kernels import CascadingVIState, cvi_plan
 from banditlab.envs.cascading import CascadingMDP, random_cascading_mdp
 from banditlab.errors import IncompatibleEnvError
 

@@ -20,13 +20,13 @@ from banditlab.cascading import (
     list_value_of,
     value_iteration,
 )
-from banditlab.cascading_kernels import (
+from banditlab.envs.cascading import CascadingMDP, random_cascading_mdp
+from banditlab.envs.cascading_kernels import (
     best_list_exhaustive,
     eval_box,
     list_value,
     list_value_forward,
 )
-from banditlab.envs.cascading import CascadingMDP, random_cascading_mdp
 
 
 def forward_value(items, u, w, w_bot) -> float:

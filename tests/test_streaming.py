@@ -31,8 +31,8 @@ from banditlab.streaming import (
     StreamingUniformExploration,
     level_schedule,
     run_one,
+    run_stream,
     run_streaming,
-    run_streaming_kernel,
 )
 
 
@@ -220,7 +220,7 @@ def test_exact_horizon_and_memory_budget(alg, k, log_t, seed, setting):
     assert np.all(res.regret >= -1e-9)
     assert np.all(res.regret <= t * (means.max() - means.min()) * (1 + 1e-12)
                   + (res.uncounted * 1.0))
-    if not alg.params.legacy:
+    if not alg.legacy_accounting:
         assert np.all(res.uncounted == 0)
 
 
@@ -249,8 +249,8 @@ def _replay_reference(means, ops, memory):
     return peak_excl, peak_incl, pulls, regret
 
 
-@pytest.mark.parametrize("alg", [a for a in ALGS if not a.params.legacy],
-                         ids=[i for a, i in zip(ALGS, IDS) if not a.params.legacy])
+@pytest.mark.parametrize("alg", [a for a in ALGS if not a.legacy_accounting],
+                         ids=[i for a, i in zip(ALGS, IDS) if not a.legacy_accounting])
 @given(k=st.integers(2, 40), log_t=st.floats(1.0, 9.0), seed=st.integers(0, 2**32))
 def test_kernel_path_equals_gymnasium_path(alg, k, log_t, seed):
     t = int(10**log_t)
@@ -328,7 +328,7 @@ def test_kernel_path_enforces_the_budget():
     with pytest.raises(StreamingMemoryError, match="above the memory budget of 1"):
         run_one(GameOfArms(), env, 0, 1)
     env.reset(seed=0)
-    run_streaming_kernel(GameOfArms().params, env.kernel_arrays(), env.kernel_state(),
+    run_stream(GameOfArms().params, env.kernel_arrays(), env.kernel_state(),
                          env.np_random, np.random.default_rng(1))
     assert env.kernel_state().counters[6] != 0          # error recorded, kernel stopped
     with pytest.raises(IncompatibleEnvError, match="stores up to 2 arms besides the buffer"):

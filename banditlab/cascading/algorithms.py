@@ -5,18 +5,18 @@ BestPerm oracle, backward induction with it, **CascadingVI** (regret minimisatio
 variance-aware bonuses), **CascadingBPI** (best policy identification) and the paper's
 baselines **CascadingVI-Oracle** (exhaustive search over lists), **CascadingVI-Bonus**
 (variance-unaware bonuses) and **AdaptVI** (UCBVI with lists as atomic actions). All loops
-run in the Numba kernels of :mod:`banditlab.cascading_kernels`; this module validates,
-allocates and delegates.
+run in the Numba kernels of :mod:`banditlab.cascading.kernels` and
+:mod:`banditlab.envs.cascading_kernels`; this module validates, allocates and delegates.
 
-Episodic protocol (``CASCADE``)
--------------------------------
+Episodic protocol (``EPISODIC``)
+--------------------------------
 The bandit protocols pick one arm per round; cascading RL plans a whole policy per episode.
 An agent therefore exposes ``plan()`` (backward induction; returns the policy, a list per step
 and state, and sets ``upper_value`` / ``lower_value`` at ``s1``), ``select(h, s)`` (the planned
 list) and ``update(h, s, action, position, s_next, reward)`` (one step's feedback). Its
 kernels are ``plan(params, state, episode)`` and ``update(params, state, h, s, items, k,
 position, s_next, reward)``, reached from the single episodic loop by compile-time dispatch on
-the ``Params`` type (see :mod:`banditlab.cascading_kernels`). :func:`run_episodes` runs the
+the ``Params`` type (see :mod:`banditlab.protocols`). :func:`run_episodes` runs the
 loop (``engine='kernel'``) or the equivalent gymnasium loop (``engine='python'``) and records
 the exact value of every played policy, hence the regret.
 
@@ -36,45 +36,38 @@ without domain knowledge using value function bounds. ICML 2019.
 
 from __future__ import annotations
 
-import copy
 import itertools
 import math
-import multiprocessing as mp
-import os
-import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
-from banditlab._seeding import SeedLike, make_rng, spawn_run_seeds
-from banditlab._validation import Array, Boolean, Constraint, Integer, Options, Real, validate
-from banditlab.cascading_kernels import (
+from banditlab._seeding import SeedLike, spawn_run_seeds
+from banditlab._validation import Array, Boolean, Constraint, Integer, Options, Real
+from banditlab.agent import Agent
+from banditlab.cascading.kernels import (
     AdaptVIParams,
     AdaptVIState,
     CascadingVIParams,
     CascadingVIState,
     adaptvi_plan,
     adaptvi_update,
-    best_list_exhaustive,
-    best_perm_kernel,
     cvi_plan,
     cvi_update,
-    list_value,
-    policy_evaluation_kernel,
     run_bpi_kernel,
-    run_episodes_kernel,
-    value_iteration_kernel,
 )
 from banditlab.envs.cascading import CascadingMDP, check_list
+from banditlab.envs.cascading_kernels import (
+    best_list_exhaustive,
+    best_perm_kernel,
+    list_value,
+    value_iteration_kernel,
+)
 from banditlab.errors import IncompatibleEnvError
-from banditlab.protocols import Protocol
-from banditlab.runner import _progress_bar
+from banditlab.protocols import EPISODIC, EPISODIC_BPI, Kernels, register_kernels
 
 __all__ = [
-    "CASCADE",
     "AdaptVI",
     "BPIResult",
     "CascadingAgent",
@@ -82,19 +75,14 @@ __all__ = [
     "CascadingVI",
     "CascadingVIBonus",
     "CascadingVIOracle",
-    "EpisodicResults",
     "best_list_brute_force",
     "best_perm",
     "enumerate_lists",
     "evaluate_policy",
     "list_value_of",
-    "run_episodes",
     "value_iteration",
 ]
 
-CASCADE = Protocol("CASCADE", ("init", "plan", "update"), "cascading",
-                   "episodic cascading RL: plan(params, state, episode) -> (upper, lower) fills "
-                   "the policy; update(params, state, h, s, items, k, position, s_next, reward)")
 
 
 # -------------------------------------------------------------------------------------------
@@ -236,7 +224,7 @@ def evaluate_policy(env: CascadingMDP, policy: Any) -> np.ndarray:
 # -------------------------------------------------------------------------------------------
 # Agents
 # -------------------------------------------------------------------------------------------
-class CascadingAgent:
+class CascadingAgent(Agent):
     """Base shell of the episodic cascading agents (validation, state, delegation).
 
     Usage (the gymnasium loop; :func:`run_episodes` does the same inside a kernel)::
@@ -252,7 +240,7 @@ class CascadingAgent:
                 s = s_next
     """
 
-    protocol: ClassVar[Protocol] = CASCADE
+    protocol = EPISODIC
     constraints: ClassVar[dict[str, Constraint]] = {
         "n_states": Integer(1, None),
         "n_items": Integer(1, None),
@@ -269,12 +257,10 @@ class CascadingAgent:
     list_size: int
     horizon: int
     initial_state: int
-    params: Any
-    state: Any
 
     def _validate_dims(self, **values: Any) -> dict[str, Any]:
         owner = self.name
-        v = validate(owner, self.constraints, values)
+        v = self._validate(**values)
         if v["list_size"] > v["n_items"]:
             raise ValueError(f"{owner}: 'list_size' must be an int in [1, {v['n_items']}] "
                              f"(at most n_items); got {v['list_size']}.")
@@ -284,27 +270,7 @@ class CascadingAgent:
         self.n_states, self.n_items = v["n_states"], v["n_items"]
         self.list_size, self.horizon = v["list_size"], v["horizon"]
         self.initial_state = v["initial_state"]
-        self._init_kwargs = dict(values)
         return v
-
-    @property
-    def name(self) -> str:
-        """The class name (used in results and plots)."""
-        return type(self).__name__
-
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments as given (arrays as lists)."""
-        return {k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                for k, v in self._init_kwargs.items()}
-
-    def with_params(self, **changes: Any) -> CascadingAgent:
-        """A new, validated agent of the same class with some arguments changed."""
-        return type(self)(**{**self._init_kwargs, **changes})
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()
-                         if not isinstance(v, list))
-        return f"{self.name}({args})"
 
     @classmethod
     def for_env(cls, env: CascadingMDP, **kwargs: Any) -> CascadingAgent:
@@ -330,27 +296,10 @@ class CascadingAgent:
         return base
 
     # -- interaction ---------------------------------------------------------------------
-    def _init_state(self) -> Any:  # pragma: no cover - overridden
-        raise AttributeError(f"{self.name} defines no _init_state()")
-
-    def _plan_kernel(self) -> Any:  # pragma: no cover - overridden
-        raise AttributeError(f"{self.name} defines no _plan_kernel()")
-
-    def _update_kernel(self) -> Any:  # pragma: no cover - overridden
-        raise AttributeError(f"{self.name} defines no _update_kernel()")
-
-    def reset(self, *, seed: int | None = None) -> CascadingAgent:
-        """Forget everything. (The agents are deterministic; ``seed`` sets ``self.rng``.)"""
-        self.rng = make_rng(seed)
-        self.state = self._init_state()
+    def _on_reset(self) -> None:
         self.episode = 0
         self.upper_value = math.inf
         self.lower_value = -math.inf
-        return self
-
-    def _require_state(self, what: str) -> None:
-        if not hasattr(self, "state"):
-            raise RuntimeError(f"{self.name}.{what}: call reset(seed=...) first.")
 
     def plan(self) -> np.ndarray:
         """Plan the next episode; returns the policy ``int64[H, S, m]`` (a copy).
@@ -359,7 +308,7 @@ class CascadingAgent:
         the planned policy's value; ``nan`` lower value for agents without one).
         """
         self._require_state("plan")
-        up, low = self._plan_kernel()(self.params, self.state, self.episode)
+        up, low = self.kernels.plan(self.params, self.state, self.episode)
         self.episode += 1
         self.upper_value, self.lower_value = float(up), float(low)
         return self.state.policy.copy()
@@ -382,8 +331,8 @@ class CascadingAgent:
         pos = int(Integer(-1, k - 1).check(position, "position", owner))
         s_next = int(Integer(0, self.n_states - 1).check(s_next, "s_next", owner))
         reward = float(Real(0.0, 1.0).check(reward, "reward", owner))
-        self.state = self._update_kernel()(self.params, self.state, h, s, items, k, pos, s_next,
-                                           reward)
+        self.state = self.kernels.update(self.params, self.state, h, s, items, k, pos, s_next,
+                                         reward)
 
 
 class CascadingVI(CascadingAgent):
@@ -424,6 +373,8 @@ class CascadingVI(CascadingAgent):
     because the optimal one-step value is monotone in ``w`` and in ``u`` for w-sorted lists.
     """
 
+    kernels = register_kernels(CascadingVIParams, Kernels(None, plan=cvi_plan, update=cvi_update),
+                               EPISODIC)
     _bernstein: ClassVar[bool] = True
     _exhaustive: ClassVar[bool] = False
 
@@ -470,11 +421,6 @@ class CascadingVI(CascadingAgent):
             np.zeros((H + 1, S)), np.zeros((H + 1, S)), np.full((H, S, m), -1, np.int64),
             int(self.initial_state))
 
-    def _plan_kernel(self) -> Any:
-        return cvi_plan
-
-    def _update_kernel(self) -> Any:
-        return cvi_update
 
 
 class CascadingVIBonus(CascadingVI):
@@ -560,6 +506,7 @@ class CascadingBPI(CascadingVI):
     episodes.
     """
 
+    protocol = EPISODIC_BPI
     constraints = {**CascadingAgent.constraints, "epsilon": Real(0.0, None, closed="neither"),
                    "max_episodes": Integer(1, None)}
 
@@ -623,6 +570,9 @@ class AdaptVI(CascadingAgent):
         ``c`` in the Hoeffding bonus ``c c_h sqrt(L / n)``.
     """
 
+    kernels = register_kernels(AdaptVIParams, Kernels(None, plan=adaptvi_plan,
+                                                      update=adaptvi_update), EPISODIC)
+
     def __init__(self, n_states: int, n_items: int, list_size: int, horizon: int, *,
                  initial_state: int = 0, delta: float = 0.005, n_episodes: int = 100_000,
                  bonus_scale: float = 1.0) -> None:
@@ -644,12 +594,6 @@ class AdaptVI(CascadingAgent):
                             np.zeros((H, S), np.int64), np.full((H, S, m), -1, np.int64),
                             int(self.initial_state))
 
-    def _plan_kernel(self) -> Any:
-        return adaptvi_plan
-
-    def _update_kernel(self) -> Any:
-        return adaptvi_update
-
     def update(self, h: int, s: int, action: Any, position: int, s_next: int,
                reward: float) -> None:
         """Feed back one step. The list must be the planned one for ``(h, s)``."""
@@ -662,182 +606,3 @@ class AdaptVI(CascadingAgent):
                              f"{self.state.policy[h_i, s_i].tolist()} for (h, s)=({h_i}, {s_i}); "
                              f"got {items.tolist()}.")
         super().update(h, s, action, position, s_next, reward)
-
-
-# -------------------------------------------------------------------------------------------
-# Episodic runner
-# -------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class EpisodicResults:
-    """Per-episode values of ``n_runs`` independent runs of an agent on a cascading MDP.
-
-    Attributes
-    ----------
-    agent : str
-    agent_params, env_params : dict
-    optimal_value : float
-        ``V*_1(s1)``.
-    values : ndarray of float64, shape (n_runs, n_episodes)
-        Exact value ``V^{π_k}_1(s1)`` of the policy played in each episode.
-    upper, lower : ndarray of float64, shape (n_runs, n_episodes)
-        The agent's optimistic / pessimistic values at ``s1`` (``nan`` if it has none).
-    returns : ndarray of float64, shape (n_runs, n_episodes)
-        Realised returns.
-    wall_time_s : ndarray of float64, shape (n_runs,)
-        Wall time of each run (planning + playing + evaluation).
-    seed_entropy : int or tuple
-        Root entropy: ``run_episodes(..., seed=seed_entropy)`` replays the batch.
-    engine : str
-    """
-
-    agent: str
-    agent_params: dict
-    env_params: dict
-    optimal_value: float
-    values: np.ndarray
-    upper: np.ndarray
-    lower: np.ndarray
-    returns: np.ndarray
-    wall_time_s: np.ndarray
-    seed_entropy: Any
-    engine: str
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def n_episodes(self) -> int:
-        """Episodes per run."""
-        return int(self.values.shape[1])
-
-    @property
-    def regret(self) -> np.ndarray:
-        """Cumulative regret ``sum_k (V* - V^{π_k})``, shape (n_runs, n_episodes)."""
-        return np.cumsum(self.optimal_value - self.values, axis=1)
-
-    def final_regret(self) -> np.ndarray:
-        """Cumulative regret after the last episode, shape (n_runs,)."""
-        return self.regret[:, -1]
-
-    def time_per_episode_s(self) -> np.ndarray:
-        """Mean wall time per episode of each run, shape (n_runs,)."""
-        return self.wall_time_s / self.n_episodes
-
-    def to_frame(self, n_points: int = 200) -> pd.DataFrame:
-        """Tidy frame: ``run, episode, regret`` at about ``n_points`` episodes per run."""
-        n_points = int(Integer(1, None).check(n_points, "n_points", "EpisodicResults.to_frame"))
-        k = self.n_episodes
-        idx = np.unique(np.linspace(0, k, num=min(n_points, k) + 1)[1:].round().astype(int)) - 1
-        reg = self.regret
-        rows = [pd.DataFrame({"agent": self.agent, "run": r, "episode": idx + 1,
-                              "regret": reg[r, idx]}) for r in range(reg.shape[0])]
-        return pd.concat(rows, ignore_index=True)
-
-
-def _python_episodes(agent: CascadingAgent, env: Any, base: CascadingMDP, n_episodes: int
-                     ) -> tuple[np.ndarray, ...]:
-    values, upper, lower, returns = (np.empty(n_episodes) for _ in range(4))
-    a = base.kernel_arrays()
-    for e in range(n_episodes):
-        policy = agent.plan()
-        values[e] = policy_evaluation_kernel(a.q, a.r, a.p, policy)[0, a.s1]
-        upper[e], lower[e] = agent.upper_value, agent.lower_value
-        s, _ = env.reset()
-        total = 0.0
-        for h in range(base.horizon):
-            action = agent.select(h, s)
-            s_next, reward, _, _, info = env.step(action)
-            agent.update(h, s, action, info["position"], s_next, reward)
-            total += reward
-            s = s_next
-        returns[e] = total
-    return values, upper, lower, returns
-
-
-def _one_run(agent: CascadingAgent, env: Any, n_episodes: int, env_seed: int, agent_seed: int,
-             engine: str) -> tuple[Any, ...]:
-    base = env.unwrapped
-    start = time.perf_counter()
-    env.reset(seed=env_seed)
-    agent.reset(seed=agent_seed)
-    if engine == "kernel":
-        values, upper, lower, returns, state = run_episodes_kernel(
-            agent.params, agent.state, base.kernel_arrays(), base.np_random, n_episodes, 0)
-        agent.state = state
-        agent.episode = n_episodes
-    else:
-        values, upper, lower, returns = _python_episodes(agent, env, base, n_episodes)
-    return values, upper, lower, returns, time.perf_counter() - start
-
-
-def _run_chunk(agent: CascadingAgent, env: Any, n_episodes: int, seeds: list[tuple[int, int]],
-               engine: str) -> list[tuple[Any, ...]]:
-    return [_one_run(agent, env, n_episodes, es, ps, engine) for es, ps in seeds]
-
-
-#: run_episodes shows a progress bar by default from this many episodes (over all runs)
-PROGRESS_MIN_EPISODES = 200_000
-
-
-def run_episodes(agent: CascadingAgent, env: CascadingMDP, n_episodes: int, *, n_runs: int = 1,
-                 seed: SeedLike = None, engine: str = "kernel", n_jobs: int | None = 1,
-                 progress: bool | None = None) -> EpisodicResults:
-    """Run ``n_runs`` independent runs of ``n_episodes`` episodes and record exact values.
-
-    Parameters
-    ----------
-    agent : CascadingAgent
-    env : CascadingMDP (possibly wrapped by ``gymnasium.make``)
-    n_episodes : int
-        ``K``.
-    n_runs : int, default 1
-    seed : None, int or SeedSequence
-        Root of the seed tree: run i resets the env and the agent with its own pair of seeds.
-    engine : {'kernel', 'python'}, default 'kernel'
-        The whole run in one Numba loop, or the gymnasium loop calling the same kernels (the
-        two give identical results).
-    n_jobs : int or None, default 1
-        Worker processes (``None``: all cores). Results do not depend on it.
-    progress : bool, optional
-        Show a tqdm progress bar over runs (on stderr); default: when ``n_runs * n_episodes``
-        is at least :data:`PROGRESS_MIN_EPISODES`.
-
-    Returns
-    -------
-    EpisodicResults
-    """
-    owner = "run_episodes"
-    if not isinstance(agent, CascadingAgent):
-        raise TypeError(f"{owner}: 'agent' must be a CascadingAgent; got {type(agent).__name__}.")
-    base = agent.check_env(env, owner)
-    n_episodes = int(Integer(1, None).check(n_episodes, "n_episodes", owner))
-    n_runs = int(Integer(1, None).check(n_runs, "n_runs", owner))
-    engine = Options(("kernel", "python")).check(engine, "engine", owner)
-    if n_jobs is None:
-        n_jobs = os.cpu_count() or 1
-    n_jobs = min(int(Integer(1, None).check(n_jobs, "n_jobs", owner)), n_runs)
-    if progress is not None and not isinstance(progress, bool):
-        raise TypeError(f"{owner}: 'progress' must be a bool or None; got {progress!r}.")
-    show = n_runs * n_episodes >= PROGRESS_MIN_EPISODES if progress is None else progress
-    entropy, seeds = spawn_run_seeds(seed, n_runs, owner=owner)
-    bar = _progress_bar(n_runs, agent.name, show)
-    out: list[Any] = [None] * n_runs
-    if n_jobs == 1:
-        worker_agent, worker_env = copy.deepcopy(agent), copy.deepcopy(env)
-        for i, pair in enumerate(seeds):
-            out[i] = _run_chunk(worker_agent, worker_env, n_episodes, [pair], engine)[0]
-            bar.update(1)
-    else:
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
-            # one task per run: the bar moves as runs finish; results keep run order
-            futures = {pool.submit(_run_chunk, agent, env, n_episodes, [pair], engine): i
-                       for i, pair in enumerate(seeds)}
-            for fut in as_completed(futures):
-                out[futures[fut]] = fut.result()[0]
-                bar.update(1)
-    bar.close()
-    return EpisodicResults(
-        agent=agent.name, agent_params=agent.get_params(), env_params=base.env_params,
-        optimal_value=base.optimal_value(),
-        values=np.stack([o[0] for o in out]), upper=np.stack([o[1] for o in out]),
-        lower=np.stack([o[2] for o in out]), returns=np.stack([o[3] for o in out]),
-        wall_time_s=np.array([o[4] for o in out]), seed_entropy=entropy, engine=engine)

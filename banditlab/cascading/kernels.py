@@ -1,0 +1,317 @@
+"""Numba kernels of the cascading agents and the two episodic loops.
+
+The agents follow the ``EPISODIC`` protocol (:mod:`banditlab.protocols`): ``plan(params,
+state, episode)`` fills the agent's policy and returns optimistic and pessimistic values at the
+initial state; ``update(params, state, h, s, items, k, position, s_next, reward)`` consumes the
+feedback of one step (``position = -1`` when nothing was clicked; attraction outcomes are
+observed only up to the click). The loops :func:`run_episodes_kernel` (``EPISODIC``) and
+:func:`run_bpi_kernel` (``EPISODIC_BPI``) are written once and reach each agent's kernels
+through the protocol dispatch (:func:`~banditlab.protocols.call_plan`,
+:func:`~banditlab.protocols.call_update`), resolved by the type of ``params``. The model's
+kernels (simulator step, oracles, backward induction) are in
+:mod:`banditlab.envs.cascading_kernels`; array conventions are documented there.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from banditlab._jit import njit
+from banditlab.envs.cascading_kernels import (
+    best_list_exhaustive,
+    best_perm_kernel,
+    cascade_step,
+    eval_box,
+    list_length,
+    policy_evaluation_kernel,
+)
+from banditlab.protocols import call_plan, call_update
+
+__all__ = [
+    "AdaptVIParams",
+    "AdaptVIState",
+    "CascadingVIParams",
+    "CascadingVIState",
+    "adaptvi_plan",
+    "adaptvi_update",
+    "cvi_plan",
+    "cvi_update",
+    "run_bpi_kernel",
+    "run_episodes_kernel",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Agents: CascadingVI (and its ablations / the BPI planner) and AdaptVI
+# ---------------------------------------------------------------------------------------------
+class CascadingVIParams(NamedTuple):
+    """Hyperparameters of CascadingVI, its ablations and CascadingBPI."""
+
+    log_term: float        # L (constant part of the log term)
+    anytime: bool          # True: L_k = log_term + log(k (k + 1)) at episode k (BPI)
+    bernstein: bool        # True: variance-aware bonuses; False: Hoeffding (CascadingVI-Bonus)
+    exhaustive: bool       # True: exhaustive oracle (CascadingVI-Oracle); False: BestPerm
+    bonus_scale: float     # multiplies every bonus (1 = the specified constants)
+
+
+class CascadingVIState(NamedTuple):
+    """Statistics (shared across steps: the model is stationary) and the current plan."""
+
+    n_q: np.ndarray        # int64[S, N]        attraction observations
+    clicks: np.ndarray     # float64[S, N]      attraction successes
+    n_p: np.ndarray        # int64[S, N+1]      transitions observed from (s, a) / (s, a_⊥)
+    trans: np.ndarray      # float64[S, N+1, S] next-state counts
+    r_hat: np.ndarray      # float64[S, N]      rewards (given, or learned at the first click)
+    r_seen: np.ndarray     # bool[S, N]         whether r_hat[s, a] is known
+    v_up: np.ndarray       # float64[H+1, S]    optimistic values of the last plan
+    v_low: np.ndarray      # float64[H+1, S]    pessimistic values of the last plan
+    policy: np.ndarray     # int64[H, S, m]     lists of the last plan
+    s1: int                # initial state (where the planned values are reported)
+
+
+@njit
+def _cvi_log(params, episode):
+    if params.anytime:
+        k = episode + 1.0
+        return params.log_term + np.log(k * (k + 1.0))
+    return params.log_term
+
+
+@njit
+def cvi_plan(params, state, episode):
+    """Optimistic / pessimistic backward induction of CascadingVI (one plan per episode).
+
+    Fills ``state.v_up``, ``state.v_low`` and ``state.policy`` in place and returns
+    ``(v_up[0, s1], v_low[0, s1])``.
+    """
+    n_states, n_items = state.n_q.shape
+    horizon, _, m = state.policy.shape
+    big_l = _cvi_log(params, episode)
+    scale = params.bonus_scale
+    q_up = np.empty((n_states, n_items))
+    q_low = np.empty((n_states, n_items))
+    for s in range(n_states):
+        for a in range(n_items):
+            n = state.n_q[s, a]
+            if n == 0:
+                q_up[s, a] = 1.0
+                q_low[s, a] = 0.0
+                continue
+            qh = state.clicks[s, a] / n
+            if params.bernstein:
+                b = 2.0 * np.sqrt(qh * (1.0 - qh) * big_l / n) + 5.0 * big_l / n
+            else:
+                b = 2.0 * np.sqrt(big_l / n)
+            b *= scale
+            q_up[s, a] = min(1.0, qh + b)
+            q_low[s, a] = max(0.0, qh - b)
+    v_up = state.v_up
+    v_low = state.v_low
+    v_up[horizon, :] = 0.0
+    v_low[horizon, :] = 0.0
+    w_up = np.empty(n_items + 1)
+    w_low = np.empty(n_items + 1)
+    for h in range(horizon - 1, -1, -1):
+        cap = float(horizon - h)              # largest possible value from step h on
+        for s in range(n_states):
+            for a in range(n_items + 1):
+                n = state.n_p[s, a]
+                if a < n_items:
+                    if state.r_seen[s, a]:
+                        r_up = state.r_hat[s, a]
+                        r_low = r_up
+                    else:
+                        r_up = 1.0
+                        r_low = 0.0
+                else:
+                    r_up = 0.0
+                    r_low = 0.0
+                if n == 0:
+                    w_up[a] = cap
+                    w_low[a] = 0.0
+                    continue
+                m_up = 0.0
+                m_low = 0.0
+                sq_up = 0.0
+                gap2 = 0.0
+                for t in range(n_states):
+                    c = state.trans[s, a, t]
+                    if c > 0.0:
+                        ph = c / n
+                        m_up += ph * v_up[h + 1, t]
+                        m_low += ph * v_low[h + 1, t]
+                        sq_up += ph * v_up[h + 1, t] ** 2
+                        d = v_up[h + 1, t] - v_low[h + 1, t]
+                        gap2 += ph * d * d
+                if params.bernstein:
+                    var = max(0.0, sq_up - m_up * m_up)
+                    b = (2.0 * np.sqrt(var * big_l / n) + 2.0 * np.sqrt(gap2 * big_l / n)
+                         + 5.0 * cap * big_l / n)
+                else:
+                    b = 2.0 * cap * np.sqrt(big_l / n)
+                b *= scale
+                w_up[a] = min(cap, r_up + m_up + b)
+                w_low[a] = max(0.0, r_low + m_low - b)
+            out = state.policy[h, s]
+            if params.exhaustive:
+                val, k = best_list_exhaustive(q_low[s], q_up[s], w_up[:n_items], w_up[n_items],
+                                              m, out)
+            else:
+                val, k = best_perm_kernel(q_up[s], w_up[:n_items], w_up[n_items], m, q_low[s],
+                                          out)
+            v_up[h, s] = val
+            v_low[h, s] = eval_box(out, k, q_low[s], q_up[s], w_low[:n_items], w_low[n_items],
+                                   False)
+    return v_up[0, state.s1], v_low[0, state.s1]
+
+
+@njit
+def cvi_update(params, state, h, s, items, k, pos, s_next, reward):
+    """Consume one step's feedback: attraction outcomes up to the click, the transition and
+    (if unknown) the reward of the clicked item."""
+    n_items = state.n_q.shape[1]
+    n_seen = pos + 1 if pos >= 0 else k
+    for j in range(n_seen):
+        a = items[j]
+        state.n_q[s, a] += 1
+        if j == pos:
+            state.clicks[s, a] += 1.0
+    a = items[pos] if pos >= 0 else n_items
+    state.n_p[s, a] += 1
+    state.trans[s, a, s_next] += 1.0
+    if pos >= 0 and not state.r_seen[s, a]:
+        state.r_hat[s, a] = reward
+        state.r_seen[s, a] = True
+    return state
+
+
+class AdaptVIParams(NamedTuple):
+    """Hyperparameters of AdaptVI (UCBVI with lists as atomic actions)."""
+
+    log_term: float        # L
+    bonus_scale: float     # c in the bonus c * cap * sqrt(L / n)
+
+
+class AdaptVIState(NamedTuple):
+    """Per (state, list) statistics; item-level feedback is ignored."""
+
+    lists: np.ndarray      # int64[n_lists, m]
+    lengths: np.ndarray    # int64[n_lists]
+    n: np.ndarray          # int64[S, n_lists]      plays of list A at s
+    r_sum: np.ndarray      # float64[S, n_lists]    summed rewards
+    trans: np.ndarray      # float64[S, n_lists, S] next-state counts
+    v_up: np.ndarray       # float64[H+1, S]
+    choice: np.ndarray     # int64[H, S]            list index of the plan
+    policy: np.ndarray     # int64[H, S, m]
+    s1: int
+
+
+@njit
+def adaptvi_plan(params, state, episode):
+    """UCBVI backup over atomic lists; unplayed (s, A) get the cap (first such list wins).
+
+    Returns ``(v_up[0, s1], nan)``: AdaptVI keeps no pessimistic value.
+    """
+    n_states, n_lists = state.n.shape
+    horizon, _, m = state.policy.shape
+    big_l = params.log_term
+    v_up = state.v_up
+    v_up[horizon, :] = 0.0
+    for h in range(horizon - 1, -1, -1):
+        cap = float(horizon - h)
+        for s in range(n_states):
+            best = -np.inf
+            best_i = 0
+            for i in range(n_lists):
+                n = state.n[s, i]
+                if n == 0:
+                    val = cap
+                else:
+                    acc = 0.0
+                    for t in range(n_states):
+                        c = state.trans[s, i, t]
+                        if c > 0.0:
+                            acc += c * v_up[h + 1, t]
+                    val = (state.r_sum[s, i] + acc) / n
+                    val += params.bonus_scale * cap * np.sqrt(big_l / n)
+                    val = min(cap, val)
+                if val > best:
+                    best = val
+                    best_i = i
+                    if val >= cap:
+                        break
+            v_up[h, s] = best
+            state.choice[h, s] = best_i
+            for j in range(m):
+                state.policy[h, s, j] = state.lists[best_i, j]
+    return v_up[0, state.s1], np.nan
+
+
+@njit
+def adaptvi_update(params, state, h, s, items, k, pos, s_next, reward):
+    """Record the reward and next state of the list played at (h, s)."""
+    i = state.choice[h, s]
+    state.n[s, i] += 1
+    state.r_sum[s, i] += reward
+    state.trans[s, i, s_next] += 1.0
+    return state
+
+
+# ---------------------------------------------------------------------------------------------
+# Episodic loops (one per objective; no algorithm logic inside)
+# ---------------------------------------------------------------------------------------------
+@njit
+def _play_episode(params, state, env, policy, env_rng):
+    s = env.s1
+    total = 0.0
+    for h in range(env.horizon):
+        items = policy[h, s]
+        k = list_length(items)
+        pos, reward, s_next = cascade_step(env.q, env.r, env.p, s, items, k, env_rng)
+        state = call_update(params, state, h, s, items, k, pos, s_next, reward)
+        total += reward
+        s = s_next
+    return state, total
+
+
+@njit
+def run_episodes_kernel(params, state, env, env_rng, n_episodes, first_episode):
+    """Plan, evaluate and play ``n_episodes`` episodes (regret minimisation).
+
+    Returns ``(values, upper, lower, returns, state)``, each ``float64[n_episodes]``: the exact
+    value ``V^{π_k}_1(s1)`` of each played policy, the agent's optimistic and pessimistic
+    values at ``s1`` and the realised return.
+    """
+    values = np.empty(n_episodes)
+    upper = np.empty(n_episodes)
+    lower = np.empty(n_episodes)
+    returns = np.empty(n_episodes)
+    for e in range(n_episodes):
+        up, low = call_plan(params, state, first_episode + e)
+        policy = state.policy
+        values[e] = policy_evaluation_kernel(env.q, env.r, env.p, policy)[0, env.s1]
+        upper[e] = up
+        lower[e] = low
+        state, returns[e] = _play_episode(params, state, env, policy, env_rng)
+    return values, upper, lower, returns, state
+
+
+@njit
+def run_bpi_kernel(params, state, env, env_rng, epsilon, max_episodes):
+    """Best policy identification: plan; stop once ``upper - lower <= epsilon``; else play.
+
+    Returns ``(n_played, stopped, upper, lower, policy, state)`` where ``policy`` is a copy
+    of the last plan (the returned policy).
+    """
+    up = np.inf
+    low = -np.inf
+    for e in range(max_episodes + 1):
+        up, low = call_plan(params, state, e)
+        if up - low <= epsilon:
+            return e, True, up, low, state.policy.copy(), state
+        if e == max_episodes:
+            break
+        state, _ = _play_episode(params, state, env, state.policy, env_rng)
+    return max_episodes, False, up, low, state.policy.copy(), state

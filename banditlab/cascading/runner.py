@@ -1,0 +1,205 @@
+"""Run a cascading agent for many episodes and seeds (the ``EPISODIC`` protocol).
+
+:func:`run_episodes` plays each run on the kernel engine (the one episodic loop,
+:func:`banditlab.cascading.kernels.run_episodes_kernel`) or on the equivalent gymnasium loop
+calling the same kernels, and records the exact value of every played policy, hence the regret.
+"""
+
+from __future__ import annotations
+
+import copy
+import multiprocessing as mp
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from banditlab._seeding import SeedLike, spawn_run_seeds
+from banditlab._validation import Integer, Options
+from banditlab.cascading.algorithms import CascadingAgent
+from banditlab.cascading.kernels import run_episodes_kernel
+from banditlab.envs.cascading import CascadingMDP
+from banditlab.envs.cascading_kernels import policy_evaluation_kernel
+from banditlab.runner import _progress_bar
+
+__all__ = ["EpisodicResults", "run_episodes"]
+
+
+@dataclass(frozen=True)
+class EpisodicResults:
+    """Per-episode values of ``n_runs`` independent runs of an agent on a cascading MDP.
+
+    Attributes
+    ----------
+    agent : str
+    agent_params, env_params : dict
+    optimal_value : float
+        ``V*_1(s1)``.
+    values : ndarray of float64, shape (n_runs, n_episodes)
+        Exact value ``V^{π_k}_1(s1)`` of the policy played in each episode.
+    upper, lower : ndarray of float64, shape (n_runs, n_episodes)
+        The agent's optimistic / pessimistic values at ``s1`` (``nan`` if it has none).
+    returns : ndarray of float64, shape (n_runs, n_episodes)
+        Realised returns.
+    wall_time_s : ndarray of float64, shape (n_runs,)
+        Wall time of each run (planning + playing + evaluation).
+    seed_entropy : int or tuple
+        Root entropy: ``run_episodes(..., seed=seed_entropy)`` replays the batch.
+    engine : str
+    """
+
+    agent: str
+    agent_params: dict
+    env_params: dict
+    optimal_value: float
+    values: np.ndarray
+    upper: np.ndarray
+    lower: np.ndarray
+    returns: np.ndarray
+    wall_time_s: np.ndarray
+    seed_entropy: Any
+    engine: str
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n_episodes(self) -> int:
+        """Episodes per run."""
+        return int(self.values.shape[1])
+
+    @property
+    def regret(self) -> np.ndarray:
+        """Cumulative regret ``sum_k (V* - V^{π_k})``, shape (n_runs, n_episodes)."""
+        return np.cumsum(self.optimal_value - self.values, axis=1)
+
+    def final_regret(self) -> np.ndarray:
+        """Cumulative regret after the last episode, shape (n_runs,)."""
+        return self.regret[:, -1]
+
+    def time_per_episode_s(self) -> np.ndarray:
+        """Mean wall time per episode of each run, shape (n_runs,)."""
+        return self.wall_time_s / self.n_episodes
+
+    def to_frame(self, n_points: int = 200) -> pd.DataFrame:
+        """Tidy frame: ``run, episode, regret`` at about ``n_points`` episodes per run."""
+        n_points = int(Integer(1, None).check(n_points, "n_points", "EpisodicResults.to_frame"))
+        k = self.n_episodes
+        idx = np.unique(np.linspace(0, k, num=min(n_points, k) + 1)[1:].round().astype(int)) - 1
+        reg = self.regret
+        rows = [pd.DataFrame({"agent": self.agent, "run": r, "episode": idx + 1,
+                              "regret": reg[r, idx]}) for r in range(reg.shape[0])]
+        return pd.concat(rows, ignore_index=True)
+
+
+def _python_episodes(agent: CascadingAgent, env: Any, base: CascadingMDP, n_episodes: int
+                     ) -> tuple[np.ndarray, ...]:
+    values, upper, lower, returns = (np.empty(n_episodes) for _ in range(4))
+    a = base.kernel_arrays()
+    for e in range(n_episodes):
+        policy = agent.plan()
+        values[e] = policy_evaluation_kernel(a.q, a.r, a.p, policy)[0, a.s1]
+        upper[e], lower[e] = agent.upper_value, agent.lower_value
+        s, _ = env.reset()
+        total = 0.0
+        for h in range(base.horizon):
+            action = agent.select(h, s)
+            s_next, reward, _, _, info = env.step(action)
+            agent.update(h, s, action, info["position"], s_next, reward)
+            total += reward
+            s = s_next
+        returns[e] = total
+    return values, upper, lower, returns
+
+
+def _one_run(agent: CascadingAgent, env: Any, n_episodes: int, env_seed: int, agent_seed: int,
+             engine: str) -> tuple[Any, ...]:
+    base = env.unwrapped
+    start = time.perf_counter()
+    env.reset(seed=env_seed)
+    agent.reset(seed=agent_seed)
+    if engine == "kernel":
+        values, upper, lower, returns, state = run_episodes_kernel(
+            agent.params, agent.state, base.kernel_arrays(), base.np_random, n_episodes, 0)
+        agent.state = state
+        agent.episode = n_episodes
+    else:
+        values, upper, lower, returns = _python_episodes(agent, env, base, n_episodes)
+    return values, upper, lower, returns, time.perf_counter() - start
+
+
+def _run_chunk(agent: CascadingAgent, env: Any, n_episodes: int, seeds: list[tuple[int, int]],
+               engine: str) -> list[tuple[Any, ...]]:
+    return [_one_run(agent, env, n_episodes, es, ps, engine) for es, ps in seeds]
+
+
+#: run_episodes shows a progress bar by default from this many episodes (over all runs)
+PROGRESS_MIN_EPISODES = 200_000
+
+
+def run_episodes(agent: CascadingAgent, env: CascadingMDP, n_episodes: int, *, n_runs: int = 1,
+                 seed: SeedLike = None, engine: str = "kernel", n_jobs: int | None = 1,
+                 progress: bool | None = None) -> EpisodicResults:
+    """Run ``n_runs`` independent runs of ``n_episodes`` episodes and record exact values.
+
+    Parameters
+    ----------
+    agent : CascadingAgent
+    env : CascadingMDP (possibly wrapped by ``gymnasium.make``)
+    n_episodes : int
+        ``K``.
+    n_runs : int, default 1
+    seed : None, int or SeedSequence
+        Root of the seed tree: run i resets the env and the agent with its own pair of seeds.
+    engine : {'kernel', 'python'}, default 'kernel'
+        The whole run in one Numba loop, or the gymnasium loop calling the same kernels (the
+        two give identical results).
+    n_jobs : int or None, default 1
+        Worker processes (``None``: all cores). Results do not depend on it.
+    progress : bool, optional
+        Show a tqdm progress bar over runs (on stderr); default: when ``n_runs * n_episodes``
+        is at least :data:`PROGRESS_MIN_EPISODES`.
+
+    Returns
+    -------
+    EpisodicResults
+    """
+    owner = "run_episodes"
+    if not isinstance(agent, CascadingAgent):
+        raise TypeError(f"{owner}: 'agent' must be a CascadingAgent; got {type(agent).__name__}.")
+    base = agent.check_env(env, owner)
+    n_episodes = int(Integer(1, None).check(n_episodes, "n_episodes", owner))
+    n_runs = int(Integer(1, None).check(n_runs, "n_runs", owner))
+    engine = Options(("kernel", "python")).check(engine, "engine", owner)
+    if n_jobs is None:
+        n_jobs = os.cpu_count() or 1
+    n_jobs = min(int(Integer(1, None).check(n_jobs, "n_jobs", owner)), n_runs)
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"{owner}: 'progress' must be a bool or None; got {progress!r}.")
+    show = n_runs * n_episodes >= PROGRESS_MIN_EPISODES if progress is None else progress
+    entropy, seeds = spawn_run_seeds(seed, n_runs, owner=owner)
+    bar = _progress_bar(n_runs, agent.name, show)
+    out: list[Any] = [None] * n_runs
+    if n_jobs == 1:
+        worker_agent, worker_env = copy.deepcopy(agent), copy.deepcopy(env)
+        for i, pair in enumerate(seeds):
+            out[i] = _run_chunk(worker_agent, worker_env, n_episodes, [pair], engine)[0]
+            bar.update(1)
+    else:
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
+            # one task per run: the bar moves as runs finish; results keep run order
+            futures = {pool.submit(_run_chunk, agent, env, n_episodes, [pair], engine): i
+                       for i, pair in enumerate(seeds)}
+            for fut in as_completed(futures):
+                out[futures[fut]] = fut.result()[0]
+                bar.update(1)
+    bar.close()
+    return EpisodicResults(
+        agent=agent.name, agent_params=agent.get_params(), env_params=base.env_params,
+        optimal_value=base.optimal_value(),
+        values=np.stack([o[0] for o in out]), upper=np.stack([o[1] for o in out]),
+        lower=np.stack([o[2] for o in out]), returns=np.stack([o[3] for o in out]),
+        wall_time_s=np.array([o[4] for o in out]), seed_entropy=entropy, engine=engine)
