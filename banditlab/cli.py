@@ -187,7 +187,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 # -- list ---------------------------------------------------------------------------------------
 def _cmd_list(args: argparse.Namespace) -> int:
     from banditlab.envs import ENV_REGISTRY, OTHER_ENVS
-    from banditlab.policies import REGISTRY, describe
+    from banditlab.policies import REGISTRY
+    from banditlab.registry import by_protocol, describe
     from banditlab.reproduce import list_reproductions
 
     def section(title: str, rows: list[tuple[str, str]]) -> None:
@@ -202,8 +203,12 @@ def _cmd_list(args: argparse.Namespace) -> int:
     section("Other environments (gymnasium.make(id, ...); not for [[env]]):",
             [(i, d) for i, (_, d, _) in OTHER_ENVS.items()])
     print()
-    section("Policies ([[policy]] name = ...):",
-            [(n, f"{describe(c)} [{c.protocol.name}]") for n, c in REGISTRY.items()])
+    print("Algorithms, by protocol (* marks [[policy]] names of experiment files):")
+    for protocol, members in by_protocol().items():
+        print()
+        section(f"{protocol.name}: {protocol.description}",
+                [(("* " if n in REGISTRY else "  ") + n, describe(c))
+                 for n, c in members.items()])
     print()
     section("Reproductions (banditlab reproduce NAME):",
             [(n, r.description) for n, r in list_reproductions().items()])

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from banditlab.agent import Agent
-from banditlab.protocols import CONTEXTUAL, FIXED_BUDGET_BAI
+from banditlab.protocols import FIXED_BUDGET_BAI
 
 __all__ = ["Policy"]
 
@@ -44,7 +44,7 @@ class Policy(Agent):
     n_arms: int
 
     def _dims(self) -> tuple[int, ...]:
-        if self.protocol is CONTEXTUAL:
+        if self.protocol.contextual:
             return (self.n_arms, int(self._coerced["n_features"]))
         return (self.n_arms,)
 
@@ -55,7 +55,7 @@ class Policy(Agent):
     def select(self, obs: Any = None) -> int:
         """Choose an action. For contextual policies ``obs`` is the feature matrix."""
         self._require_state("select")
-        if self.protocol is CONTEXTUAL:
+        if self.protocol.contextual:
             ctx = np.ascontiguousarray(obs, dtype=np.float64)
             want = self._dims()
             if ctx.shape != want:
@@ -80,7 +80,7 @@ class Policy(Agent):
         if not np.isfinite(r):
             raise ValueError(f"{self.name}.update: 'reward' must be a finite float; "
                              f"got {reward!r}.")
-        if self.protocol is CONTEXTUAL:
+        if self.protocol.contextual:
             if self._last_context is None:
                 raise RuntimeError(f"{self.name}.update: call select(obs) before update().")
             self.state = self.kernels.update(self.params, self.state, arm, r, self._last_context)

@@ -21,6 +21,11 @@ protocol of the library is declared in :data:`PROTOCOLS`:
     ``explore(params, env, env_state, env_rng, rng) -> arm``: read the stream once through the
     env's kernels (which enforce the memory budget) and return the arm to commit to.
     Loop: :func:`banditlab.streaming.kernels.run_stream` (explore, then commit).
+``SOLVER_SEQUENCE``
+    The ``CONTEXTUAL`` kernels with one feature: a scalar context (e.g. a linear system's
+    diagonal shift) arrives as ``float64[n_arms, 1]`` with equal rows, an arm is a relaxation
+    parameter, the reward is minus the solver's iteration count. Loop:
+    :func:`banditlab.engine.run_cost_table` (a sequence of systems whose cost per arm is known).
 ``EPISODIC``
     ``init(params, ...)``, ``plan(params, state, episode) -> (upper, lower)`` (fills
     ``state.policy``), ``update(params, state, h, s, items, k, position, s_next, reward)``.
@@ -56,6 +61,7 @@ __all__ = [
     "FIXED_BUDGET_BAI",
     "KARMED",
     "PROTOCOLS",
+    "SOLVER_SEQUENCE",
     "STREAMING",
     "Kernels",
     "Protocol",
@@ -88,6 +94,8 @@ class Protocol:
     description : str
     optional : tuple of str
         Kernels some algorithms add (e.g. ``action_probabilities``).
+    contextual : bool
+        Whether ``select`` and ``update`` take a context matrix.
     """
 
     name: str
@@ -97,6 +105,7 @@ class Protocol:
     loop: str
     description: str
     optional: tuple[str, ...] = ()
+    contextual: bool = False
 
     def __repr__(self) -> str:
         return self.name
@@ -121,7 +130,7 @@ CONTEXTUAL = Protocol(
      "update": "update(params, state, arm, reward, context) -> state"}, "linear",
     "banditlab.engine:run_contextual",
     "contextual bandit: a feature matrix (n_arms, n_features) before each choice",
-    optional=("action_probabilities",))
+    optional=("action_probabilities",), contextual=True)
 FIXED_BUDGET_BAI = Protocol(
     "FIXED_BUDGET_BAI", ("select", "update", "recommend"),
     {"select": _SEL, "update": _UPD, "recommend": "recommend(params, state) -> arm"}, "karmed",
@@ -132,6 +141,13 @@ STREAMING = Protocol(
     {"explore": "explore(params, env, env_state, env_rng, rng) -> arm"}, "streaming",
     "banditlab.streaming.kernels:run_stream",
     "single-pass streaming bandit: arms arrive once, bounded arm memory, then commit")
+SOLVER_SEQUENCE = Protocol(
+    "SOLVER_SEQUENCE", ("select", "update"),
+    {"select": "select(params, state, context, rng) -> arm, context float64[n_arms, 1]",
+     "update": "update(params, state, arm, reward, context) -> state"}, "sor",
+    "banditlab.engine:run_cost_table",
+    "solver sequence: a scalar context per linear system, an arm per relaxation parameter, "
+    "reward = -iterations", optional=("action_probabilities",), contextual=True)
 _PLAN = "plan(params, state, episode) -> (upper, lower)"
 _EUPD = "update(params, state, h, s, items, k, position, s_next, reward) -> state"
 EPISODIC = Protocol(
@@ -145,7 +161,7 @@ EPISODIC_BPI = Protocol(
 
 #: every protocol, by name
 PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
-    KARMED, CONTEXTUAL, FIXED_BUDGET_BAI, STREAMING, EPISODIC, EPISODIC_BPI)}
+    KARMED, CONTEXTUAL, FIXED_BUDGET_BAI, STREAMING, SOLVER_SEQUENCE, EPISODIC, EPISODIC_BPI)}
 
 
 class Kernels(NamedTuple):

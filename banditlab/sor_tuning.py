@@ -30,6 +30,7 @@ import scipy.sparse as sp
 
 from banditlab._seeding import SeedLike, as_seed_sequence
 from banditlab._validation import Array, Integer, Options, Real
+from banditlab.engine import run_cost_table
 from banditlab.envs.sor import (
     DEFAULT_OMEGAS,
     SHIFT_CONTEXT_RANGE,
@@ -37,10 +38,12 @@ from banditlab.envs.sor import (
     solve_cost,
     truncated_gaussian,
 )
+from banditlab.errors import IncompatibleEnvError
 from banditlab.policies.chebcb import ChebCB
 from banditlab.policies.tsallis_inf import TsallisINF
 from banditlab.policies.tsallis_inf_cb import TsallisINFCB
 from banditlab.policy import Policy
+from banditlab.protocols import SOLVER_SEQUENCE
 from banditlab.solvers.sor import (
     SolveResult,
     as_csr_system,
@@ -137,7 +140,7 @@ class OmegaTuner:
 
     @property
     def _contextual(self) -> bool:
-        return self.policy.protocol.name == "CONTEXTUAL"
+        return self.policy.protocol.contextual
 
 
 def tune_and_solve(systems: Iterable[Any], *, learner: Any = "tsallis_inf",
@@ -237,19 +240,39 @@ def shifted_cost_table(distribution: str, horizon: int, *, omegas: Any = None, m
     return CostTable(contexts, grid, costs, yw, yc)
 
 
-def play_on_table(policy: Policy, contexts: np.ndarray, costs: np.ndarray, *, seed: int
-                  ) -> np.ndarray:
+def play_on_table(policy: Policy, contexts: np.ndarray, costs: np.ndarray, *, seed: int,
+                  engine: str = "auto") -> np.ndarray:
     """Run ``policy`` (reset with ``seed``) on a cost table; return the arms it played.
 
     Round ``t``: the policy sees ``contexts[t]`` (if contextual), picks an arm ``a``, and is
     told ``reward = -costs[t, a]``. The cost it paid is ``costs[arange(T), arms]``.
+
+    ``engine='kernel'`` plays the whole table in the ``SOLVER_SEQUENCE`` loop
+    (:func:`banditlab.engine.run_cost_table`, scalar-context learners only); ``'python'`` calls
+    ``select``/``update`` once per round; ``'auto'`` (default) uses the kernel loop when it
+    can. Both call the same kernels and give identical arms.
     """
+    owner = "play_on_table"
+    engine = Options(("auto", "kernel", "python")).check(engine, "engine", owner)
+    table = np.ascontiguousarray(costs, dtype=np.int64)
+    ctx = np.ascontiguousarray(contexts, dtype=np.float64)
+    if table.ndim != 2 or table.shape[1] != policy.n_arms or ctx.shape != (table.shape[0],):
+        raise ValueError(f"{owner}: 'costs' must be an int array of shape (T, {policy.n_arms}) "
+                         f"and 'contexts' of shape (T,); got {table.shape} and {ctx.shape}.")
+    loop = policy.protocol is SOLVER_SEQUENCE
+    if engine == "kernel" and not loop:
+        raise IncompatibleEnvError(f"{owner}: engine='kernel' needs a SOLVER_SEQUENCE learner; "
+                                   f"{policy.name} follows {policy.protocol.name}. "
+                                   "Use engine='python'.")
     policy.reset(seed=seed)
-    T = costs.shape[0]
+    if loop and engine != "python":
+        arms, policy.state = run_cost_table(policy.params, policy.state, policy.rng, ctx, table)
+        return arms
+    T = table.shape[0]
     arms = np.empty(T, dtype=np.int64)
-    contextual = policy.protocol.name == "CONTEXTUAL"
+    contextual = policy.protocol.contextual
     for t in range(T):
-        a = policy.select(float(contexts[t])) if contextual else policy.select()
-        policy.update(a, -float(costs[t, a]))
+        a = policy.select(float(ctx[t])) if contextual else policy.select()
+        policy.update(a, -float(table[t, a]))
         arms[t] = a
     return arms

@@ -16,6 +16,7 @@ from banditlab import load_results
 from banditlab.cli import main
 from banditlab.envs import ENV_REGISTRY, OTHER_ENVS
 from banditlab.policies import REGISTRY
+from banditlab.registry import ALGORITHMS
 
 TINY = """\
 [experiment]
@@ -152,7 +153,10 @@ def test_list_shows_envs_policies_and_reproductions(capsys):
     for env_id, (_, description, _) in {**ENV_REGISTRY, **OTHER_ENVS}.items():
         assert any(env_id in line and description in line for line in out.splitlines())
     for name in REGISTRY:
-        assert any(line.split()[:1] == [name] for line in out.splitlines()), name
+        assert any(line.split()[:2] == ["*", name] for line in out.splitlines()), name
+    for name, cls in ALGORITHMS.items():        # every algorithm, under its protocol's heading
+        heading = out.index(f"\n{cls.protocol.name}: ")
+        assert name in out[heading:].split("\n\n")[0], name
     assert "Reproductions" in out and "baselines" in out
 
 

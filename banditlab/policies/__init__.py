@@ -1,4 +1,8 @@
-"""Built-in policies. ``REGISTRY`` maps each public name to its class (one line each)."""
+"""Built-in policies of the bandit protocols (one file each).
+
+``REGISTRY`` maps the public name of each K-armed, contextual and fixed-budget BAI policy to its
+class: a view of the one registry, :data:`banditlab.registry.ALGORITHMS`.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from banditlab.policies.tsallis_inf_cb import TsallisINFCB
 from banditlab.policies.ucb import UCB
 from banditlab.policies.uniform import Uniform
 from banditlab.policy import Policy
+from banditlab.protocols import CONTEXTUAL, FIXED_BUDGET_BAI, KARMED
+from banditlab.registry import algorithms, describe
 
 __all__ = [
     "EXP3",
@@ -35,25 +41,11 @@ __all__ = [
     "TsallisINF",
     "TsallisINFCB",
     "Uniform",
+    "describe",
 ]
 
+#: the bandit-protocol view of :data:`banditlab.registry.ALGORITHMS` (what ``run_many``,
+#: experiment files and the bandit contract tests take)
 REGISTRY: dict[str, type[Policy]] = {
-    "Uniform": Uniform,
-    "EpsilonGreedy": EpsilonGreedy,
-    "ExploreThenCommit": ExploreThenCommit,
-    "UCB": UCB,
-    "KLUCB": KLUCB,
-    "ThompsonSampling": ThompsonSampling,
-    "GaussianThompsonSampling": GaussianThompsonSampling,
-    "SuccessiveElimination": SuccessiveElimination,
-    "EXP3": EXP3,
-    "TsallisINF": TsallisINF,
-    "LinUCB": LinUCB,
-    "SequentialHalving": SequentialHalving,
-    "SuccessiveRejects": SuccessiveRejects,
-}
-
-
-def describe(cls: type[Policy]) -> str:
-    """First line of a policy's docstring."""
-    return (cls.__doc__ or "").strip().splitlines()[0]
+    n: c for n, c in algorithms(KARMED, CONTEXTUAL, FIXED_BUDGET_BAI).items()
+    if issubclass(c, Policy)}

@@ -1,7 +1,8 @@
 """Shell for contextual policies whose context is one real number (e.g. a diagonal shift).
 
-They follow the ``CONTEXTUAL`` protocol with one feature: the kernels receive the context as a
-``float64[n_arms, 1]`` matrix whose rows all hold the scalar (only ``context[0, 0]`` is read).
+They follow the ``SOLVER_SEQUENCE`` protocol (the ``CONTEXTUAL`` kernels with one feature): the
+kernels receive the context as a ``float64[n_arms, 1]`` matrix whose rows all hold the scalar
+(only ``context[0, 0]`` is read).
 ``select`` accepts the scalar itself, a length-1 array (a gymnasium ``Box((1,))`` observation)
 or the ``(n_arms, 1)`` matrix.
 """
@@ -13,15 +14,15 @@ from typing import Any
 import numpy as np
 
 from banditlab.policy import Policy
-from banditlab.protocols import CONTEXTUAL
+from banditlab.protocols import SOLVER_SEQUENCE
 
 __all__ = ["ScalarContextPolicy"]
 
 
 class ScalarContextPolicy(Policy):
-    """Base of policies with a scalar context (``CONTEXTUAL`` protocol, one feature)."""
+    """Base of policies with a scalar context (``SOLVER_SEQUENCE`` protocol)."""
 
-    protocol = CONTEXTUAL
+    protocol = SOLVER_SEQUENCE
 
     def _dims(self) -> tuple[int, ...]:
         return (self.n_arms, 1)
