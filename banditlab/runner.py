@@ -1,5 +1,7 @@
 """Run policies on environments: ``run`` (one run) and ``run_many`` (a batch, in processes).
 
+``run_many`` fans its runs out with :func:`banditlab.parallel.parallel_map` (one task per run).
+
 Two engines share every random draw:
 
 * ``"kernel"``: the whole trajectory runs inside Numba (:mod:`banditlab.engine`), for a policy
@@ -14,12 +16,9 @@ envs give bit-identical actions, rewards and regret on both engines.
 from __future__ import annotations
 
 import copy
-import itertools
-import multiprocessing as mp
-import os
+import functools
 import platform
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 import gymnasium as gym
@@ -29,6 +28,7 @@ from banditlab._seeding import SeedLike, spawn_run_seeds
 from banditlab._validation import Integer, Options
 from banditlab.engine import run_contextual, run_karmed
 from banditlab.errors import IncompatibleEnvError
+from banditlab.parallel import ProgressBar, check_n_jobs, parallel_map
 from banditlab.policy import Policy
 from banditlab.protocols import CONTEXTUAL
 from banditlab.results import Results
@@ -36,10 +36,6 @@ from banditlab.results import Results
 __all__ = ["ENGINES", "make_checkpoints", "resolve_engine", "run", "run_many"]
 
 ENGINES = ("auto", "kernel", "python")
-#: run_many uses several processes by default once a batch has this many steps
-PARALLEL_MIN_STEPS = 2_000_000
-#: and shows a progress bar by default from this many steps
-PROGRESS_MIN_STEPS = 10_000_000
 
 
 def _versions() -> dict[str, str]:
@@ -181,34 +177,16 @@ def _one_run(policy: Policy, env: gym.Env, horizon: int, env_seed: int, policy_s
     return regret, pulls, rec
 
 
-def _run_chunk(policy: Policy, env: gym.Env, horizon: int, seeds: list[tuple[int, int]],
-               checkpoints: np.ndarray, engine: str) -> list[tuple[np.ndarray, np.ndarray, int]]:
-    return [_one_run(policy, env, horizon, es, ps, checkpoints, engine) for es, ps in seeds]
+def _seeded_run(policy: Policy, env: gym.Env, horizon: int, checkpoints: np.ndarray,
+                engine: str, seeds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, int]:
+    """One task of ``run_many``: the run with these ``(env_seed, policy_seed)``."""
+    return _one_run(policy, env, horizon, seeds[0], seeds[1], checkpoints, engine)
 
 
-class _NoProgressBar:
-    """Stands in for a tqdm bar when progress is off."""
-
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress_bar(total: int, desc: str, show: bool) -> Any:
-    # tqdm.auto is imported only when a bar is shown: importing it (it pulls in asyncio) took
-    # 0.1-0.3 s, a large part of the first run_many call in a new process.
-    if not show:
-        return _NoProgressBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="run")
-
-
-def _mp_context() -> Any:
-    # fork keeps user-defined envs and policies (e.g. from a notebook) usable in workers
-    return mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+def _progress_bar(total: int, desc: str, show: bool) -> ProgressBar:
+    """A bar over ``total`` runs, shown iff ``show``, for runners that drive their own
+    processes (``parallel_map`` makes its own bar)."""
+    return ProgressBar(total, desc=desc, unit="run", show=show)
 
 
 def run_many(policy: Policy, env: gym.Env, horizon: int | None = None, *, n_runs: int = 1,
@@ -230,11 +208,15 @@ def run_many(policy: Policy, env: gym.Env, horizon: int | None = None, *, n_runs
     engine : {'auto', 'kernel', 'python'}, default 'auto'
     checkpoints : None, 'log', int or array of ints
         Where cumulative regret is recorded (see :func:`make_checkpoints`).
-    n_jobs : int, optional
-        Worker processes; default: all cores for batches of at least 2e6 steps, else 1.
-        Results do not depend on it.
+    n_jobs : None, -1 or int, optional
+        Processes (see :mod:`banditlab.parallel`): ``None`` (default) times the first run here
+        and uses one worker process per available core if all runs are expected to take more
+        than about 2 s, else runs them all here; ``-1``: one worker per available core;
+        ``k``: at most ``k`` processes (``1``: all runs in this process). Results do not
+        depend on it.
     progress : bool, optional
-        Show a tqdm progress bar over runs; default: for batches of at least 1e7 steps.
+        Show a tqdm progress bar over runs; default: once the batch is expected to last more
+        than about 2 s.
 
     Returns
     -------
@@ -244,39 +226,18 @@ def run_many(policy: Policy, env: gym.Env, horizon: int | None = None, *, n_runs
     n_runs = int(Integer(1, None).check(n_runs, "n_runs", owner))
     horizon = _check_pair(policy, env, horizon, owner)
     engine = resolve_engine(policy, env, engine, owner=owner)
-    if n_jobs is not None:
-        n_jobs = int(Integer(1, None).check(n_jobs, "n_jobs", owner))
+    n_jobs = check_n_jobs(n_jobs, owner)
     if progress is not None and not isinstance(progress, bool):
         raise TypeError(f"{owner}: 'progress' must be a bool or None; got {progress!r}.")
     ck = make_checkpoints(horizon, checkpoints, owner=owner)
     entropy, seeds = spawn_run_seeds(seed, n_runs, owner=owner)
-    steps = n_runs * horizon
-    if n_jobs is None:
-        n_jobs = min(os.cpu_count() or 1, n_runs) if steps >= PARALLEL_MIN_STEPS else 1
-    n_jobs = min(n_jobs, n_runs)
-    show = steps >= PROGRESS_MIN_STEPS if progress is None else progress
 
     start = time.perf_counter()
-    out: list[Any] = [None] * n_runs
-    if n_jobs == 1:
-        bar = _progress_bar(n_runs, policy.name, show)
-        worker_policy, worker_env = copy.deepcopy(policy), copy.deepcopy(env)
-        for i, pair in enumerate(seeds):
-            out[i] = _run_chunk(worker_policy, worker_env, horizon, [pair], ck, engine)[0]
-            bar.update(1)
-        bar.close()
-    else:
-        n_chunks = min(n_runs, 4 * n_jobs)
-        bounds = np.linspace(0, n_runs, n_chunks + 1).round().astype(int)
-        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=_mp_context()) as pool:
-            futures = {pool.submit(_run_chunk, policy, env, horizon, seeds[lo:hi], ck, engine):
-                       (lo, hi) for lo, hi in itertools.pairwise(bounds) if hi > lo}
-            bar = _progress_bar(n_runs, policy.name, show)
-            for fut in as_completed(futures):
-                lo, hi = futures[fut]
-                out[lo:hi] = fut.result()
-                bar.update(hi - lo)
-            bar.close()
+    # copies: runs reset them, and the caller's policy and env stay untouched
+    job = functools.partial(_seeded_run, copy.deepcopy(policy), copy.deepcopy(env), horizon,
+                            ck, engine)
+    out = parallel_map(job, seeds, n_jobs=n_jobs, progress=progress, desc=policy.name,
+                       unit="run", owner=owner)
     wall = time.perf_counter() - start
 
     base = env.unwrapped

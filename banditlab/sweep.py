@@ -52,7 +52,9 @@ Execution and the store
 -----------------------
 Tasks are grouped into batches (one executor submission each, tasks of one cell together, so
 the env and policy are built once per batch); each finished batch is written by the driver as
-one Parquet shard of the store (:mod:`banditlab.store`). A task that raises is recorded with
+one Parquet shard of the store (:mod:`banditlab.store`). The serial and local-process
+executors run the batches through :func:`banditlab.parallel.parallel_map` (a batch whose worker
+process died is run again, see ``max_pool_restarts``). A task that raises is recorded with
 its traceback in ``failed/`` and the sweep goes on. Running the same sweep again skips finished
 tasks and retries failed ones; a different grid is refused unless ``extend=True``.
 """
@@ -66,13 +68,11 @@ import itertools
 import json
 import math
 import os
-import sys
 import threading
 import time
 import tomllib
 import traceback
 from collections.abc import Mapping
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -83,6 +83,7 @@ import numpy as np
 from banditlab._seeding import as_seed_sequence
 from banditlab._validation import Integer
 from banditlab.errors import ConfigError
+from banditlab.parallel import ProgressBar, TaskFailure, available_cpus, parallel_map
 from banditlab.protocols import CONTEXTUAL
 from banditlab.store import (
     STORE_FORMAT,
@@ -462,13 +463,13 @@ class SweepSummary:
 def _executor_kind(executor: Any) -> tuple[str, int]:
     """('serial' | 'local' | 'futures' | 'dask', number of workers)."""
     if executor is None:
-        return "local", os.cpu_count() or 1
+        return "local", available_cpus()
     if executor == "serial":
         return "serial", 1
     if isinstance(executor, int) and not isinstance(executor, bool):
         return "local", int(Integer(1, None).check(executor, "executor", "sweep"))
     if isinstance(executor, cf.Executor):
-        return "futures", int(getattr(executor, "_max_workers", None) or os.cpu_count() or 1)
+        return "futures", int(getattr(executor, "_max_workers", None) or available_cpus())
     if type(executor).__module__.split(".")[0] == "distributed" and hasattr(executor, "gather"):
         info = executor.scheduler_info()
         n = sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values())
@@ -584,7 +585,7 @@ def sweep(grid: Mapping[str, Any] | str | os.PathLike[str], *, store: str | os.P
     store : str or PathLike
         The result directory (created if needed). See :mod:`banditlab.store`.
     executor : None, 'serial', int, concurrent.futures.Executor or dask.distributed.Client
-        ``None``: local processes, one per core; an int: that many local processes;
+        ``None``: local processes, one per available core; an int: that many local processes;
         ``'serial'``: this process; an ``Executor`` (used, not shut down); a Dask ``Client``
         (the ``distributed`` extra), local or connected to a scheduler. Results do not depend
         on it.
@@ -597,10 +598,11 @@ def sweep(grid: Mapping[str, Any] | str | os.PathLike[str], *, store: str | os.P
     retry_failed : bool, default True
         Run the tasks recorded as failed again.
     progress : bool, optional
-        Show a progress bar (runs done / total, ETA); default: when stderr is a terminal.
+        Show a progress bar (runs done / total, ETA); default: once the sweep is expected to
+        last more than about 2 s (see :mod:`banditlab.parallel`).
     max_pool_restarts : int, default 3
-        Local processes only: how often a pool broken by a dead worker is restarted; the
-        batches in flight when a pool broke this many times are recorded as failed.
+        Local processes only: when a worker process dies, the batches in flight are run again
+        in a new pool, at most this many times each; then they are recorded as failed.
 
     Returns
     -------
@@ -642,11 +644,7 @@ def sweep(grid: Mapping[str, Any] | str | os.PathLike[str], *, store: str | os.P
             and (retry_failed or t.task_id not in scan.failed)]
     batches = _batches(todo, n_workers, batch_size)
 
-    from tqdm.auto import tqdm
-
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(total=len(tasks), initial=skipped, unit="run", desc="sweep", disable=not show,
-               smoothing=0.1)
+    bar = ProgressBar(len(tasks), initial=skipped, desc="sweep", unit="run", show=progress)
     by_id = {t.task_id: t for t in todo}
     had_failed = set(scan.failed)
     texts: dict[int, str] = {}
@@ -680,21 +678,20 @@ def sweep(grid: Mapping[str, Any] | str | os.PathLike[str], *, store: str | os.P
                     clear_failure(root, r["task_id"])
         bar.update(len(results))
 
-    def fail_batch(batch: list[dict], exc: BaseException) -> None:
-        text = "".join(traceback.format_exception(exc))
+    def fail_batch(batch: list[dict], exc: BaseException, text: str | None = None) -> None:
+        if text is None:
+            text = "".join(traceback.format_exception(exc))
         record([{"task_id": t["task_id"], "ok": False,
                  "error": f"{type(exc).__name__}: {exc}", "traceback": text} for t in batch])
 
     try:
-        if kind == "serial":
-            for batch in batches:
-                record(run_tasks(batch))
-        elif kind == "dask":
+        if kind == "dask":
             _drive_dask(executor, batches, record, fail_batch)
         elif kind == "futures":
             _drive_futures(executor, batches, record, fail_batch)
         else:
-            _drive_local(n_workers, batches, record, fail_batch, max_pool_restarts)
+            _drive_local(n_workers, kind == "local", batches, record, fail_batch,
+                         max_pool_restarts)
     finally:
         bar.close()
     final = scan_store(root, owner=owner)
@@ -717,38 +714,20 @@ def _drive_futures(executor: cf.Executor, batches: list[list[dict]], record: Any
         record(results)
 
 
-def _drive_local(n_workers: int, batches: list[list[dict]], record: Any, fail_batch: Any,
-                 max_restarts: int) -> None:
-    from banditlab.runner import _mp_context
+def _drive_local(n_workers: int, isolate: bool, batches: list[list[dict]], record: Any,
+                 fail_batch: Any, max_restarts: int) -> None:
+    """This process (``n_workers=1``, not ``isolate``) or local worker processes."""
 
-    remaining = dict(enumerate(batches))
-    breaks = dict.fromkeys(remaining, 0)
-    while remaining:
-        broken = False
-        with cf.ProcessPoolExecutor(max_workers=min(n_workers, len(remaining)),
-                                    mp_context=_mp_context()) as pool:
-            futures = {pool.submit(run_tasks, b): k for k, b in remaining.items()}
-            for fut in cf.as_completed(futures):
-                k = futures[fut]
-                try:
-                    results = fut.result()
-                except BrokenProcessPool:
-                    broken = True
-                    continue
-                except Exception as exc:
-                    fail_batch(remaining.pop(k), exc)
-                    continue
-                record(results)
-                remaining.pop(k)
-        if broken:
-            # a worker died (killed, out of memory): we cannot tell which batch did it, so
-            # every batch still in flight counts one break; retry those under the limit
-            for k in list(remaining):
-                breaks[k] += 1
-                if breaks[k] > max_restarts:
-                    fail_batch(remaining.pop(k), BrokenProcessPool(
-                        f"a worker process died while this batch was in flight "
-                        f"({breaks[k]} times)"))
+    def on_result(k: int, results: Any) -> None:
+        if isinstance(results, TaskFailure):
+            fail_batch(batches[k], results.exception, results.traceback)
+        else:
+            record(results)
+
+    # one task per batch (chunksize=1): a batch is the unit retried after a worker died
+    parallel_map(run_tasks, batches, n_jobs=n_workers, progress=False, on_result=on_result,
+                 errors="capture", max_restarts=max_restarts, chunksize=1, isolate=isolate,
+                 collect=False, owner="sweep")
 
 
 def _drive_dask(client: Any, batches: list[list[dict]], record: Any, fail_batch: Any) -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +35,7 @@ from scipy.sparse.linalg import cg, splu
 
 from banditlab._seeding import as_seed_sequence
 from banditlab.envs.sor import heat_problem, heat_step_system, solve_cost
+from banditlab.parallel import check_n_jobs, parallel_map
 from banditlab.reproduce import Reproduction, stage
 from banditlab.solvers.sor import as_csr_system
 from banditlab.sor_tuning import make_learner, play_on_table, shifted_cost_table
@@ -141,7 +141,13 @@ def _save(df: pd.DataFrame, out: Path, stem: str) -> list[Path]:
 
 def run(out: Path, *, full: bool = False, seed: int = 0, n_jobs: int | None = None
         ) -> list[Path]:
-    """Run the reproduction; write tables (CSV + Parquet) and plots (PNG) under ``out``."""
+    """Run the reproduction; write tables (CSV + Parquet) and plots (PNG) under ``out``.
+
+    ``n_jobs`` spreads the trials of 6.1/6.2 over processes as in
+    :func:`banditlab.parallel.parallel_map` (``None``: automatic, ``-1``: all available
+    cores, ``k``: at most ``k``); results do not depend on it.
+    """
+    n_jobs = check_n_jobs(n_jobs, "sor_tuning")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     horizon, n_trials = (5000, 40) if full else (600, 3)
@@ -152,11 +158,8 @@ def run(out: Path, *, full: bool = False, seed: int = 0, n_jobs: int | None = No
         for trial, ss in enumerate(child.spawn(n_trials)):
             jobs.append((dist, trial, horizon, ss))
     with stage(f"6.1/6.2: {n_trials} trials x 2 distributions, T = {horizon}"):
-        if n_jobs is None or n_jobs <= 1:
-            results = [_trial_job(j) for j in jobs]
-        else:
-            with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-                results = list(pool.map(_trial_job, jobs))
+        results = parallel_map(_trial_job, jobs, n_jobs=n_jobs, desc="sor-tuning trials",
+                               unit="trial", owner="sor_tuning")
     written: list[Path] = []
     totals, per_omega = [], []
     for dist in ("high", "low"):

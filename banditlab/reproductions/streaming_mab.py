@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import multiprocessing as mp
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from banditlab.envs.streaming import StreamingBandit, clear_cut_means, mix_in_means
+from banditlab.parallel import check_n_jobs, parallel_map
 from banditlab.reproduce import Reproduction, stage
 from banditlab.streaming import (
     GameOfArms,
@@ -75,6 +74,10 @@ def run_cell(setting: str, n_arms: int, alpha: int, n_runs: int, seed: int) -> p
                 "peak_memory": env.peak_memory, "memory_budget": env.memory,
                 "commit_gap": env.best_mean - float(env.kernel_arrays().means[arm])})
     return pd.DataFrame(rows)
+
+
+def _cell_job(cell: tuple[str, int, int, int, int]) -> pd.DataFrame:
+    return run_cell(*cell)
 
 
 def summarise(runs: pd.DataFrame) -> pd.DataFrame:
@@ -164,21 +167,22 @@ def _plot(summary: pd.DataFrame, out: Path) -> list[Path]:
 
 def run(out: Path, *, full: bool = False, seed: int = 0, n_jobs: int | None = None
         ) -> list[Path]:
-    """Run the comparison; write ``streaming_mab_runs``/``_summary`` (CSV, Parquet) and plots."""
+    """Run the comparison; write ``streaming_mab_runs``/``_summary`` (CSV, Parquet) and plots.
+
+    ``n_jobs`` spreads the cells over processes as in :func:`banditlab.parallel.parallel_map`
+    (``None``: automatic, ``-1``: all available cores, ``k``: at most ``k``); results do not
+    depend on it.
+    """
+    n_jobs = check_n_jobs(n_jobs, "streaming_mab")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     grid = FULL if full else QUICK
     cells = [(s, k, a, grid["n_runs"], seed)
              for s, k, a in itertools.product(SETTINGS, grid["n_arms"], grid["alpha"])]
     cells.sort(key=lambda c: -c[1])            # large K first: better load balance
-    n_jobs = 2 if n_jobs is None else int(n_jobs)
     with stage(f"{len(cells)} cells x {grid['n_runs']} runs"):
-        if n_jobs <= 1:
-            frames = [run_cell(*c) for c in cells]
-        else:
-            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-            with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
-                frames = list(pool.map(run_cell, *zip(*cells)))
+        frames = parallel_map(_cell_job, cells, n_jobs=n_jobs, desc="streaming-mab cells",
+                              unit="cell", owner="streaming_mab")
     runs = pd.concat(frames, ignore_index=True)
     summary = summarise(runs)
     paths = []

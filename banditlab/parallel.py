@@ -1,0 +1,493 @@
+"""One parallel map for the whole library: run independent tasks here or in worker processes.
+
+:func:`parallel_map` calls ``fn(task)`` for every task of a list and returns the results in
+task order. :func:`banditlab.run_many`, the local executor of :func:`banditlab.sweep.sweep` and
+the reproductions all fan out through it, so ``n_jobs``, the progress bar and the handling of
+errors and dead workers mean the same thing everywhere.
+
+Parameters
+----------
+n_jobs : None, -1 or int >= 1
+    How many processes may run tasks.
+
+    * ``None`` (automatic): the first task runs in this process and is timed; if that time
+      times the number of tasks exceeds :data:`PARALLEL_MIN_SECONDS` (about 2 s), the other
+      tasks go to one worker process per available core (never more workers than tasks left),
+      otherwise they run here too. The first task may carry one-off costs (Numba compiling
+      or loading kernels, which forked workers then inherit), so the estimate errs towards
+      processes. A caller that knows the cost better passes ``estimate_s`` (the total
+      seconds of all tasks run one after the other) and no task is timed.
+    * ``k >= 1``: at most ``k`` processes. ``1`` runs every task in this process, without a
+      pool.
+    * ``-1``: one worker process per available core.
+
+    "Available cores" are the CPUs this process may run on (``os.sched_getaffinity`` where the
+    platform has it, else ``os.cpu_count()``), see :func:`available_cpus`. Wrong values raise
+    with the library's message template, e.g.
+    ``run_many: 'n_jobs' must be None, -1 or an int in [1, inf); got 0.``
+progress : None or bool
+    ``True``/``False`` force the tqdm bar on or off. ``None`` shows it once the run is expected
+    to last more than :data:`PROGRESS_MIN_SECONDS` (about 2 s) of wall time: when ``estimate_s``
+    says so, or, without an estimate, as soon as the time per task measured after the first
+    one (which may carry one-off costs such as Numba compilation) extrapolates past it, or the
+    run has already lasted that long. ``tqdm.auto`` is imported only when a bar is shown.
+
+Notes
+-----
+**Results do not depend on** ``n_jobs``. Each task carries its own seeds (e.g. a pair from
+:func:`banditlab._seeding.spawn_run_seeds`); nothing here draws or sets a seed, and results are
+stored by task index whatever the order in which tasks finish.
+
+**Worker processes** are started with the ``fork`` method where the platform has it, so
+functions, policies and envs defined in a notebook or a script's ``__main__`` work in workers
+(:func:`mp_context`). ``fn`` reaches each worker once, as the pool's initializer argument
+(inherited, not pickled, under ``fork``); tasks and results are pickled. Consecutive tasks are
+sent in groups (``chunksize``; by default about four groups per worker) to save round trips,
+and at most two groups per worker are queued at a time.
+
+**Errors.** By default (``errors='raise'``) the first exception seen is raised again in the
+caller with its original type (a worker's traceback is attached as its ``__cause__``); tasks not
+yet started are cancelled and the call returns once the running ones end. With
+``errors='capture'`` a task that raises gets a :class:`TaskFailure` (the exception and its
+formatted traceback) in its place in the results, and the other tasks go on.
+
+**Dead workers.** A worker that dies (killed, out of memory, ``os._exit``) breaks its pool
+(``BrokenProcessPool``) and nothing tells which task killed it. Every task then in flight (sent
+to the pool, result not yet received) counts one break; a new pool is started and those with
+at most ``max_restarts`` breaks are run again; the others fail with ``BrokenProcessPool``
+(raised, or recorded as a :class:`TaskFailure` under ``errors='capture'``). Results already
+received are kept. With ``isolate=True`` no task runs in this process, so a task that kills its
+process never takes the caller with it.
+
+Examples
+--------
+A runner with one task per run (its ``(env_seed, agent_seed)`` pair), returning one tuple per
+run, in run order::
+
+    def _seeded_run(agent, env, n_episodes, engine, seeds):    # module level: picklable
+        return _one_run(agent, env, n_episodes, seeds[0], seeds[1], engine)
+
+    job = functools.partial(_seeded_run, copy.deepcopy(agent), copy.deepcopy(env),
+                            n_episodes, engine)
+    rows = parallel_map(job, seeds, n_jobs=n_jobs, progress=progress, desc=agent.name,
+                        unit="run", owner="run_episodes")
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import math
+import multiprocessing as mp
+import os
+import pickle
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+from banditlab._validation import Boolean, Integer, Options, Real
+
+__all__ = [
+    "PARALLEL_MIN_SECONDS",
+    "PROGRESS_MIN_SECONDS",
+    "NJobs",
+    "ProgressBar",
+    "TaskFailure",
+    "available_cpus",
+    "check_n_jobs",
+    "mp_context",
+    "parallel_map",
+]
+
+#: with ``n_jobs=None``, work estimated to take longer than this (seconds, one task after the
+#: other) runs in worker processes
+PARALLEL_MIN_SECONDS = 2.0
+#: with ``progress=None``, a run expected to last longer than this (seconds) shows a bar
+PROGRESS_MIN_SECONDS = 2.0
+
+
+# -- n_jobs -----------------------------------------------------------------------------------
+class NJobs(Integer):
+    """``None``, ``-1`` or an int in ``[1, inf)``: the library-wide ``n_jobs`` constraint."""
+
+    def __init__(self) -> None:
+        super().__init__(1, None)
+
+    def describe(self) -> str:
+        return "None, -1 or " + super().describe()
+
+    def check(self, value: Any, name: str, owner: str) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and value == -1:
+            return -1
+        return super().check(value, name, owner)
+
+    def invalid_values(self) -> list[tuple[Any, type[Exception]]]:
+        return [(0, ValueError), (-2, ValueError), (1.5, TypeError), (True, TypeError),
+                ("2", TypeError)]
+
+
+def check_n_jobs(n_jobs: Any, owner: str, name: str = "n_jobs") -> int | None:
+    """Validate an ``n_jobs`` argument; returns ``None``, ``-1`` or an int >= 1."""
+    return NJobs().check(n_jobs, name, owner)
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the platform has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def mp_context() -> Any:
+    """The ``fork`` context where available (else the platform default, ``None``)."""
+    # fork keeps user-defined envs and policies (e.g. from a notebook) usable in workers
+    return mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+
+
+# -- progress ---------------------------------------------------------------------------------
+class ProgressBar:
+    """A tqdm bar that is created only when it is shown.
+
+    Parameters
+    ----------
+    total : int
+        Units of work in all (including ``initial``).
+    desc, unit : str
+        Passed to tqdm.
+    show : None or bool
+        ``True``/``False``: always / never. ``None``: from ``estimate_s`` when given, else once
+        the run is expected to last more than :data:`PROGRESS_MIN_SECONDS` (module docstring).
+    initial : int
+        Units already done before this run (a resumed sweep); they do not count in the rate.
+    estimate_s : float, optional
+        Expected duration of the run, in seconds.
+    """
+
+    def __init__(self, total: int, *, desc: str | None = None, unit: str = "run",
+                 show: bool | None = None, initial: int = 0,
+                 estimate_s: float | None = None) -> None:
+        self.total, self.desc, self.unit = int(total), desc, unit
+        self.n = self._initial = int(initial)
+        self._start = time.perf_counter()
+        self._first: tuple[float, int] | None = None   # (time, n) at the first update
+        self._tqdm: Any = None
+        self._watch = show is None and estimate_s is None
+        if show or (show is None and estimate_s is not None
+                    and estimate_s > PROGRESS_MIN_SECONDS):
+            self._open()
+
+    @property
+    def shown(self) -> bool:
+        """Whether the tqdm bar exists."""
+        return self._tqdm is not None
+
+    def _open(self) -> None:
+        # tqdm.auto is imported here only: importing it (it pulls in asyncio) takes 0.1-0.3 s
+        from tqdm.auto import tqdm
+
+        self._tqdm = tqdm(total=self.total, initial=self.n, desc=self.desc, unit=self.unit)
+
+    def expected_seconds(self) -> float:
+        """Expected wall time of the whole run, from the progress made so far."""
+        now = time.perf_counter()
+        if self._first is None or self.n == self._first[1]:
+            return now - self._start
+        t1, n1 = self._first
+        per_unit = (now - t1) / (self.n - n1)
+        return (t1 - self._start) + per_unit * (self.total - n1)
+
+    def update(self, n: int = 1) -> None:
+        """Count ``n`` more units done."""
+        self.n += n
+        if self._tqdm is not None:
+            self._tqdm.update(n)
+            return
+        if self._first is None:
+            self._first = (time.perf_counter(), self.n)
+        self.poll()
+
+    def poll(self) -> None:
+        """Show the bar if the run is now expected to last long enough (``show=None``)."""
+        if (self._watch and self._tqdm is None and self.n < self.total
+                and self.expected_seconds() > PROGRESS_MIN_SECONDS):
+            self._open()
+
+    def poll_interval(self) -> float | None:
+        """How long to wait before the next :meth:`poll` can change anything (None: never)."""
+        if not self._watch or self._tqdm is not None:
+            return None
+        return max(0.05, PROGRESS_MIN_SECONDS - (time.perf_counter() - self._start))
+
+    def close(self) -> None:
+        if self._tqdm is not None:
+            self._tqdm.close()
+
+
+# -- errors -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TaskFailure:
+    """The result of a task that raised, under ``errors='capture'``.
+
+    Attributes
+    ----------
+    exception : BaseException
+        The exception (a ``RuntimeError`` with the same text when the original cannot be sent
+        back from a worker process).
+    traceback : str
+        The formatted traceback, from the process the task ran in.
+    """
+
+    exception: BaseException
+    traceback: str
+
+    @property
+    def error(self) -> str:
+        """``'TypeName: message'``."""
+        return f"{type(self.exception).__name__}: {self.exception}"
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> TaskFailure:
+        return cls(exc, "".join(traceback.format_exception(exc)))
+
+
+def _portable(failure: TaskFailure) -> TaskFailure:
+    """``failure`` with an exception that survives pickling (to leave a worker)."""
+    try:
+        pickle.loads(pickle.dumps(failure.exception))
+    except Exception:
+        return TaskFailure(RuntimeError(failure.error), failure.traceback)
+    return failure
+
+
+# -- worker side ------------------------------------------------------------------------------
+_worker_fn: Callable[[Any], Any] | None = None
+
+
+def _install(fn: Callable[[Any], Any]) -> None:
+    """Pool initializer: the function every task of this pool runs."""
+    global _worker_fn
+    _worker_fn = fn
+
+
+def _run_group(tasks: list[Any], capture: bool) -> list[Any]:
+    fn = _worker_fn
+    if fn is None:
+        raise RuntimeError("parallel_map: worker process started without a task function")
+    if not capture:
+        return [fn(t) for t in tasks]
+    out = []
+    for t in tasks:
+        try:
+            out.append(fn(t))
+        except Exception as exc:
+            out.append(_portable(TaskFailure.from_exception(exc)))
+    return out
+
+
+# -- the map ----------------------------------------------------------------------------------
+def _plural(k: int) -> str:
+    return "1 time" if k == 1 else f"{k} times"
+
+
+def parallel_map(fn: Callable[[Any], Any], tasks: Iterable[Any], *, n_jobs: int | None = None,
+                 progress: bool | None = None, desc: str | None = None, unit: str = "run",
+                 on_result: Callable[[int, Any], None] | None = None, errors: str = "raise",
+                 max_restarts: int = 0, chunksize: int | None = None,
+                 estimate_s: float | None = None, isolate: bool = False, collect: bool = True,
+                 owner: str = "parallel_map") -> list[Any]:
+    """Return ``[fn(task) for task in tasks]``, computed here or in worker processes.
+
+    Parameters
+    ----------
+    fn : callable
+        One argument, a task. For worker processes it must be picklable unless the ``fork``
+        start method is used (Linux); a ``functools.partial`` of a module-level function over
+        the fixed arguments is the usual form.
+    tasks : iterable
+        Read into a list first. Each task carries everything its result depends on (seeds
+        included); tasks and results must be picklable to go through worker processes.
+    n_jobs : None, -1 or int >= 1, default None
+        Processes, as in the module docstring (``None``: automatic from a time estimate).
+    progress : None or bool, default None
+        The tqdm bar (module docstring); it advances as tasks finish.
+    desc, unit : str
+        The bar's label and unit.
+    on_result : callable, optional
+        ``on_result(index, result)`` in this process as each result arrives (in task order
+        when the tasks run here, in order of completion from workers); ``result`` is a
+        :class:`TaskFailure` for a failed task under ``errors='capture'``.
+    errors : {'raise', 'capture'}, default 'raise'
+        Raise the first exception of a task, or record a :class:`TaskFailure` and go on.
+    max_restarts : int, default 0
+        How many times a task in flight when a worker died is run again (module docstring).
+    chunksize : int, optional
+        Tasks per submission to a worker; default: about four submissions per worker.
+    estimate_s : float, optional
+        Expected seconds of all tasks run one after the other; replaces the timing of the
+        first task for ``n_jobs=None`` and decides the bar for ``progress=None``.
+    isolate : bool, default False
+        Run every task in a worker process, even with one worker; ``n_jobs=None`` then means
+        one worker per core unless ``estimate_s`` is small.
+    collect : bool, default True
+        Keep the results and return them; ``False`` hands them to ``on_result`` only (long
+        streams of large results) and returns an empty list.
+    owner : str
+        The name in error messages (the public function calling this one).
+
+    Returns
+    -------
+    list
+        The results in task order (empty when ``collect=False``).
+
+    Raises
+    ------
+    Exception
+        Under ``errors='raise'``, the first exception raised by a task, with its own type.
+    concurrent.futures.process.BrokenProcessPool
+        Under ``errors='raise'``, when a worker died with a task in flight more than
+        ``max_restarts`` times.
+    """
+    if not callable(fn):
+        raise TypeError(f"{owner}: 'fn' must be callable; got {type(fn).__name__}.")
+    try:
+        items = list(tasks)
+    except TypeError:
+        raise TypeError(f"{owner}: 'tasks' must be iterable; got {type(tasks).__name__}."
+                        ) from None
+    jobs = check_n_jobs(n_jobs, owner)
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"{owner}: 'progress' must be a bool or None; got {progress!r}.")
+    if on_result is not None and not callable(on_result):
+        raise TypeError(f"{owner}: 'on_result' must be callable or None; got "
+                        f"{type(on_result).__name__}.")
+    capture = Options(("raise", "capture")).check(errors, "errors", owner) == "capture"
+    max_restarts = int(Integer(0, None).check(max_restarts, "max_restarts", owner))
+    chunksize = Integer(1, None, allow_none=True).check(chunksize, "chunksize", owner)
+    estimate_s = Real(0.0, None, allow_none=True).check(estimate_s, "estimate_s", owner)
+    isolate = Boolean().check(isolate, "isolate", owner)
+    collect = Boolean().check(collect, "collect", owner)
+
+    n = len(items)
+    results: list[Any] = [None] * n if collect else []
+    if n == 0:
+        return results
+    bar = ProgressBar(n, desc=desc, unit=unit, show=progress, estimate_s=estimate_s)
+
+    def finish(i: int, result: Any) -> None:
+        if collect:
+            results[i] = result
+        if on_result is not None:
+            on_result(i, result)
+        bar.update(1)
+
+    def run_here(i: int) -> None:
+        try:
+            result = fn(items[i])
+        except Exception as exc:
+            if not capture:
+                raise
+            result = TaskFailure.from_exception(exc)
+        finish(i, result)
+
+    try:
+        first = 0
+        if jobs is None:
+            if estimate_s is not None:
+                want = available_cpus() if estimate_s > PARALLEL_MIN_SECONDS else 1
+            elif isolate:
+                want = available_cpus()
+            else:
+                start = time.perf_counter()
+                run_here(0)
+                first = 1
+                elapsed = time.perf_counter() - start
+                want = available_cpus() if elapsed * n > PARALLEL_MIN_SECONDS else 1
+        else:
+            want = available_cpus() if jobs == -1 else jobs
+        left = n - first
+        workers = min(want, left)
+        if left == 0:
+            pass
+        elif workers <= 1 and not isolate:
+            for i in range(first, n):
+                run_here(i)
+        else:
+            size = chunksize or max(1, math.ceil(left / (4 * workers)))
+            groups = [list(range(lo, min(lo + size, n))) for lo in range(first, n, size)]
+            _run_pools(fn, items, groups, max(workers, 1), capture, max_restarts, finish, bar,
+                       owner)
+    finally:
+        bar.close()
+    return results
+
+
+def _run_pools(fn: Callable[[Any], Any], items: list[Any], groups: list[list[int]],
+               workers: int, capture: bool, max_restarts: int,
+               finish: Callable[[int, Any], None], bar: ProgressBar, owner: str) -> None:
+    """Run the groups of task indices in worker processes, restarting broken pools."""
+    pending = deque(range(len(groups)))      # group numbers not yet sent (or to be re-sent)
+    breaks = [0] * len(groups)
+    window = 2 * workers                     # groups sent and not finished, at most
+    while pending:
+        pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(pending)),
+                                      mp_context=mp_context(), initializer=_install,
+                                      initargs=(fn,))
+        lost: list[int] = []
+        broken = False
+        try:
+            inflight: dict[cf.Future[list[Any]], int] = {}
+            while pending or inflight:
+                while pending and not broken and len(inflight) < window:
+                    g = pending.popleft()
+                    try:
+                        fut = pool.submit(_run_group, [items[i] for i in groups[g]], capture)
+                    except BrokenProcessPool:
+                        pending.appendleft(g)       # never sent: no break counted
+                        broken = True
+                        break
+                    inflight[fut] = g
+                if not inflight:
+                    break
+                done, _ = cf.wait(inflight, timeout=bar.poll_interval(),
+                                  return_when=cf.FIRST_COMPLETED)
+                for fut in sorted(done, key=inflight.__getitem__):
+                    g = inflight.pop(fut)
+                    try:
+                        out = fut.result()
+                    except BrokenProcessPool:
+                        lost.append(g)
+                        broken = True
+                        continue
+                    except Exception as exc:
+                        if not capture:
+                            raise
+                        failure = TaskFailure.from_exception(exc)
+                        out = [failure] * len(groups[g])
+                    for i, result in zip(groups[g], out):
+                        finish(i, result)
+                bar.poll()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        # a worker died: which group killed it is unknown, so every group in flight counts
+        # one break; those still under the limit go back to the front of the queue
+        retry = []
+        for g in sorted(lost):
+            breaks[g] += 1
+            if breaks[g] <= max_restarts:
+                retry.append(g)
+                continue
+            exc = BrokenProcessPool(f"a worker process died while this task was in flight "
+                                    f"({_plural(breaks[g])})")
+            if not capture:
+                raise BrokenProcessPool(
+                    f"{owner}: a worker process died while task {groups[g][0]} was in flight "
+                    f"({_plural(breaks[g])}; max_restarts={max_restarts}).")
+            failure = TaskFailure(exc, f"{type(exc).__name__}: {exc}\n")
+            for i in groups[g]:
+                finish(i, failure)
+        pending.extendleft(reversed(retry))

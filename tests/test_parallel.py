@@ -1,0 +1,218 @@
+"""banditlab.parallel.parallel_map: order, n_jobs, errors, dead workers, the progress bar.
+
+The tasks here sleep or exit on purpose; the whole file takes a few seconds on 2 cores.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import banditlab as bl
+from banditlab.envs import BernoulliBandit
+from banditlab.parallel import (
+    NJobs,
+    TaskFailure,
+    available_cpus,
+    check_n_jobs,
+    mp_context,
+    parallel_map,
+)
+
+
+class TaskError(Exception):
+    """An exception type of this module: it must come back from a worker as itself."""
+
+
+def draw(task: tuple[int, float]) -> tuple[int, list[float], int]:
+    """A seeded result, after a pause that makes later tasks finish first."""
+    seed, pause = task
+    time.sleep(pause)
+    return seed, np.random.default_rng(seed).random(3).tolist(), os.getpid()
+
+
+def sleep_then_pid(pause: float) -> int:
+    time.sleep(pause)
+    return os.getpid()
+
+
+def fail_on_three(x: int) -> int:
+    if x == 3:
+        raise TaskError(f"task {x} failed")
+    return 10 * x
+
+
+def exit_on(task: tuple[int, int, str]) -> int:
+    """``os._exit`` when ``x == kill``: always if ``marker`` is empty, else only once."""
+    x, kill, marker = task
+    if x == kill:
+        if not marker:
+            time.sleep(0.3)       # the other tasks in flight finish first
+            os._exit(3)
+        if not Path(marker).exists():
+            Path(marker).touch()
+            os._exit(3)
+    return x
+
+
+def _tasks(n: int = 7) -> list[tuple[int, float]]:
+    # the first tasks sleep longest, so workers return results out of task order
+    return [(100 + i, 0.01 * (n - i)) for i in range(n)]
+
+
+# -- order and determinism --------------------------------------------------------------------
+@pytest.mark.parametrize("n_jobs", [1, 2, None, -1])
+def test_results_are_in_task_order_and_do_not_depend_on_n_jobs(n_jobs) -> None:
+    tasks = _tasks()
+    want = [(seed, np.random.default_rng(seed).random(3).tolist()) for seed, _ in tasks]
+    got = parallel_map(draw, tasks, n_jobs=n_jobs, progress=False)
+    assert [(seed, values) for seed, values, _ in got] == want
+    pids = {pid for *_, pid in got}
+    if n_jobs in (1, None):                # fast tasks: automatic mode stays in this process
+        assert pids == {os.getpid()}
+    else:
+        assert os.getpid() not in pids and len(pids) <= min(2, available_cpus())
+
+
+def test_chunks_and_on_result_see_every_task_once() -> None:
+    seen: dict[int, int] = {}
+    out = parallel_map(fail_on_three, [0, 1, 2, 4, 5, 6, 7], n_jobs=2, chunksize=3,
+                       on_result=lambda i, r: seen.setdefault(i, r), progress=False)
+    assert out == [0, 10, 20, 40, 50, 60, 70]
+    assert seen == dict(enumerate(out))
+    assert parallel_map(fail_on_three, [1, 2], n_jobs=2, collect=False, progress=False) == []
+    assert parallel_map(fail_on_three, [], n_jobs=2) == []
+
+
+def test_run_many_is_bit_identical_for_every_n_jobs() -> None:
+    env = BernoulliBandit([0.2, 0.5, 0.7], horizon=300)
+    ref = bl.run_many(bl.ThompsonSampling(3), env, n_runs=5, seed=11, n_jobs=1)
+    for n_jobs in (2, None, -1):
+        res = bl.run_many(bl.ThompsonSampling(3), env, n_runs=5, seed=11, n_jobs=n_jobs)
+        assert res.regret.tobytes() == ref.regret.tobytes()
+        assert res.pulls.tobytes() == ref.pulls.tobytes()
+
+
+def test_automatic_mode_times_the_first_task() -> None:
+    # 8 tasks of 0.3 s: estimated 2.4 s > 2 s, so after the first (here) the rest go to workers
+    pids = parallel_map(sleep_then_pid, [0.3] * 8, progress=False)
+    assert pids[0] == os.getpid() and os.getpid() not in pids[1:]
+    # an explicit estimate replaces the timing: nothing runs here
+    pids = parallel_map(sleep_then_pid, [0.0] * 3, estimate_s=60.0, progress=False)
+    assert os.getpid() not in pids
+    pids = parallel_map(sleep_then_pid, [0.0] * 3, estimate_s=0.5, progress=False)
+    assert set(pids) == {os.getpid()}
+
+
+def test_isolate_runs_even_one_worker_in_a_process() -> None:
+    assert os.getpid() not in parallel_map(sleep_then_pid, [0.0, 0.0], n_jobs=1, isolate=True)
+
+
+def test_fork_and_available_cores() -> None:
+    if hasattr(os, "sched_getaffinity"):
+        assert available_cpus() == len(os.sched_getaffinity(0))
+    assert mp_context().get_start_method() == "fork"
+
+
+# -- validation -------------------------------------------------------------------------------
+@pytest.mark.parametrize(("value", "exc"), NJobs().invalid_values())
+def test_n_jobs_validation_messages(value, exc) -> None:
+    got = f"{type(value).__name__} {value!r}" if exc is TypeError else repr(value)
+    message = f"'n_jobs' must be None, -1 or an int in [1, inf); got {got}."
+    for owner, call in (
+            ("parallel_map", lambda: parallel_map(fail_on_three, [1], n_jobs=value)),
+            ("run_many", lambda: bl.run_many(bl.UCB(2), BernoulliBandit([0.1, 0.9]),
+                                             10, n_jobs=value)),
+            ("sweep", lambda: check_n_jobs(value, "sweep"))):
+        with pytest.raises(exc) as info:
+            call()
+        assert str(info.value) == f"{owner}: {message}"
+
+
+def test_n_jobs_accepts_none_minus_one_and_positive_ints() -> None:
+    assert [check_n_jobs(v, "x") for v in (None, -1, 1, np.int64(3))] == [None, -1, 1, 3]
+
+
+@pytest.mark.parametrize(("kwargs", "exc", "pattern"), [
+    ({"progress": 1}, TypeError, r"parallel_map: 'progress' must be a bool or None; got 1\."),
+    ({"errors": "ignore"}, ValueError, r"parallel_map: 'errors' must be one of 'raise', "
+                                       r"'capture'; got 'ignore'\."),
+    ({"max_restarts": -1}, ValueError, r"'max_restarts' must be an int in \[0, inf\)"),
+    ({"chunksize": 0}, ValueError, r"'chunksize' must be an int in \[1, inf\) or None"),
+    ({"estimate_s": -1.0}, ValueError, r"'estimate_s' must be a float in \[0, inf\) or None"),
+])
+def test_other_arguments_are_validated(kwargs, exc, pattern) -> None:
+    with pytest.raises(exc, match=pattern):
+        parallel_map(fail_on_three, [1], **kwargs)
+
+
+# -- errors -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_task_exception_propagates_with_its_type(n_jobs) -> None:
+    with pytest.raises(TaskError, match="task 3 failed") as info:
+        parallel_map(fail_on_three, range(6), n_jobs=n_jobs, chunksize=1, progress=False)
+    if n_jobs > 1:   # the worker's traceback is attached
+        assert "fail_on_three" in str(info.value.__cause__)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_captured_errors_leave_the_other_tasks_alone(n_jobs) -> None:
+    out = parallel_map(fail_on_three, range(6), n_jobs=n_jobs, errors="capture", chunksize=2,
+                       progress=False)
+    assert [r for i, r in enumerate(out) if i != 3] == [0, 10, 20, 40, 50]
+    failure = out[3]
+    assert isinstance(failure, TaskFailure) and isinstance(failure.exception, TaskError)
+    assert failure.error == "TaskError: task 3 failed"
+    assert "Traceback (most recent call last)" in failure.traceback
+    assert "fail_on_three" in failure.traceback
+
+
+# -- dead workers -----------------------------------------------------------------------------
+def test_a_worker_that_died_once_is_replaced_and_its_task_rerun(tmp_path) -> None:
+    marker = str(tmp_path / "died")
+    tasks = [(x, 2, marker) for x in range(6)]
+    assert parallel_map(exit_on, tasks, n_jobs=2, max_restarts=1, progress=False) == \
+        list(range(6))
+    assert Path(marker).exists()
+
+
+def test_a_task_that_keeps_killing_its_worker_fails_after_max_restarts() -> None:
+    tasks = [(x, 2, "") for x in range(6)]
+    out = parallel_map(exit_on, tasks, n_jobs=2, max_restarts=1, chunksize=1, errors="capture",
+                       progress=False)
+    assert [r for i, r in enumerate(out) if i != 2] == [0, 1, 3, 4, 5]
+    assert isinstance(out[2], TaskFailure) and isinstance(out[2].exception, BrokenProcessPool)
+    assert "worker process died while this task was in flight (2 times)" in out[2].error
+    with pytest.raises(BrokenProcessPool, match=r"parallel_map: a worker process died while "
+                                                r"task 2 was in flight \(1 time; "
+                                                r"max_restarts=0\)"):
+        parallel_map(exit_on, tasks, n_jobs=2, chunksize=1, progress=False)
+
+
+# -- progress bar -----------------------------------------------------------------------------
+def test_bar_follows_the_time_estimate(capsys) -> None:
+    # six tasks of 0.45 s in this process: expected 2.7 s, the bar appears
+    parallel_map(sleep_then_pid, [0.45] * 6, n_jobs=1, desc="slow-tasks")
+    assert "slow-tasks" in capsys.readouterr().err
+    # short work: no bar, and tqdm is never needed
+    parallel_map(sleep_then_pid, [0.01] * 6, n_jobs=1, desc="quick-tasks")
+    assert "quick-tasks" not in capsys.readouterr().err
+    # an explicit estimate decides up front
+    parallel_map(sleep_then_pid, [0.0] * 3, n_jobs=1, desc="estimated", estimate_s=30.0)
+    assert "estimated" in capsys.readouterr().err
+    parallel_map(sleep_then_pid, [0.0] * 3, n_jobs=1, desc="small-estimate", estimate_s=0.1)
+    assert "small-estimate" not in capsys.readouterr().err
+
+
+def test_progress_true_and_false_force_the_bar(capsys) -> None:
+    parallel_map(sleep_then_pid, [0.0] * 4, n_jobs=2, desc="forced-on", progress=True)
+    err = capsys.readouterr().err
+    assert "forced-on" in err and "4/4" in err
+    parallel_map(sleep_then_pid, [0.0] * 3, n_jobs=1, desc="forced-off", progress=False,
+                 estimate_s=100.0)
+    assert "forced-off" not in capsys.readouterr().err
