@@ -41,7 +41,7 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
-from banditlab.cli_args import non_negative_int, positive_int
+from banditlab.cli_args import n_jobs_arg, non_negative_int
 from banditlab.config import ExperimentConfig, Job, load_config
 from banditlab.errors import ConfigError
 from banditlab.results import Results
@@ -269,8 +269,8 @@ def _parser() -> argparse.ArgumentParser:
                            "help(banditlab.config)').")
     p_run.add_argument("config", help="experiment file (.toml)")
     p_run.add_argument("--out", help="output directory (default results/<experiment name>)")
-    p_run.add_argument("--n-jobs", type=positive_int, default=None,
-                       help="worker processes per pair (default: automatic)")
+    p_run.add_argument("--n-jobs", type=n_jobs_arg, default=None,
+                       help="worker processes per pair: -1 all cores (default: automatic)")
     p_run.add_argument("--engine", choices=ENGINES, default=None,
                        help="override experiment.engine")
     p_run.add_argument("--seed", type=non_negative_int, default=None,
@@ -287,8 +287,8 @@ def _parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--full", action="store_true", help="paper scale (default: quick)")
     p_rep.add_argument("--out", help="output directory (default results/<name>)")
     p_rep.add_argument("--seed", type=non_negative_int, default=0, help="root seed (default 0)")
-    p_rep.add_argument("--n-jobs", type=positive_int, default=None,
-                       help="worker processes (default: automatic)")
+    p_rep.add_argument("--n-jobs", type=n_jobs_arg, default=None,
+                       help="worker processes: -1 all cores (default: automatic)")
     p_rep.set_defaults(func=_cmd_reproduce)
 
     from banditlab.sweep_cli import add_subcommands  # `sweep`, `sweep status DIR` and `plot`

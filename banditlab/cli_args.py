@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["non_negative_int", "positive_int"]
+__all__ = ["n_jobs_arg", "non_negative_int", "positive_int"]
 
 
 def _int_at_least(text: str, low: int) -> int:
@@ -25,3 +25,14 @@ def positive_int(text: str) -> int:
 def non_negative_int(text: str) -> int:
     """An int >= 0 (seeds)."""
     return _int_at_least(text, 0)
+
+
+def n_jobs_arg(text: str) -> int:
+    """``-1`` (all cores) or an int >= 1: the library's ``n_jobs`` (see banditlab.parallel)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value != -1 and value < 1:
+        raise argparse.ArgumentTypeError(f"must be -1 or an int in [1, inf); got {text!r}")
+    return value

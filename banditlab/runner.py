@@ -28,7 +28,7 @@ from banditlab._seeding import SeedLike, spawn_run_seeds
 from banditlab._validation import Integer, Options
 from banditlab.engine import run_contextual, run_karmed
 from banditlab.errors import IncompatibleEnvError
-from banditlab.parallel import ProgressBar, check_n_jobs, parallel_map
+from banditlab.parallel import check_n_jobs, parallel_map
 from banditlab.policy import Policy
 from banditlab.protocols import CONTEXTUAL
 from banditlab.results import Results
@@ -181,12 +181,6 @@ def _seeded_run(policy: Policy, env: gym.Env, horizon: int, checkpoints: np.ndar
                 engine: str, seeds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, int]:
     """One task of ``run_many``: the run with these ``(env_seed, policy_seed)``."""
     return _one_run(policy, env, horizon, seeds[0], seeds[1], checkpoints, engine)
-
-
-def _progress_bar(total: int, desc: str, show: bool) -> ProgressBar:
-    """A bar over ``total`` runs, shown iff ``show``, for runners that drive their own
-    processes (``parallel_map`` makes its own bar)."""
-    return ProgressBar(total, desc=desc, unit="run", show=show)
 
 
 def run_many(policy: Policy, env: gym.Env, horizon: int | None = None, *, n_runs: int = 1,

@@ -8,10 +8,8 @@ calling the same kernels, and records the exact value of every played policy, he
 from __future__ import annotations
 
 import copy
-import multiprocessing as mp
-import os
+import functools
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +22,7 @@ from banditlab.cascading.algorithms import CascadingAgent
 from banditlab.cascading.kernels import run_episodes_kernel
 from banditlab.envs.cascading import CascadingMDP
 from banditlab.envs.cascading_kernels import policy_evaluation_kernel
-from banditlab.runner import _progress_bar
+from banditlab.parallel import check_n_jobs, parallel_map
 
 __all__ = ["EpisodicResults", "run_episodes"]
 
@@ -130,17 +128,14 @@ def _one_run(agent: CascadingAgent, env: Any, n_episodes: int, env_seed: int, ag
     return values, upper, lower, returns, time.perf_counter() - start
 
 
-def _run_chunk(agent: CascadingAgent, env: Any, n_episodes: int, seeds: list[tuple[int, int]],
-               engine: str) -> list[tuple[Any, ...]]:
-    return [_one_run(agent, env, n_episodes, es, ps, engine) for es, ps in seeds]
-
-
-#: run_episodes shows a progress bar by default from this many episodes (over all runs)
-PROGRESS_MIN_EPISODES = 200_000
+def _seeded_run(agent: CascadingAgent, env: Any, n_episodes: int, engine: str,
+                seeds: tuple[int, int]) -> tuple[Any, ...]:
+    """One run (a task of :func:`~banditlab.parallel.parallel_map`)."""
+    return _one_run(agent, env, n_episodes, seeds[0], seeds[1], engine)
 
 
 def run_episodes(agent: CascadingAgent, env: CascadingMDP, n_episodes: int, *, n_runs: int = 1,
-                 seed: SeedLike = None, engine: str = "kernel", n_jobs: int | None = 1,
+                 seed: SeedLike = None, engine: str = "kernel", n_jobs: int | None = None,
                  progress: bool | None = None) -> EpisodicResults:
     """Run ``n_runs`` independent runs of ``n_episodes`` episodes and record exact values.
 
@@ -156,11 +151,13 @@ def run_episodes(agent: CascadingAgent, env: CascadingMDP, n_episodes: int, *, n
     engine : {'kernel', 'python'}, default 'kernel'
         The whole run in one Numba loop, or the gymnasium loop calling the same kernels (the
         two give identical results).
-    n_jobs : int or None, default 1
-        Worker processes (``None``: all cores). Results do not depend on it.
+    n_jobs : None, -1 or int >= 1, optional
+        Worker processes, as everywhere in banditlab (:mod:`banditlab.parallel`): ``None``
+        runs here unless the batch is expected to take more than about 2 s, then one process
+        per core; ``-1`` all cores; ``k`` at most k. Results do not depend on it.
     progress : bool, optional
-        Show a tqdm progress bar over runs (on stderr); default: when ``n_runs * n_episodes``
-        is at least :data:`PROGRESS_MIN_EPISODES`.
+        Show a tqdm progress bar over runs (on stderr); default: when the batch is expected
+        to take more than about 2 s.
 
     Returns
     -------
@@ -173,30 +170,15 @@ def run_episodes(agent: CascadingAgent, env: CascadingMDP, n_episodes: int, *, n
     n_episodes = int(Integer(1, None).check(n_episodes, "n_episodes", owner))
     n_runs = int(Integer(1, None).check(n_runs, "n_runs", owner))
     engine = Options(("kernel", "python")).check(engine, "engine", owner)
-    if n_jobs is None:
-        n_jobs = os.cpu_count() or 1
-    n_jobs = min(int(Integer(1, None).check(n_jobs, "n_jobs", owner)), n_runs)
+    check_n_jobs(n_jobs, owner)
     if progress is not None and not isinstance(progress, bool):
         raise TypeError(f"{owner}: 'progress' must be a bool or None; got {progress!r}.")
-    show = n_runs * n_episodes >= PROGRESS_MIN_EPISODES if progress is None else progress
     entropy, seeds = spawn_run_seeds(seed, n_runs, owner=owner)
-    bar = _progress_bar(n_runs, agent.name, show)
-    out: list[Any] = [None] * n_runs
-    if n_jobs == 1:
-        worker_agent, worker_env = copy.deepcopy(agent), copy.deepcopy(env)
-        for i, pair in enumerate(seeds):
-            out[i] = _run_chunk(worker_agent, worker_env, n_episodes, [pair], engine)[0]
-            bar.update(1)
-    else:
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
-            # one task per run: the bar moves as runs finish; results keep run order
-            futures = {pool.submit(_run_chunk, agent, env, n_episodes, [pair], engine): i
-                       for i, pair in enumerate(seeds)}
-            for fut in as_completed(futures):
-                out[futures[fut]] = fut.result()[0]
-                bar.update(1)
-    bar.close()
+    # copies: runs reset them, and the caller's agent and env stay untouched
+    job = functools.partial(_seeded_run, copy.deepcopy(agent), copy.deepcopy(env), n_episodes,
+                            engine)
+    out = parallel_map(job, seeds, n_jobs=n_jobs, progress=progress, desc=agent.name,
+                       unit="run", owner=owner)
     return EpisodicResults(
         agent=agent.name, agent_params=agent.get_params(), env_params=base.env_params,
         optimal_value=base.optimal_value(),

@@ -54,6 +54,7 @@ import pandas as pd
 
 from banditlab._validation import Boolean, Integer
 from banditlab.envs import BernoulliBandit
+from banditlab.parallel import check_n_jobs
 from banditlab.policies import (
     EXP3,
     KLUCB,
@@ -199,8 +200,7 @@ def run(out: str | Path, *, full: bool = False, seed: int = 0, n_jobs: int | Non
     """
     full = Boolean().check(full, "full", "baselines")
     seed = int(Integer(0, None).check(seed, "seed", "baselines"))
-    if n_jobs is not None:
-        n_jobs = int(Integer(1, None).check(n_jobs, "n_jobs", "baselines"))
+    n_jobs = check_n_jobs(n_jobs, "baselines")
     scale = _FULL if full else _QUICK
     horizon, n_runs = scale["horizon"], scale["n_runs"]
     root = Path(out)

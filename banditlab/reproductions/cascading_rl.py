@@ -76,6 +76,7 @@ from banditlab.cascading import (
     run_episodes,
 )
 from banditlab.envs.cascading import CascadingMDP, movielens_cascading_mdp, random_cascading_mdp
+from banditlab.parallel import check_n_jobs
 from banditlab.reproduce import Reproduction, stage
 
 __all__ = ["REPRODUCTION", "movielens_dir", "run"]
@@ -276,8 +277,7 @@ def run(out: str | Path, *, full: bool = False, seed: int = 0, n_jobs: int | Non
     owner = "cascading_rl"
     full = Boolean().check(full, "full", owner)
     seed = int(Integer(0, None).check(seed, "seed", owner))
-    if n_jobs is not None:
-        n_jobs = int(Integer(1, None).check(n_jobs, "n_jobs", owner))
+    n_jobs = check_n_jobs(n_jobs, owner)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _warmup()

@@ -6,11 +6,10 @@ and plays the ``STREAMING`` loop (:func:`banditlab.streaming.kernels.run_stream`
 
 from __future__ import annotations
 
-import itertools
+import copy
+import functools
 import math
-import multiprocessing as mp
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +29,7 @@ from banditlab.envs.streaming import (
     stream_error_message,
 )
 from banditlab.errors import IncompatibleEnvError
+from banditlab.parallel import check_n_jobs, parallel_map
 from banditlab.streaming.algorithms import StreamingAlgorithm
 from banditlab.streaming.kernels import run_stream
 
@@ -107,20 +107,19 @@ def run_one(algorithm: StreamingAlgorithm, env: StreamingBandit, env_seed: int,
     return int(arm), int(explore)
 
 
-def _chunk(algorithm: StreamingAlgorithm, env: StreamingBandit,
-           seeds: list[tuple[int, int]]) -> list[tuple[float, ...]]:
-    out = []
-    for es, ps in seeds:
-        arm, explore = run_one(algorithm, env, es, ps)
-        c = env.kernel_state().counters
-        out.append((env.regret, int(c[C_PULLS]), int(c[C_UNCOUNTED]), explore,
-                    int(c[C_PEAK_EXCL]), int(c[C_PEAK_INCL]), int(c[C_NEXT]),
-                    env.best_mean - float(env.kernel_arrays().means[arm])))
-    return out
+def _seeded_run(algorithm: StreamingAlgorithm, env: StreamingBandit,
+                seeds: tuple[int, int]) -> tuple[float, ...]:
+    """One run (a task of :func:`~banditlab.parallel.parallel_map`): its outcome row."""
+    arm, explore = run_one(algorithm, env, seeds[0], seeds[1])
+    c = env.kernel_state().counters
+    return (env.regret, int(c[C_PULLS]), int(c[C_UNCOUNTED]), explore, int(c[C_PEAK_EXCL]),
+            int(c[C_PEAK_INCL]), int(c[C_NEXT]),
+            env.best_mean - float(env.kernel_arrays().means[arm]))
 
 
 def run_streaming(algorithm: StreamingAlgorithm, env: StreamingBandit, *, n_runs: int = 1,
-                  seed: SeedLike = None, n_jobs: int | None = None) -> StreamingResults:
+                  seed: SeedLike = None, n_jobs: int | None = None,
+                  progress: bool | None = None) -> StreamingResults:
     """Run ``algorithm`` ``n_runs`` times on ``env`` (fresh stream order per run).
 
     Parameters
@@ -132,8 +131,12 @@ def run_streaming(algorithm: StreamingAlgorithm, env: StreamingBandit, *, n_runs
     seed : None, int or SeedSequence
         Root of the seed tree (run ``i`` gets the same env and algorithm seeds whatever
         ``n_jobs``).
-    n_jobs : int, optional
-        Worker processes (default 1).
+    n_jobs : None, -1 or int >= 1, optional
+        Worker processes, as everywhere in banditlab (:mod:`banditlab.parallel`): ``None``
+        runs here unless the batch is expected to take more than about 2 s; results do not
+        depend on it.
+    progress : bool, optional
+        A progress bar over runs; default: when the batch is expected to take over 2 s.
 
     Returns
     -------
@@ -146,7 +149,7 @@ def run_streaming(algorithm: StreamingAlgorithm, env: StreamingBandit, *, n_runs
     if not isinstance(env, StreamingBandit):
         raise TypeError(f"{owner}: 'env' must be a StreamingBandit; got {type(env).__name__}.")
     n_runs = int(Integer(1, None).check(n_runs, "n_runs", owner))
-    n_jobs = int(Integer(1, None, allow_none=True).check(n_jobs, "n_jobs", owner) or 1)
+    check_n_jobs(n_jobs, owner)
     need = algorithm.memory_budget(env.n_arms)
     if env.memory < need:
         raise IncompatibleEnvError(
@@ -154,16 +157,9 @@ def run_streaming(algorithm: StreamingAlgorithm, env: StreamingBandit, *, n_runs
             f"{env.n_arms} arms, but the env's memory budget is {env.memory}.")
     entropy, seeds = spawn_run_seeds(seed, n_runs, owner=owner)
     start = time.perf_counter()
-    n_jobs = min(n_jobs, n_runs)
-    if n_jobs == 1:
-        rows = _chunk(algorithm, env, seeds)
-    else:
-        bounds = np.linspace(0, n_runs, n_jobs + 1).round().astype(int)
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
-            parts = [pool.submit(_chunk, algorithm, env, seeds[lo:hi])
-                     for lo, hi in itertools.pairwise(bounds) if hi > lo]
-            rows = [r for p in parts for r in p.result()]
+    job = functools.partial(_seeded_run, copy.deepcopy(algorithm), copy.deepcopy(env))
+    rows = parallel_map(job, seeds, n_jobs=n_jobs, progress=progress, desc=algorithm.name,
+                        unit="run", owner=owner)
     wall = time.perf_counter() - start
     cols = list(zip(*rows))
     return StreamingResults(
