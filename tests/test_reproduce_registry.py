@@ -90,5 +90,6 @@ def test_baselines_quick_run(tmp_path):
 def test_baselines_rejects_bad_arguments(tmp_path):
     with pytest.raises(TypeError, match=r"baselines: 'full' must be a bool"):
         baselines.run(tmp_path, full=1, seed=0, n_jobs=None)
-    with pytest.raises(ValueError, match=r"baselines: 'n_jobs' must be None, -1 or an int in \[1, inf\)"):
+    with pytest.raises(ValueError,
+                       match=r"baselines: 'n_jobs' must be None, -1 or an int in \[1, inf\)"):
         baselines.run(tmp_path, full=False, seed=0, n_jobs=0)
