@@ -84,3 +84,17 @@ def test_every_protocol_has_one_importable_loop(protocol) -> None:
     loop = protocol.resolve_loop()
     assert callable(loop)
     assert loop.__name__ == protocol.loop.split(":")[1]
+
+
+def test_every_subpackage_is_installed() -> None:
+    """pyproject's explicit package list names every package folder (else a fresh install
+    lacks it while the checkout still imports)."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())
+                 ["tool"]["setuptools"]["packages"])
+    found = {".".join(("banditlab", *p.parent.relative_to(root / "banditlab").parts))
+             for p in (root / "banditlab").rglob("__init__.py")}
+    found |= {f"banditlab.{d}" for d in ("envs", "solvers", "theory_checks")}
+    assert found - listed == set()
