@@ -96,6 +96,18 @@ def _vec(value: Any, name: str, owner: str, n: int | None = None, **spec: Any) -
     return arr
 
 
+def _oracle_inputs(u: Any, w: Any, w_bot: Any, m: Any, u_lo: Any, owner: str
+                   ) -> tuple[np.ndarray, np.ndarray, float, int, np.ndarray]:
+    """Validated ``(u, w, w_bot, m, u_lo)`` of the oracle fronts (``u_lo`` defaults to ``u``)."""
+    u = _vec(u, "u", owner, low=0.0, high=1.0)
+    n = u.shape[0]
+    w = _vec(w, "w", owner, n)
+    wb = float(Real().check(w_bot, "w_bot", owner))
+    m = int(Integer(1, n).check(m, "m", owner))
+    lo = u if u_lo is None else _vec(u_lo, "u_lo", owner, n, low=0.0, high=1.0)
+    return u, w, wb, m, lo
+
+
 def best_perm(u: Any, w: Any, w_bot: float, m: int, *, u_lo: Any = None
               ) -> tuple[float, np.ndarray]:
     """BestPerm: the best ordered list of at most ``m`` items, ``max_A f(A, u, w)``.
@@ -124,13 +136,7 @@ def best_perm(u: Any, w: Any, w_bot: float, m: int, *, u_lo: Any = None
     items : ndarray of int64, shape (k,)
         The list, top first.
     """
-    owner = "best_perm"
-    u = _vec(u, "u", owner, low=0.0, high=1.0)
-    n = u.shape[0]
-    w = _vec(w, "w", owner, n)
-    wb = float(Real().check(w_bot, "w_bot", owner))
-    m = int(Integer(1, n).check(m, "m", owner))
-    lo = u if u_lo is None else _vec(u_lo, "u_lo", owner, n, low=0.0, high=1.0)
+    u, w, wb, m, lo = _oracle_inputs(u, w, w_bot, m, u_lo, "best_perm")
     out = np.full(m, -1, np.int64)
     val, k = best_perm_kernel(u, w, wb, m, lo, out)
     return float(val), out[:k].copy()
@@ -162,13 +168,8 @@ def best_list_brute_force(u: Any, w: Any, w_bot: float, m: int, *, u_lo: Any = N
     any list over the box ``u_lo <= u <= u_hi`` (what CascadingVI-Oracle maximises).
     """
     owner = "best_list_brute_force"
-    u = _vec(u, "u", owner, low=0.0, high=1.0)
-    n = u.shape[0]
-    w = _vec(w, "w", owner, n)
-    wb = float(Real().check(w_bot, "w_bot", owner))
-    m = int(Integer(1, n).check(m, "m", owner))
-    lo = u if u_lo is None else _vec(u_lo, "u_lo", owner, n, low=0.0, high=1.0)
-    hi = u if u_hi is None else _vec(u_hi, "u_hi", owner, n, low=0.0, high=1.0)
+    u, w, wb, m, lo = _oracle_inputs(u, w, w_bot, m, u_lo, owner)
+    hi = u if u_hi is None else _vec(u_hi, "u_hi", owner, u.shape[0], low=0.0, high=1.0)
     out = np.full(m, -1, np.int64)
     val, k = best_list_exhaustive(lo, hi, w, wb, m, out)
     return float(val), out[:k].copy()

@@ -85,7 +85,6 @@ AGENTS = (CascadingVI, CascadingVIOracle, CascadingVIBonus, AdaptVI)
 LABELS = {"CascadingVI": "CascadingVI", "CascadingVIOracle": "CascadingVI-Oracle",
           "CascadingVIBonus": "CascadingVI-Bonus", "AdaptVI": "AdaptVI"}
 MOVIELENS_N = (10, 15, 20, 25)
-DEFAULT_MOVIELENS = Path("/work/shared/data/movielens-100k")
 #: ``shared/data`` beside a checkout (``<checkout>/../shared/data``)
 CHECKOUT_MOVIELENS = Path(__file__).resolve().parents[3] / "shared" / "data" / "movielens-100k"
 
@@ -93,7 +92,7 @@ CHECKOUT_MOVIELENS = Path(__file__).resolve().parents[3] / "shared" / "data" / "
 def movielens_dir() -> Path | None:
     """The MovieLens folder to use, or None (``$BANDITLAB_MOVIELENS_DIR`` first)."""
     env = os.environ.get("BANDITLAB_MOVIELENS_DIR")
-    for cand in ([Path(env)] if env else []) + [CHECKOUT_MOVIELENS, DEFAULT_MOVIELENS]:
+    for cand in ([Path(env)] if env else []) + [CHECKOUT_MOVIELENS]:
         if cand.is_dir() and ((cand / "u.data").is_file() or (cand / "u.data.gz").is_file()):
             return cand
     return None
