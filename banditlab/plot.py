@@ -28,13 +28,14 @@ def regret_curve(ax: Axes, t: np.ndarray, mean: np.ndarray, lo: np.ndarray | Non
                         linewidth=0)
 
 
-def style_regret_axes(ax: Axes, *, log: bool, title: str | None) -> None:
-    """Axis scales, labels, title, legend and grid of a regret plot."""
+def style_regret_axes(ax: Axes, *, log: bool, title: str | None, x_label: str = "round"
+                      ) -> None:
+    """Axis scales, labels, title, legend and grid of a regret plot (x counts ``x_label``s)."""
     if log:
         ax.set_xscale("log")
         ax.set_yscale("log")
-    ax.set_xlabel("round t")
-    ax.set_ylabel("cumulative pseudo-regret")
+    ax.set_xlabel("round t" if x_label == "round" else x_label)
+    ax.set_ylabel("cumulative pseudo-regret" if x_label == "round" else "cumulative regret")
     if title is not None:
         ax.set_title(title)
         ax.legend(fontsize="small")
@@ -44,7 +45,10 @@ def style_regret_axes(ax: Axes, *, log: bool, title: str | None) -> None:
 def plot_regret(results: Sequence[Results], ax: Axes | None = None, *, log: bool = False,
                 band: tuple[float, float] | None = (0.1, 0.9),
                 labels: Sequence[str] | None = None) -> Axes:
-    """Mean cumulative pseudo-regret vs rounds for several results, with quantile bands."""
+    """Mean cumulative regret vs rounds (or episodes) for several results, with quantile bands.
+
+    The title names the env by its parameters (:attr:`Results.env_label`).
+    """
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -55,5 +59,6 @@ def plot_regret(results: Sequence[Results], ax: Axes | None = None, *, log: bool
             lo, hi = np.quantile(res.regret, band, axis=0)
         regret_curve(ax, res.checkpoints, res.mean_regret(), lo, hi,
                      label=labels[i] if labels is not None else res.label, log=log)
-    style_regret_axes(ax, log=log, title=results[0].env if results else None)
+    style_regret_axes(ax, log=log, title=results[0].env_label if results else None,
+                      x_label=results[0].x_label if results else "round")
     return ax

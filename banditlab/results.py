@@ -1,12 +1,30 @@
-"""``Results``: the data of a batch of runs, with functions over it (frame, save/load, plot).
+"""``Results``: the data of a batch of runs of any system, with functions over it.
 
-Regret notions are functions over results (:func:`bai_error_rate`, :meth:`Results.final_regret`),
-not evaluator internals. ``save``/``load`` write Parquet tables plus a JSON metadata file; there
-is no pickle, so a results directory can be read by pandas, pyarrow or DuckDB.
+Every runner returns it: :func:`banditlab.run_many` (K-armed, contextual, fixed-budget BAI),
+:func:`banditlab.streaming.run_streaming`, :func:`banditlab.cascading.run_episodes`. Its core is
+the same for every protocol: the regret trajectory of each run at checkpoints (rounds or
+episodes, ``x_label`` says which). What a protocol measures besides lives in named columns:
+
+``traces``
+    more trajectories on the same grid, ``(n_runs, n_checkpoints)`` each (e.g. the value of
+    each episode's policy, the agent's upper and lower bounds, the realised returns);
+``per_run``
+    one number per run, ``(n_runs,)`` each (e.g. peak arm memory, pulls used, the gap of the
+    committed arm, wall time);
+``info``
+    scalars of the batch (e.g. the optimal value, the memory budget, the accuracy used).
+
+A named column reads as an attribute (``res.peak_memory``, ``res.upper``,
+``res.optimal_value``). The same :meth:`~Results.summary`, :meth:`~Results.to_frame`,
+:meth:`~Results.plot` and :meth:`~Results.save`/:func:`load_results` work for every system.
+Regret notions are functions over results (:func:`bai_error_rate`,
+:meth:`Results.final_regret`). ``save``/``load`` write Parquet tables plus a JSON metadata file;
+there is no pickle, so a results directory can be read by pandas, pyarrow or DuckDB.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -19,9 +37,10 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.axes import Axes
 
-__all__ = ["Results", "bai_error_rate", "load_results"]
+__all__ = ["Results", "bai_error_rate", "env_label", "library_versions", "load_results"]
 
-_FORMAT = 1
+_FORMAT = 2
+_READABLE_FORMATS = (1, 2)
 
 
 def _jsonable(value: Any) -> Any:
@@ -36,26 +55,72 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def library_versions() -> dict[str, str]:
+    """Versions of banditlab, numpy, numba, gymnasium and Python (recorded in every Results)."""
+    import platform
+
+    import gymnasium
+    import numba
+
+    from banditlab import __version__
+
+    return {"banditlab": __version__, "numpy": np.__version__, "numba": numba.__version__,
+            "gymnasium": gymnasium.__version__, "python": platform.python_version()}
+
+
+def _short(value: Any) -> tuple[str, bool]:
+    """A short text for a parameter value, and whether it shows the value exactly."""
+    if isinstance(value, list | tuple) and len(value) > 4:
+        flat = np.asarray(value, dtype=object).ravel()
+        return f"[{flat[0]}..{flat[-1]}]x{len(value)}", False
+    if isinstance(value, float):
+        return f"{value:g}", float(f"{value:g}") == value
+    if isinstance(value, dict):
+        return "{...}", not value
+    return repr(value), True
+
+
+def env_label(env: str, env_params: dict[str, Any]) -> str:
+    """``Class(param=value, ...)``, identifying an env by its parameters.
+
+    Long arrays are shortened to ``[first..last]xN``; when anything is shortened a six-digit
+    digest of all parameters follows (``#3f2a1c``), so two different envs never share a label.
+    """
+    parts, exact = [], True
+    for k, v in env_params.items():
+        text, ok = _short(_jsonable(v))
+        parts.append(f"{k}={text}")
+        exact &= ok
+    label = f"{env}({', '.join(parts)})"
+    if not exact:
+        blob = json.dumps(_jsonable(env_params), sort_keys=True, default=str).encode()
+        label += "#" + hashlib.sha256(blob).hexdigest()[:6]
+    return label
+
+
 @dataclass(frozen=True)
 class Results:
-    """Cumulative pseudo-regret and pull counts of ``n_runs`` independent runs.
+    """The regret trajectories of ``n_runs`` independent runs, plus each system's own columns.
 
     Attributes
     ----------
     policy, env : str
-        Names of the policy and environment classes.
+        Names of the algorithm and of the environment class (:attr:`algorithm` is an alias).
     policy_params, env_params : dict
         Their constructor arguments.
     horizon : int
+        Rounds (or episodes) per run.
     checkpoints : ndarray of int64, shape (n_checkpoints,)
-        Rounds (1-based) at which the regret was recorded; the last one is ``horizon``.
+        Rounds or episodes (1-based) at which the regret was recorded; the last is ``horizon``.
     regret : ndarray of float64, shape (n_runs, n_checkpoints)
-        Cumulative pseudo-regret at each checkpoint.
+        Cumulative regret at each checkpoint (pseudo-regret for the bandit protocols and the
+        streaming one; ``sum_k V* - V^{pi_k}`` for the episodic one).
     pulls : ndarray of int64, shape (n_runs, n_arms)
+        Pull counts (bandit protocols; ``(n_runs, 0)`` for the others).
     recommendations : ndarray of int64, shape (n_runs,)
         Arm recommended at the end (best-arm identification), ``-1`` for other policies.
     best_arm : int
-        The env's optimal arm (-1 when it depends on the context).
+        The env's optimal arm (-1 when it depends on the context or does not apply).
     seed_entropy : int or list of int
         Entropy of the root ``SeedSequence``: ``run_many(..., seed=seed_entropy)`` replays it.
     engine : str
@@ -63,6 +128,13 @@ class Results:
     wall_time_s : float
     versions : dict
         Versions of banditlab, numpy, numba and Python that produced the data.
+    protocol : str
+        The protocol the algorithm follows (``'KARMED'``, ``'STREAMING'``, ``'EPISODIC'``, ...).
+    x_label : str
+        What the checkpoints count (``'round'`` or ``'episode'``).
+    traces, per_run, info : dict
+        Named trajectories ``(n_runs, n_checkpoints)``, per-run columns ``(n_runs,)`` and batch
+        scalars (see the module docstring); each also reads as an attribute.
     """
 
     policy: str
@@ -79,10 +151,50 @@ class Results:
     engine: str
     wall_time_s: float
     versions: dict[str, str] = field(default_factory=dict)
+    protocol: str = "KARMED"
+    x_label: str = "round"
+    traces: dict[str, np.ndarray] = field(default_factory=dict)
+    per_run: dict[str, np.ndarray] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n, c = self.regret.shape
+        for name, arr in self.traces.items():
+            if np.shape(arr) != (n, c):
+                raise ValueError(f"Results: trace {name!r} must have shape {(n, c)}; got "
+                                 f"{np.shape(arr)}.")
+        for name, arr in self.per_run.items():
+            if np.shape(arr) != (n,):
+                raise ValueError(f"Results: per-run column {name!r} must have shape {(n,)}; "
+                                 f"got {np.shape(arr)}.")
+        names = [*self.traces, *self.per_run, *self.info]
+        clash = sorted({k for k in names if names.count(k) > 1 or hasattr(type(self), k)
+                        or k in self.__dataclass_fields__})
+        if clash:
+            raise ValueError(f"Results: column names must be unique and not attributes of "
+                             f"Results; got {clash}.")
+
+    def __getattr__(self, name: str) -> Any:
+        # only called when normal lookup fails: the named columns read as attributes
+        for table in ("traces", "per_run", "info"):
+            columns = self.__dict__.get(table)
+            if columns is not None and name in columns:
+                return columns[name]
+        raise AttributeError(f"'Results' object has no attribute {name!r}")
 
     @property
     def n_runs(self) -> int:
         return int(self.regret.shape[0])
+
+    @property
+    def algorithm(self) -> str:
+        """The algorithm's name (same as :attr:`policy`)."""
+        return self.policy
+
+    @property
+    def env_label(self) -> str:
+        """The env identified by its parameters, e.g. ``BernoulliBandit(means=[...], ...)``."""
+        return env_label(self.env, self.env_params)
 
     @property
     def label(self) -> str:
@@ -106,27 +218,52 @@ class Results:
         """One row of summary statistics (used by the CLI table)."""
         final = self.final_regret()
         sem = float(final.std(ddof=1) / np.sqrt(self.n_runs)) if self.n_runs > 1 else 0.0
-        row = {"policy": self.label, "env": self.env, "horizon": self.horizon,
+        row = {"policy": self.label, "env": self.env_label, "horizon": self.horizon,
                "runs": self.n_runs, "mean_regret": float(final.mean()), "sem": sem,
                "median_regret": float(np.median(final)), "engine": self.engine,
                "wall_s": round(self.wall_time_s, 3)}
         if np.any(self.recommendations >= 0):
             row["error_rate"] = bai_error_rate(self)
+        for name, col in self.per_run.items():
+            if np.issubdtype(np.asarray(col).dtype, np.number):
+                row[f"mean_{name}"] = float(np.mean(col))
         return row
 
     # -- tables -----------------------------------------------------------------------------
-    def to_frame(self) -> pd.DataFrame:
-        """Tidy regret table: one row per (run, checkpoint), with policy and env columns."""
+    def to_frame(self, n_points: int | None = None) -> pd.DataFrame:
+        """Tidy table: one row per (run, checkpoint): policy, env, env_label, run, t, regret,
+        then one column per trace.
+
+        ``n_points`` keeps about that many evenly spaced checkpoints (the last one included),
+        e.g. for the per-episode trajectories of long episodic runs; ``None`` keeps all.
+        """
         import pandas as pd  # imported on use: it dominates `import banditlab` otherwise
 
         n_runs, n_ck = self.regret.shape
+        idx = np.arange(n_ck)
+        if n_points is not None:
+            from banditlab._validation import Integer
+
+            n_points = int(Integer(1, None).check(n_points, "n_points", "Results.to_frame"))
+            idx = np.unique(np.linspace(0, n_ck, num=min(n_points, n_ck) + 1)[1:].round()
+                            .astype(np.int64)) - 1
         return pd.DataFrame({
             "policy": self.label,
             "env": self.env,
-            "run": np.repeat(np.arange(n_runs), n_ck),
-            "t": np.tile(self.checkpoints, n_runs),
-            "regret": self.regret.ravel(),
+            "env_label": self.env_label,
+            "run": np.repeat(np.arange(n_runs), idx.size),
+            "t": np.tile(self.checkpoints[idx], n_runs),
+            "regret": self.regret[:, idx].ravel(),
+            **{name: np.asarray(arr)[:, idx].ravel() for name, arr in self.traces.items()},
         })
+
+    def runs_frame(self) -> pd.DataFrame:
+        """One row per run: ``run``, the final regret and every per-run column."""
+        import pandas as pd
+
+        return pd.DataFrame({"policy": self.label, "env_label": self.env_label,
+                             "run": np.arange(self.n_runs), "final_regret": self.final_regret(),
+                             **{k: np.asarray(v) for k, v in self.per_run.items()}})
 
     def pulls_frame(self) -> pd.DataFrame:
         """Tidy pull counts: one row per (run, arm), with the run's recommendation."""
@@ -147,14 +284,19 @@ class Results:
             "best_arm": self.best_arm, "seed_entropy": self.seed_entropy,
             "engine": self.engine, "wall_time_s": self.wall_time_s, "versions": self.versions,
             "n_runs": self.n_runs, "n_arms": int(self.pulls.shape[1]),
+            "protocol": self.protocol, "x_label": self.x_label, "traces": list(self.traces),
+            "per_run": list(self.per_run), "info": self.info,
         })
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write ``regret.parquet``, ``pulls.parquet`` and ``meta.json`` into directory ``path``."""
+        """Write ``regret.parquet`` (with the traces), ``pulls.parquet``, ``runs.parquet``
+        (when there are per-run columns) and ``meta.json`` into directory ``path``."""
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
         self.to_frame().to_parquet(out / "regret.parquet", index=False)
         self.pulls_frame().to_parquet(out / "pulls.parquet", index=False)
+        if self.per_run:
+            self.runs_frame().to_parquet(out / "runs.parquet", index=False)
         (out / "meta.json").write_text(json.dumps(self.metadata(), indent=2))
         return out
 
@@ -168,24 +310,36 @@ class Results:
         if not meta_file.is_file():
             raise FileNotFoundError(f"Results.load: no meta.json in {str(src)!r}.")
         meta = json.loads(meta_file.read_text())
-        if meta.get("format") != _FORMAT:
-            raise ValueError(f"Results.load: 'format' must be {_FORMAT}; got "
+        if meta.get("format") not in _READABLE_FORMATS:
+            raise ValueError(f"Results.load: 'format' must be one of {_READABLE_FORMATS}; got "
                              f"{meta.get('format')!r} in {str(meta_file)!r}.")
         reg = pd.read_parquet(src / "regret.parquet").sort_values(["run", "t"])
         n_runs = int(meta["n_runs"])
         checkpoints = reg["t"].to_numpy(np.int64)[: len(reg) // n_runs]
         pulls = pd.read_parquet(src / "pulls.parquet").sort_values(["run", "arm"])
         n_arms = int(meta["n_arms"])
+        traces = {name: reg[name].to_numpy().reshape(n_runs, -1)
+                  for name in meta.get("traces", [])}
+        per_run: dict[str, np.ndarray] = {}
+        if meta.get("per_run"):
+            runs = pd.read_parquet(src / "runs.parquet").sort_values("run")
+            per_run = {name: runs[name].to_numpy() for name in meta["per_run"]}
+        if n_arms:
+            recommendations = pulls["recommendation"].to_numpy(np.int64)[::n_arms].copy()
+        else:
+            recommendations = np.full(n_runs, -1, np.int64)
         return cls(
             policy=meta["policy"], policy_params=meta["policy_params"], env=meta["env"],
             env_params=meta["env_params"], horizon=int(meta["horizon"]),
             checkpoints=np.ascontiguousarray(checkpoints),
             regret=reg["regret"].to_numpy(np.float64).reshape(n_runs, -1),
             pulls=pulls["pulls"].to_numpy(np.int64).reshape(n_runs, n_arms),
-            recommendations=pulls["recommendation"].to_numpy(np.int64)[::n_arms].copy(),
+            recommendations=recommendations,
             best_arm=int(meta["best_arm"]), seed_entropy=meta["seed_entropy"],
             engine=meta["engine"], wall_time_s=float(meta["wall_time_s"]),
-            versions=meta["versions"],
+            versions=meta["versions"], protocol=meta.get("protocol", "KARMED"),
+            x_label=meta.get("x_label", "round"), traces=traces, per_run=per_run,
+            info=meta.get("info", {}),
         )
 
     # -- plots ------------------------------------------------------------------------------

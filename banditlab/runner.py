@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import platform
 import time
 from typing import Any
 
@@ -31,20 +30,11 @@ from banditlab.errors import IncompatibleEnvError
 from banditlab.parallel import check_n_jobs, parallel_map
 from banditlab.policy import Policy
 from banditlab.protocols import CONTEXTUAL
-from banditlab.results import Results
+from banditlab.results import Results, library_versions
 
 __all__ = ["ENGINES", "make_checkpoints", "resolve_engine", "run", "run_many"]
 
 ENGINES = ("auto", "kernel", "python")
-
-
-def _versions() -> dict[str, str]:
-    import numba
-
-    from banditlab import __version__
-
-    return {"banditlab": __version__, "numpy": np.__version__, "numba": numba.__version__,
-            "gymnasium": gym.__version__, "python": platform.python_version()}
 
 
 def make_checkpoints(horizon: int, checkpoints: Any = None, *, owner: str = "run_many"
@@ -242,7 +232,7 @@ def run_many(policy: Policy, env: gym.Env, horizon: int | None = None, *, n_runs
         regret=np.stack([o[0] for o in out]), pulls=np.stack([o[1] for o in out]),
         recommendations=np.array([o[2] for o in out], dtype=np.int64), best_arm=int(best),
         seed_entropy=entropy,
-        engine=engine, wall_time_s=wall, versions=_versions(),
+        engine=engine, wall_time_s=wall, versions=library_versions(), protocol=policy.protocol.name,
     )
 
 

@@ -45,7 +45,7 @@ def test_save_load_roundtrip(which: str, tmp_path: Path, request: pytest.Fixture
                                                      "regret.parquet"]
     # readable without banditlab (and without pickle): pyarrow, pandas and json
     meta = json.loads((out / "meta.json").read_text())
-    assert meta["format"] == 1 and meta["n_runs"] == res.n_runs
+    assert meta["format"] == 2 and meta["n_runs"] == res.n_runs
     table = pq.read_table(out / "regret.parquet")
     assert table.num_rows == res.regret.size
     assert b"pickle" not in (out / "regret.parquet").read_bytes()
@@ -66,16 +66,18 @@ def test_load_errors(tmp_path: Path, ucb_results: bl.Results) -> None:
     meta = json.loads((out / "meta.json").read_text())
     meta["format"] = 99
     (out / "meta.json").write_text(json.dumps(meta))
-    with pytest.raises(ValueError, match=r"Results\.load: 'format' must be 1; got 99 in"):
+    with pytest.raises(ValueError,
+                       match=r"Results\.load: 'format' must be one of \(1, 2\); got 99 in"):
         bl.load_results(out)
 
 
 def test_to_frame(ucb_results: bl.Results) -> None:
     df = ucb_results.to_frame()
-    assert list(df.columns) == ["policy", "env", "run", "t", "regret"]
+    assert list(df.columns) == ["policy", "env", "env_label", "run", "t", "regret"]
     n_ck = ucb_results.checkpoints.size
     assert len(df) == 4 * n_ck
     assert (df["policy"] == "UCB(alpha=2.0)").all() and (df["env"] == "BernoulliBandit").all()
+    assert (df["env_label"] == "BernoulliBandit(means=[0.2, 0.5, 0.7], horizon=300)").all()
     one = df[df["run"] == 2]
     np.testing.assert_array_equal(one["t"], ucb_results.checkpoints)
     np.testing.assert_array_equal(one["regret"], ucb_results.regret[2])
@@ -138,3 +140,100 @@ def test_results_frames_concatenate() -> None:
               for p in (bl.UCB(2), bl.Uniform(2))]
     df = pd.concat(frames)
     assert set(df["policy"]) == {"UCB(alpha=2.0)", "Uniform(mode=round_robin)"}
+
+
+# -- one Results for every system -------------------------------------------------------------
+@pytest.fixture(scope="module")
+def streaming_results() -> bl.Results:
+    from banditlab.envs.streaming import StreamingBandit, clear_cut_means
+    from banditlab.streaming import GameOfArms, run_streaming
+
+    env = StreamingBandit(clear_cut_means(50, seed=0), horizon=10**6, memory=2)
+    return run_streaming(GameOfArms(), env, n_runs=3, seed=1)
+
+
+@pytest.fixture(scope="module")
+def episodic_results() -> bl.Results:
+    from banditlab.cascading import CascadingVI, run_episodes
+    from banditlab.envs.cascading import random_cascading_mdp
+
+    env = random_cascading_mdp(3, 4, 2, 2, seed=0)
+    return run_episodes(CascadingVI.for_env(env, n_episodes=60), env, 60, n_runs=2, seed=2)
+
+
+def assert_same_columns(a: bl.Results, b: bl.Results) -> None:
+    assert_same(a, b)
+    assert (a.protocol, a.x_label, a.info) == (b.protocol, b.x_label, b.info)
+    for table in ("traces", "per_run"):
+        x, y = getattr(a, table), getattr(b, table)
+        assert list(x) == list(y), table
+        for name in x:
+            np.testing.assert_array_equal(x[name], y[name])
+            assert np.asarray(x[name]).dtype == np.asarray(y[name]).dtype, name
+
+
+@pytest.mark.parametrize("which", ["streaming_results", "episodic_results"])
+def test_every_system_saves_loads_summarises_and_plots(which: str, tmp_path: Path,
+                                                      request: pytest.FixtureRequest) -> None:
+    res = request.getfixturevalue(which)
+    assert isinstance(res, bl.Results)
+    back = bl.load_results(res.save(tmp_path / which))
+    assert_same_columns(back, res)
+    row = res.summary()
+    assert row["runs"] == res.n_runs and row["mean_regret"] == res.final_regret().mean()
+    frame = res.to_frame()
+    assert len(frame) == res.regret.size and set(res.traces) <= set(frame.columns)
+    ax = res.plot()
+    assert ax.get_xlabel() == ("round t" if res.x_label == "round" else "episode")
+    plt.close(ax.figure)
+
+
+def test_streaming_columns(streaming_results: bl.Results) -> None:
+    res = streaming_results
+    assert res.protocol == "STREAMING" and res.regret.shape == (3, 1)
+    assert np.all(res.pulls_used == 10**6)                      # named per-run columns
+    assert res.memory_budget == 2 and np.all(res.peak_memory <= 2)   # and batch scalars
+    assert res.runs_frame()["peak_memory"].tolist() == res.peak_memory.tolist()
+    assert res.summary()["mean_peak_memory"] == pytest.approx(res.peak_memory.mean())
+
+
+def test_episodic_columns(episodic_results: bl.Results) -> None:
+    res = episodic_results
+    assert res.protocol == "EPISODIC" and res.x_label == "episode"
+    np.testing.assert_array_equal(res.checkpoints, np.arange(1, 61))
+    # the regret is the cumulative gap of the played policies' exact values
+    np.testing.assert_allclose(res.regret, np.cumsum(res.optimal_value - res.values, axis=1),
+                               rtol=0, atol=0)
+    thin = res.to_frame(n_points=10)
+    assert sorted(set(thin["t"])) == list(range(6, 61, 6))
+    assert np.all(res.upper >= res.optimal_value - 1e-9)
+
+
+def test_columns_are_checked_and_unknown_names_fail(ucb_results: bl.Results) -> None:
+    from dataclasses import replace
+
+    with pytest.raises(AttributeError, match="no attribute 'peak_memory'"):
+        _ = ucb_results.peak_memory
+    with pytest.raises(ValueError, match=r"trace 'x' must have shape \(4, "):
+        replace(ucb_results, traces={"x": np.zeros(3)})
+    with pytest.raises(ValueError, match=r"not attributes of Results; got \['regret'\]"):
+        replace(ucb_results, per_run={"regret": np.zeros(4)})
+
+
+def test_format_1_directories_still_load(tmp_path: Path, ucb_results: bl.Results) -> None:
+    out = ucb_results.save(tmp_path / "old")
+    meta = json.loads((out / "meta.json").read_text())
+    for key in ("protocol", "x_label", "traces", "per_run", "info"):
+        del meta[key]
+    meta["format"] = 1
+    (out / "meta.json").write_text(json.dumps(meta))
+    assert_same(bl.load_results(out), ucb_results)
+
+
+def test_env_label_identifies_envs_by_parameters() -> None:
+    from banditlab.results import env_label
+
+    assert env_label("G", {"means": [0.2, 0.5], "sigma": 1.0}) == "G(means=[0.2, 0.5], sigma=1)"
+    long1 = env_label("B", {"means": list(np.linspace(0.1, 0.9, 10))})
+    long2 = env_label("B", {"means": [0.1, *([0.5] * 8), 0.9]})
+    assert long1.startswith("B(means=[0.1..0.9]x10)#") and long1 != long2

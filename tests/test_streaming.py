@@ -135,7 +135,7 @@ def test_huge_horizon_runs_in_O_K():
     means = clear_cut_means(200, seed=0)
     env = StreamingBandit(means, horizon=10**16, memory=4)
     res = run_streaming(LevelAlgorithm(), env, n_runs=2, seed=0)
-    assert np.all(res.pulls == 10**16)
+    assert np.all(res.pulls_used == 10**16)
     assert np.all(res.regret > 0)
 
 
@@ -214,11 +214,12 @@ def test_exact_horizon_and_memory_budget(alg, k, log_t, seed, setting):
     budget = alg.memory_budget(k)
     env = StreamingBandit(means, horizon=t, memory=budget)
     res = run_streaming(alg, env, n_runs=2, seed=seed)
-    assert np.all(res.pulls == t)                       # exactly T counted pulls
+    assert np.all(res.pulls_used == t)                  # exactly T counted pulls
     assert np.all(res.peak_memory <= budget)            # enforced by the env (else it raises)
     assert np.all(res.peak_memory_incl_buffer <= budget + 1)
-    assert np.all(res.regret >= -1e-9)
-    assert np.all(res.regret <= t * (means.max() - means.min()) * (1 + 1e-12)
+    assert res.regret.shape == (2, 1) and res.checkpoints.tolist() == [t]
+    assert np.all(res.final_regret() >= -1e-9)
+    assert np.all(res.final_regret() <= t * (means.max() - means.min()) * (1 + 1e-12)
                   + (res.uncounted * 1.0))
     if not alg.legacy_accounting:
         assert np.all(res.uncounted == 0)
@@ -354,7 +355,8 @@ def test_parallel_equals_serial():
     a = run_streaming(GameOfArms(), env, n_runs=4, seed=9)
     b = run_streaming(GameOfArms(), env, n_runs=4, seed=9, n_jobs=2)
     assert np.array_equal(a.regret, b.regret) and np.array_equal(a.peak_memory, b.peak_memory)
-    assert a.to_frame().shape == (4, 14)
+    # one Results for every system: per-run columns, save/load round trip
+    assert a.runs_frame().shape == (4, 11) and a.protocol == "STREAMING"
 
 
 @pytest.mark.parametrize("make, exc, match", [

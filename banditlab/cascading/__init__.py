@@ -29,7 +29,7 @@ from banditlab.cascading.algorithms import (
     list_value_of,
     value_iteration,
 )
-from banditlab.cascading.runner import EpisodicResults, run_episodes
+from banditlab.cascading.runner import run_episodes
 
 __all__ = [
     "AdaptVI",
@@ -39,7 +39,6 @@ __all__ = [
     "CascadingVI",
     "CascadingVIBonus",
     "CascadingVIOracle",
-    "EpisodicResults",
     "best_list_brute_force",
     "best_perm",
     "enumerate_lists",

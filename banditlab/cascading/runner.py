@@ -10,11 +10,9 @@ from __future__ import annotations
 import copy
 import functools
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from banditlab._seeding import SeedLike, spawn_run_seeds
 from banditlab._validation import Integer, Options
@@ -23,73 +21,9 @@ from banditlab.cascading.kernels import run_episodes_kernel
 from banditlab.envs.cascading import CascadingMDP
 from banditlab.envs.cascading_kernels import policy_evaluation_kernel
 from banditlab.parallel import check_n_jobs, parallel_map
+from banditlab.results import Results, library_versions
 
-__all__ = ["EpisodicResults", "run_episodes"]
-
-
-@dataclass(frozen=True)
-class EpisodicResults:
-    """Per-episode values of ``n_runs`` independent runs of an agent on a cascading MDP.
-
-    Attributes
-    ----------
-    agent : str
-    agent_params, env_params : dict
-    optimal_value : float
-        ``V*_1(s1)``.
-    values : ndarray of float64, shape (n_runs, n_episodes)
-        Exact value ``V^{π_k}_1(s1)`` of the policy played in each episode.
-    upper, lower : ndarray of float64, shape (n_runs, n_episodes)
-        The agent's optimistic / pessimistic values at ``s1`` (``nan`` if it has none).
-    returns : ndarray of float64, shape (n_runs, n_episodes)
-        Realised returns.
-    wall_time_s : ndarray of float64, shape (n_runs,)
-        Wall time of each run (planning + playing + evaluation).
-    seed_entropy : int or tuple
-        Root entropy: ``run_episodes(..., seed=seed_entropy)`` replays the batch.
-    engine : str
-    """
-
-    agent: str
-    agent_params: dict
-    env_params: dict
-    optimal_value: float
-    values: np.ndarray
-    upper: np.ndarray
-    lower: np.ndarray
-    returns: np.ndarray
-    wall_time_s: np.ndarray
-    seed_entropy: Any
-    engine: str
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def n_episodes(self) -> int:
-        """Episodes per run."""
-        return int(self.values.shape[1])
-
-    @property
-    def regret(self) -> np.ndarray:
-        """Cumulative regret ``sum_k (V* - V^{π_k})``, shape (n_runs, n_episodes)."""
-        return np.cumsum(self.optimal_value - self.values, axis=1)
-
-    def final_regret(self) -> np.ndarray:
-        """Cumulative regret after the last episode, shape (n_runs,)."""
-        return self.regret[:, -1]
-
-    def time_per_episode_s(self) -> np.ndarray:
-        """Mean wall time per episode of each run, shape (n_runs,)."""
-        return self.wall_time_s / self.n_episodes
-
-    def to_frame(self, n_points: int = 200) -> pd.DataFrame:
-        """Tidy frame: ``run, episode, regret`` at about ``n_points`` episodes per run."""
-        n_points = int(Integer(1, None).check(n_points, "n_points", "EpisodicResults.to_frame"))
-        k = self.n_episodes
-        idx = np.unique(np.linspace(0, k, num=min(n_points, k) + 1)[1:].round().astype(int)) - 1
-        reg = self.regret
-        rows = [pd.DataFrame({"agent": self.agent, "run": r, "episode": idx + 1,
-                              "regret": reg[r, idx]}) for r in range(reg.shape[0])]
-        return pd.concat(rows, ignore_index=True)
+__all__ = ["run_episodes"]
 
 
 def _python_episodes(agent: CascadingAgent, env: Any, base: CascadingMDP, n_episodes: int
@@ -136,7 +70,7 @@ def _seeded_run(agent: CascadingAgent, env: Any, n_episodes: int, engine: str,
 
 def run_episodes(agent: CascadingAgent, env: CascadingMDP, n_episodes: int, *, n_runs: int = 1,
                  seed: SeedLike = None, engine: str = "kernel", n_jobs: int | None = None,
-                 progress: bool | None = None) -> EpisodicResults:
+                 progress: bool | None = None) -> Results:
     """Run ``n_runs`` independent runs of ``n_episodes`` episodes and record exact values.
 
     Parameters
@@ -161,7 +95,13 @@ def run_episodes(agent: CascadingAgent, env: CascadingMDP, n_episodes: int, *, n
 
     Returns
     -------
-    EpisodicResults
+    Results
+        Checkpoints are the episodes ``1..n_episodes`` (``x_label='episode'``); ``regret`` is
+        the cumulative regret ``sum_k (V* - V^{pi_k})``. Traces, ``(n_runs, n_episodes)``
+        each: ``values`` (the exact value ``V^{pi_k}_1(s1)`` of each played policy), ``upper``
+        and ``lower`` (the agent's optimistic and pessimistic values at ``s1``, ``nan`` if it
+        has none) and ``returns`` (realised). Per run: ``run_time_s`` (planning, playing and
+        evaluation). Batch scalar: ``optimal_value`` ``V*_1(s1)``.
     """
     owner = "run_episodes"
     if not isinstance(agent, CascadingAgent):
@@ -173,15 +113,26 @@ def run_episodes(agent: CascadingAgent, env: CascadingMDP, n_episodes: int, *, n
     check_n_jobs(n_jobs, owner)
     if progress is not None and not isinstance(progress, bool):
         raise TypeError(f"{owner}: 'progress' must be a bool or None; got {progress!r}.")
+    start = time.perf_counter()
     entropy, seeds = spawn_run_seeds(seed, n_runs, owner=owner)
     # copies: runs reset them, and the caller's agent and env stay untouched
     job = functools.partial(_seeded_run, copy.deepcopy(agent), copy.deepcopy(env), n_episodes,
                             engine)
     out = parallel_map(job, seeds, n_jobs=n_jobs, progress=progress, desc=agent.name,
                        unit="run", owner=owner)
-    return EpisodicResults(
-        agent=agent.name, agent_params=agent.get_params(), env_params=base.env_params,
-        optimal_value=base.optimal_value(),
-        values=np.stack([o[0] for o in out]), upper=np.stack([o[1] for o in out]),
-        lower=np.stack([o[2] for o in out]), returns=np.stack([o[3] for o in out]),
-        wall_time_s=np.array([o[4] for o in out]), seed_entropy=entropy, engine=engine)
+    wall = time.perf_counter() - start
+    values = np.stack([o[0] for o in out])
+    optimal = base.optimal_value()
+    return Results(
+        policy=agent.name, policy_params=agent.get_params(), env=type(base).__name__,
+        env_params=base.env_params, horizon=n_episodes,
+        checkpoints=np.arange(1, n_episodes + 1, dtype=np.int64),
+        regret=np.cumsum(optimal - values, axis=1),
+        pulls=np.zeros((n_runs, 0), dtype=np.int64),
+        recommendations=np.full(n_runs, -1, np.int64), best_arm=-1, seed_entropy=entropy,
+        engine=engine, wall_time_s=wall, versions=library_versions(),
+        protocol=agent.protocol.name, x_label="episode",
+        traces={"values": values, "upper": np.stack([o[1] for o in out]),
+                "lower": np.stack([o[2] for o in out]), "returns": np.stack([o[3] for o in out])},
+        per_run={"run_time_s": np.array([o[4] for o in out])},
+        info={"optimal_value": optimal})

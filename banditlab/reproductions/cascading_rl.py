@@ -72,12 +72,12 @@ from banditlab.cascading import (
     CascadingVI,
     CascadingVIBonus,
     CascadingVIOracle,
-    EpisodicResults,
     run_episodes,
 )
 from banditlab.envs.cascading import CascadingMDP, movielens_cascading_mdp, random_cascading_mdp
 from banditlab.parallel import check_n_jobs
 from banditlab.reproduce import Reproduction, stage
+from banditlab.results import Results
 
 __all__ = ["REPRODUCTION", "movielens_dir", "run"]
 
@@ -98,12 +98,12 @@ def movielens_dir() -> Path | None:
     return None
 
 
-def _summary_row(res: EpisodicResults, **keys: Any) -> dict[str, Any]:
+def _summary_row(res: Results, **keys: Any) -> dict[str, Any]:
     final = res.final_regret()
-    return {**keys, "agent": LABELS[res.agent], "episodes": res.n_episodes,
+    return {**keys, "agent": LABELS[res.policy], "episodes": res.horizon,
             "runs": final.shape[0], "regret_mean": float(final.mean()),
             "regret_std": float(final.std(ddof=1)) if final.shape[0] > 1 else 0.0,
-            "time_per_episode_ms": float(1e3 * res.time_per_episode_s().mean()),
+            "time_per_episode_ms": float(1e3 * res.run_time_s.mean() / res.horizon),
             "optimal_value": res.optimal_value}
 
 
@@ -132,9 +132,9 @@ def _movielens_panel(out: Path, *, episodes: int, runs: int, seed: int, n_jobs: 
                        "episodes"):
                 res = run_episodes(agent, env, episodes, n_runs=runs, seed=seed, n_jobs=n_jobs)
             rows.append(_summary_row(res, instance=instance, S=env.n_states, N=n, m=3, H=3))
-            frame = res.to_frame(n_points=100)
-            frame["agent"] = LABELS[res.agent]
-            frame["N"] = n
+            frame = res.to_frame(n_points=100).rename(columns={"t": "episode"})
+            frame = frame[["run", "episode", "regret"]].assign(agent=LABELS[res.policy], N=n)
+            frame = frame[["agent", "run", "episode", "regret", "N"]]
             curves.append(frame)
     return pd.DataFrame(rows), pd.concat(curves, ignore_index=True)
 

@@ -21,7 +21,7 @@ from banditlab.streaming.algorithms import (
     StreamingUniformExploration,
 )
 from banditlab.streaming.kernels import default_eps, level_schedule, run_stream
-from banditlab.streaming.runner import StreamingResults, run_one, run_streaming
+from banditlab.streaming.runner import run_one, run_streaming
 
 __all__ = [
     "ALGORITHMS",
@@ -29,7 +29,6 @@ __all__ = [
     "LevelAlgorithm",
     "NaiveEpsBest",
     "StreamingAlgorithm",
-    "StreamingResults",
     "StreamingUniformExploration",
     "default_eps",
     "level_schedule",

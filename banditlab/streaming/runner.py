@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import copy
 import functools
-import math
 import time
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from banditlab._seeding import SeedLike, make_rng, spawn_run_seeds
 from banditlab._validation import Integer
@@ -30,64 +26,11 @@ from banditlab.envs.streaming import (
 )
 from banditlab.errors import IncompatibleEnvError
 from banditlab.parallel import check_n_jobs, parallel_map
+from banditlab.results import Results, library_versions
 from banditlab.streaming.algorithms import StreamingAlgorithm
 from banditlab.streaming.kernels import run_stream
 
-__all__ = ["StreamingResults", "run_one", "run_streaming"]
-
-
-@dataclass(frozen=True)
-class StreamingResults:
-    """Per-run outcomes of one streaming algorithm on one instance.
-
-    Arrays have shape ``(n_runs,)``. ``regret`` is the pseudo-regret, ``pulls`` the pulls
-    counted against the horizon (``== horizon`` for every clean algorithm), ``uncounted`` the
-    extra pulls of legacy accounting, ``peak_memory`` the peak number of stored arms besides
-    the buffer, ``commit_gap`` the gap ``mu* - mu`` of the committed arm.
-    """
-
-    algorithm: str
-    algorithm_params: dict
-    env_params: dict
-    n_arms: int
-    horizon: int
-    memory_budget: int
-    eps: float
-    regret: np.ndarray
-    pulls: np.ndarray
-    uncounted: np.ndarray
-    explore_pulls: np.ndarray
-    peak_memory: np.ndarray
-    peak_memory_incl_buffer: np.ndarray
-    arms_read: np.ndarray
-    commit_gap: np.ndarray
-    seed_entropy: Any
-    wall_time_s: float
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def n_runs(self) -> int:
-        """Number of runs."""
-        return int(self.regret.shape[0])
-
-    def mean_regret(self) -> float:
-        """Mean pseudo-regret over runs."""
-        return float(self.regret.mean())
-
-    def sem_regret(self) -> float:
-        """Standard error of the mean regret (0 for a single run)."""
-        n = self.n_runs
-        return float(self.regret.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per run."""
-        return pd.DataFrame({
-            "algorithm": self.algorithm, "n_arms": self.n_arms, "horizon": self.horizon,
-            "eps": self.eps, "memory_budget": self.memory_budget, "run": np.arange(self.n_runs),
-            "regret": self.regret, "pulls": self.pulls, "uncounted": self.uncounted,
-            "explore_pulls": self.explore_pulls, "peak_memory": self.peak_memory,
-            "peak_memory_incl_buffer": self.peak_memory_incl_buffer,
-            "arms_read": self.arms_read, "commit_gap": self.commit_gap})
+__all__ = ["run_one", "run_streaming"]
 
 
 def run_one(algorithm: StreamingAlgorithm, env: StreamingBandit, env_seed: int,
@@ -119,7 +62,7 @@ def _seeded_run(algorithm: StreamingAlgorithm, env: StreamingBandit,
 
 def run_streaming(algorithm: StreamingAlgorithm, env: StreamingBandit, *, n_runs: int = 1,
                   seed: SeedLike = None, n_jobs: int | None = None,
-                  progress: bool | None = None) -> StreamingResults:
+                  progress: bool | None = None) -> Results:
     """Run ``algorithm`` ``n_runs`` times on ``env`` (fresh stream order per run).
 
     Parameters
@@ -140,7 +83,14 @@ def run_streaming(algorithm: StreamingAlgorithm, env: StreamingBandit, *, n_runs
 
     Returns
     -------
-    StreamingResults
+    Results
+        ``regret`` is ``(n_runs, 1)``: the pseudo-regret at the horizon (the env accounts
+        for it once, at the end). Per-run columns: ``pulls_used`` (pulls counted against the
+        horizon, ``== horizon`` for every clean algorithm), ``uncounted`` (extra pulls of
+        legacy accounting), ``explore_pulls``, ``peak_memory`` (stored arms besides the
+        buffer), ``peak_memory_incl_buffer``, ``arms_read`` and ``commit_gap`` (the gap
+        ``mu* - mu`` of the committed arm). Batch scalars: ``n_arms``, ``memory_budget``,
+        ``eps``.
     """
     owner = "run_streaming"
     if not isinstance(algorithm, StreamingAlgorithm):
@@ -162,15 +112,19 @@ def run_streaming(algorithm: StreamingAlgorithm, env: StreamingBandit, *, n_runs
                         unit="run", owner=owner)
     wall = time.perf_counter() - start
     cols = list(zip(*rows))
-    return StreamingResults(
-        algorithm=algorithm.name, algorithm_params=algorithm.get_params(),
-        env_params=env.env_params, n_arms=env.n_arms, horizon=env.horizon, memory_budget=need,
-        eps=algorithm.eps_for(env.n_arms, env.horizon),
-        regret=np.array(cols[0], dtype=np.float64), pulls=np.array(cols[1], dtype=np.int64),
-        uncounted=np.array(cols[2], dtype=np.int64),
-        explore_pulls=np.array(cols[3], dtype=np.int64),
-        peak_memory=np.array(cols[4], dtype=np.int64),
-        peak_memory_incl_buffer=np.array(cols[5], dtype=np.int64),
-        arms_read=np.array(cols[6], dtype=np.int64),
-        commit_gap=np.array(cols[7], dtype=np.float64),
-        seed_entropy=entropy, wall_time_s=wall)
+    n = len(rows)
+    names = ("pulls_used", "uncounted", "explore_pulls", "peak_memory",
+             "peak_memory_incl_buffer", "arms_read")
+    per_run = {name: np.array(col, dtype=np.int64) for name, col in zip(names, cols[1:7],
+                                                                         strict=True)}
+    per_run["commit_gap"] = np.array(cols[7], dtype=np.float64)
+    return Results(
+        policy=algorithm.name, policy_params=algorithm.get_params(), env=type(env).__name__,
+        env_params=env.env_params, horizon=env.horizon,
+        checkpoints=np.array([env.horizon], dtype=np.int64),
+        regret=np.array(cols[0], dtype=np.float64).reshape(n, 1),
+        pulls=np.zeros((n, 0), dtype=np.int64), recommendations=np.full(n, -1, np.int64),
+        best_arm=-1, seed_entropy=entropy, engine="kernel", wall_time_s=wall,
+        versions=library_versions(), protocol=algorithm.protocol.name, per_run=per_run,
+        info={"n_arms": env.n_arms, "memory_budget": need,
+              "eps": algorithm.eps_for(env.n_arms, env.horizon)})
