@@ -508,6 +508,7 @@ class CascadingBPI(CascadingVI):
     """
 
     protocol = EPISODIC_BPI
+    _contract_kwargs = {"epsilon": 0.5}
     constraints = {**CascadingAgent.constraints, "epsilon": Real(0.0, None, closed="neither"),
                    "max_episodes": Integer(1, None)}
 

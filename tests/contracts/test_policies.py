@@ -1,5 +1,10 @@
 """Contract tests run over every policy of ``banditlab.policies.REGISTRY``.
 
+The generic suite over every protocol is ``banditlab.testing.check_algorithm``
+(tests/contracts/test_algorithms.py); this file uses the same harness
+(``check_engines_agree`` and the instance strategies) with more examples, the non-default
+variants of each policy and the bandit-specific checks:
+
 * every declared constraint rejects generated invalid values with the message template;
 * the kernel and Python engines are bit-identical (a hypothesis property over instances,
   horizons and seeds), including the final policy state and the random streams consumed;
@@ -21,10 +26,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import banditlab as bl
-from banditlab.engine import run_contextual, run_karmed
 from banditlab.policies import REGISTRY
 from banditlab.policy import Policy
 from banditlab.protocols import CONTEXTUAL, FIXED_BUDGET_BAI
+from banditlab.testing import _kernel_loop, check_engines_agree, karmed_instances, linear_instances
+from banditlab.testing import same_state as _same_state
 
 POLICY_NAMES = sorted(REGISTRY)
 
@@ -128,123 +134,6 @@ def test_cross_field_checks_follow_the_template(call: Any, pattern: str) -> None
 
 
 # -- engines agree ----------------------------------------------------------------------------
-@st.composite
-def karmed_instances(draw: st.DrawFn, min_arms: int = 1) -> dict[str, Any]:
-    """A K-armed env of a random family, a horizon and the two seeds (drawn as data)."""
-    n_arms = draw(st.integers(min_arms, 5))
-    horizon = draw(st.integers(1, 300))
-    kind = draw(st.sampled_from(["bernoulli", "gaussian", "beta", "adversarial"]))
-    unit = st.floats(0.0, 1.0, allow_nan=False)
-    means = np.array(draw(st.lists(unit, min_size=n_arms, max_size=n_arms)))
-    table_seed = draw(st.integers(0, 2 ** 32 - 1))
-    if kind == "bernoulli":
-        env: bl.BanditEnv = bl.BernoulliBandit(means, horizon=horizon)
-    elif kind == "gaussian":
-        sigma = draw(st.floats(0.01, 2.0))
-        env = bl.GaussianBandit(means, sigma=sigma, horizon=horizon)
-    elif kind == "beta":
-        env = bl.BetaBandit(np.clip(means, 0.01, 0.99), horizon=horizon)
-    else:
-        gen = np.random.default_rng(table_seed)
-        table = (gen.random((horizon, n_arms)) < means).astype(np.float64) * 0.5 \
-            + 0.5 * gen.random((horizon, n_arms))
-        env = bl.AdversarialBandit(table)
-    return {"env": env, "horizon": horizon, "n_arms": n_arms,
-            "env_seed": draw(st.integers(0, 2 ** 63 - 1)),
-            "policy_seed": draw(st.integers(0, 2 ** 63 - 1)),
-            "budget": draw(st.integers(1, 300))}
-
-
-@st.composite
-def linear_instances(draw: st.DrawFn) -> dict[str, Any]:
-    n_arms = draw(st.integers(1, 4))
-    dim = draw(st.integers(1, 3))
-    horizon = draw(st.integers(1, 300))
-    coef = st.floats(-1.0, 1.0, allow_nan=False)
-    theta = draw(st.lists(coef, min_size=dim, max_size=dim))
-    drawn = draw(st.booleans())
-    noise = draw(st.floats(0.0, 1.0))
-    if drawn:
-        env = bl.LinearBandit(theta, n_arms=n_arms, noise_sd=noise, horizon=horizon)
-    else:
-        feats = draw(st.lists(coef, min_size=n_arms * dim, max_size=n_arms * dim))
-        env = bl.LinearBandit(theta, features=np.reshape(feats, (n_arms, dim)), noise_sd=noise,
-                              horizon=horizon)
-    return {"env": env, "horizon": horizon, "n_arms": n_arms, "n_features": dim,
-            "env_seed": draw(st.integers(0, 2 ** 63 - 1)),
-            "policy_seed": draw(st.integers(0, 2 ** 63 - 1))}
-
-
-def _python_loop(policy: Policy, env: bl.BanditEnv, horizon: int, env_seed: int,
-                 policy_seed: int) -> tuple[list[int], list[float], list[float]]:
-    obs, _ = env.reset(seed=env_seed)
-    policy.reset(seed=policy_seed)
-    actions, rewards, regret = [], [], []
-    acc = 0.0
-    for _ in range(horizon):
-        arm = policy.select(obs)
-        acc += env.optimal_expected_reward() - env.expected_reward(arm)
-        obs, reward, _, _, _ = env.step(arm)
-        policy.update(arm, reward, obs)
-        actions.append(arm)
-        rewards.append(reward)
-        regret.append(acc)
-    return actions, rewards, regret
-
-
-def _kernel_loop(policy: Policy, env: bl.BanditEnv, horizon: int, env_seed: int,
-                 policy_seed: int) -> tuple[np.ndarray, np.ndarray]:
-    obs, _ = env.reset(seed=env_seed)
-    policy.reset(seed=policy_seed)
-    ck = np.arange(1, horizon + 1, dtype=np.int64)
-    if policy.protocol is CONTEXTUAL:
-        regret, pulls, state = run_contextual(policy.params, policy.state, policy.rng,
-                                              env.kernel_arrays(), np.array(obs, order="C"),
-                                              env.np_random, horizon, ck)
-    else:
-        regret, pulls, state = run_karmed(policy.params, policy.state, policy.rng,
-                                          env.kernel_arrays(), env.np_random, horizon, ck)
-    policy.state = state
-    return regret, pulls
-
-
-def _same_state(a: Any, b: Any) -> None:
-    assert type(a) is type(b)
-    for field, x, y in zip(a._fields, a, b):
-        if isinstance(x, np.ndarray):
-            assert x.dtype == y.dtype and x.shape == y.shape, field
-            assert x.tobytes() == y.tobytes(), field
-        else:
-            assert x == y, field
-
-
-def check_engines_agree(policy: Policy, inst: dict[str, Any]) -> None:
-    env, horizon = inst["env"], inst["horizon"]
-    seeds = (inst["env_seed"], inst["policy_seed"])
-    res = {engine: bl.run(policy, env, horizon, seed=inst["policy_seed"], engine=engine)
-           for engine in ("kernel", "python")}
-    k, p = res["kernel"], res["python"]
-    assert np.all(np.isfinite(k.regret))
-    assert k.regret.tobytes() == p.regret.tobytes()
-    assert np.array_equal(k.pulls, p.pulls)
-    assert np.array_equal(k.recommendations, p.recommendations)
-    assert int(k.pulls.sum()) == horizon
-
-    # Step by step against the kernel loop: same final state and the same draws consumed.
-    py_policy, py_env = policy.with_params(), env
-    actions, rewards, regret = _python_loop(py_policy, py_env, horizon, *seeds)
-    py_rngs = (py_policy.rng.bit_generator.state, py_env.np_random.bit_generator.state)
-    kn_policy = policy.with_params()
-    kn_regret, pulls = _kernel_loop(kn_policy, env, horizon, *seeds)
-    assert kn_regret.tobytes() == np.asarray(regret).tobytes()
-    assert np.array_equal(pulls, np.bincount(actions, minlength=policy.n_arms))
-    assert np.all(np.isfinite(rewards))
-    _same_state(py_policy.state, kn_policy.state)
-    assert (kn_policy.rng.bit_generator.state, env.np_random.bit_generator.state) == py_rngs
-    if policy.is_bai:
-        assert kn_policy.recommend() == py_policy.recommend()
-
-
 KARMED_CASES = [pytest.param(n, kw, id=f"{n}-{i}")
                 for n in POLICY_NAMES if REGISTRY[n].protocol is not CONTEXTUAL
                 for i, kw in enumerate([{}, *VARIANTS.get(n, [])])]
