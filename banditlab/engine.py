@@ -21,7 +21,7 @@ from banditlab.envs.kernels import (
 )
 from banditlab.protocols import call_select, call_update
 
-__all__ = ["run_contextual", "run_cost_table", "run_karmed"]
+__all__ = ["run_contextual", "run_karmed"]
 
 
 @njit
@@ -72,23 +72,3 @@ def run_contextual(params, state, rng, env, context, env_rng, horizon, checkpoin
     return regret, pulls, state
 
 
-
-@njit
-def run_cost_table(params, state, rng, contexts, costs):
-    """The ``SOLVER_SEQUENCE`` loop: ``T`` systems whose cost of every arm is known.
-
-    Round ``t`` shows the scalar context ``contexts[t]`` (as a ``float64[n_arms, 1]`` matrix),
-    plays the selected arm and feeds back ``reward = -costs[t, arm]``. ``costs`` is
-    ``int64[T, n_arms]`` (iterations per relaxation parameter). Returns ``(arms, state)``,
-    ``arms`` being ``int64[T]``.
-    """
-    n_rounds = costs.shape[0]
-    n_arms = costs.shape[1]
-    arms = np.empty(n_rounds, np.int64)
-    context = np.empty((n_arms, 1))
-    for t in range(n_rounds):
-        context[:, 0] = contexts[t]
-        arm = call_select(params, state, context, rng)
-        state = call_update(params, state, arm, -float(costs[t, arm]), context)
-        arms[t] = arm
-    return arms, state

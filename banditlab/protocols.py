@@ -25,7 +25,7 @@ protocol of the library is declared in :data:`PROTOCOLS`:
     The ``CONTEXTUAL`` kernels with one feature: a scalar context (e.g. a linear system's
     diagonal shift) arrives as ``float64[n_arms, 1]`` with equal rows, an arm is a relaxation
     parameter, the reward is minus the solver's iteration count. Loop:
-    :func:`banditlab.engine.run_cost_table` (a sequence of systems whose cost per arm is known).
+    :func:`banditlab.sor_tuning.kernels.run_cost_table` (systems whose cost per arm is known).
 ``EPISODIC``
     ``init(params, ...)``, ``plan(params, state, episode) -> (upper, lower)`` (fills
     ``state.policy``), ``update(params, state, h, s, items, k, position, s_next, reward)``.
@@ -145,7 +145,7 @@ SOLVER_SEQUENCE = Protocol(
     "SOLVER_SEQUENCE", ("select", "update"),
     {"select": "select(params, state, context, rng) -> arm, context float64[n_arms, 1]",
      "update": "update(params, state, arm, reward, context) -> state"}, "sor",
-    "banditlab.engine:run_cost_table",
+    "banditlab.sor_tuning.kernels:run_cost_table",
     "solver sequence: a scalar context per linear system, an arm per relaxation parameter, "
     "reward = -iterations", optional=("action_probabilities",), contextual=True)
 _PLAN = "plan(params, state, episode) -> (upper, lower)"

@@ -18,7 +18,6 @@ from banditlab.cascading.algorithms import (
     CascadingVIBonus,
     CascadingVIOracle,
 )
-from banditlab.policies.chebcb import ChebCB
 from banditlab.policies.epsilon_greedy import EpsilonGreedy
 from banditlab.policies.etc import ExploreThenCommit
 from banditlab.policies.exp3 import EXP3
@@ -29,10 +28,11 @@ from banditlab.policies.successive_elimination import SuccessiveElimination
 from banditlab.policies.successive_rejects import SuccessiveRejects
 from banditlab.policies.thompson import GaussianThompsonSampling, ThompsonSampling
 from banditlab.policies.tsallis_inf import TsallisINF
-from banditlab.policies.tsallis_inf_cb import TsallisINFCB
 from banditlab.policies.ucb import UCB
 from banditlab.policies.uniform import Uniform
 from banditlab.protocols import PROTOCOLS, Protocol
+from banditlab.sor_tuning.chebcb import ChebCB
+from banditlab.sor_tuning.tsallis_inf_cb import TsallisINFCB
 from banditlab.streaming.algorithms import (
     GameOfArms,
     LevelAlgorithm,
@@ -57,6 +57,7 @@ ALGORITHMS: dict[str, type[Agent]] = {
     "TsallisINF": TsallisINF,
     # contextual
     "LinUCB": LinUCB,
+    # solver sequence (SOR tuning)
     "TsallisINFCB": TsallisINFCB,
     "ChebCB": ChebCB,
     # fixed-budget best-arm identification

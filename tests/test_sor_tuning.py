@@ -13,9 +13,7 @@ from hypothesis import strategies as st
 
 import banditlab as bl
 from banditlab.envs.sor import SORTuningEnv, truncated_gaussian
-from banditlab.policies.chebcb import ChebCB
 from banditlab.policies.tsallis_inf import TsallisINF, tsallis_probabilities
-from banditlab.policies.tsallis_inf_cb import TsallisINFCB
 from banditlab.reproductions.sor_tuning import SPEC_TABLE_64, TABLE_OMEGAS
 from banditlab.solvers import poisson_2d, sor
 from banditlab.sor_tuning import (
@@ -25,6 +23,8 @@ from banditlab.sor_tuning import (
     shifted_cost_table,
     tune_and_solve,
 )
+from banditlab.sor_tuning.chebcb import ChebCB
+from banditlab.sor_tuning.tsallis_inf_cb import TsallisINFCB
 
 BETA0 = math.cos(math.pi / 11)
 

@@ -6,7 +6,6 @@ class: a view of the one registry, :data:`banditlab.registry.ALGORITHMS`.
 
 from __future__ import annotations
 
-from banditlab.policies.chebcb import ChebCB
 from banditlab.policies.epsilon_greedy import EpsilonGreedy
 from banditlab.policies.etc import ExploreThenCommit
 from banditlab.policies.exp3 import EXP3
@@ -17,7 +16,6 @@ from banditlab.policies.successive_elimination import SuccessiveElimination
 from banditlab.policies.successive_rejects import SuccessiveRejects
 from banditlab.policies.thompson import GaussianThompsonSampling, ThompsonSampling
 from banditlab.policies.tsallis_inf import TsallisINF
-from banditlab.policies.tsallis_inf_cb import TsallisINFCB
 from banditlab.policies.ucb import UCB
 from banditlab.policies.uniform import Uniform
 from banditlab.policy import Policy
@@ -29,7 +27,6 @@ __all__ = [
     "KLUCB",
     "REGISTRY",
     "UCB",
-    "ChebCB",
     "EpsilonGreedy",
     "ExploreThenCommit",
     "GaussianThompsonSampling",
@@ -39,7 +36,6 @@ __all__ = [
     "SuccessiveRejects",
     "ThompsonSampling",
     "TsallisINF",
-    "TsallisINFCB",
     "Uniform",
     "describe",
 ]

@@ -1,4 +1,4 @@
-"""Tune the SOR / SSOR-PCG relaxation parameter online across a sequence of linear systems.
+"""Tune SOR / SSOR-PCG's relaxation parameter online: the embedding API and the experiments.
 
 Users embed the tuner in their simulator with :class:`OmegaTuner` (one call per system) or
 solve a whole stream with :func:`tune_and_solve`::
@@ -30,18 +30,13 @@ import scipy.sparse as sp
 
 from banditlab._seeding import SeedLike, as_seed_sequence
 from banditlab._validation import Array, Integer, Options, Real
-from banditlab.engine import run_cost_table
 from banditlab.envs.sor import (
     DEFAULT_OMEGAS,
-    SHIFT_CONTEXT_RANGE,
     beta_shift,
     solve_cost,
     truncated_gaussian,
 )
 from banditlab.errors import IncompatibleEnvError
-from banditlab.policies.chebcb import ChebCB
-from banditlab.policies.tsallis_inf import TsallisINF
-from banditlab.policies.tsallis_inf_cb import TsallisINFCB
 from banditlab.policy import Policy
 from banditlab.protocols import SOLVER_SEQUENCE
 from banditlab.solvers.sor import (
@@ -51,36 +46,16 @@ from banditlab.solvers.sor import (
     poisson_2d,
     young_omega,
 )
+from banditlab.sor_tuning.algorithms import LEARNERS, make_learner
+from banditlab.sor_tuning.kernels import run_cost_table
 
 __all__ = [
-    "LEARNERS",
     "CostTable",
     "OmegaTuner",
-    "make_learner",
     "play_on_table",
     "shifted_cost_table",
     "tune_and_solve",
 ]
-
-LEARNERS = ("tsallis_inf", "tsallis_inf_cb", "chebcb")
-
-
-def make_learner(name: str, n_arms: int, *, context_range: tuple[float, float] | None = None,
-                 n_bins: int = 5, n_coef: int = 6) -> Policy:
-    """The paper's learner ``name`` configured as in the reference code for costs = iterations.
-
-    ``'tsallis_inf'``: adaptive loss scale, losses ``cost - 1``; ``'tsallis_inf_cb'``: the same
-    per context bin; ``'chebcb'``: ``n_coef`` Chebyshev coefficients per arm.
-    """
-    Options(LEARNERS).check(name, "learner", "make_learner")
-    if name == "tsallis_inf":
-        return TsallisINF(n_arms, reward_max=-1.0, adaptive_scale=True)
-    lo, hi = context_range if context_range is not None else SHIFT_CONTEXT_RANGE
-    if name == "tsallis_inf_cb":
-        return TsallisINFCB(n_arms, low=lo, high=hi, n_bins=n_bins, reward_max=-1.0,
-                            adaptive_scale=True)
-    return ChebCB(n_arms, low=lo, high=hi, n_coef=n_coef)
-
 
 class OmegaTuner:
     """Pick ``omega`` online for each system, solve it, learn from the iteration count.

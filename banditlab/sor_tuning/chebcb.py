@@ -54,8 +54,8 @@ import numpy as np
 from banditlab._jit import njit
 from banditlab._validation import Integer, Real
 from banditlab.kernels.common import categorical
-from banditlab.policies._scalar_context import ScalarContextPolicy
 from banditlab.protocols import Kernels, register_kernels
+from banditlab.sor_tuning._scalar_context import ScalarContextPolicy
 
 __all__ = ["ChebCB"]
 
