@@ -285,3 +285,36 @@ def test_iteration_counts_agree_with_spec_table_6_4():
         if dist == "low":       # canary: the other distribution's numbers are rejected
             other = np.array([SPEC_TABLE_64["high"][i] for i in idx])
             assert not np.all(np.abs(mean - other) <= 4 * se)
+
+
+def test_run_on_table_returns_results_like_every_system(tmp_path) -> None:
+    from banditlab import load_results
+    from banditlab.sor_tuning import run_on_table
+
+    table = shifted_cost_table("high", 20, m=6, seed=0)
+    learner = make_learner("chebcb", table.omegas.shape[0])
+    res = run_on_table(learner, table, n_runs=3, seed=4, n_jobs=1)
+    again = run_on_table(learner, table, n_runs=3, seed=4, n_jobs=2)
+    assert res.regret.tobytes() == again.regret.tobytes()
+    assert res.protocol == "SOLVER_SEQUENCE" and res.x_label == "system"
+    assert res.engine == "kernel"
+    # run i is play_on_table with run i's policy seed; regret = extra cost over the best fixed
+    from banditlab._seeding import spawn_run_seeds
+
+    _, seeds = spawn_run_seeds(4, 3)
+    rows = np.arange(20)
+    for i, (_, policy_seed) in enumerate(seeds):
+        arms = play_on_table(make_learner("chebcb", table.omegas.shape[0]), table.contexts,
+                             table.costs, seed=policy_seed, engine="python")
+        paid = table.costs[rows, arms]
+        np.testing.assert_array_equal(res.iterations[i], np.cumsum(paid))
+        np.testing.assert_array_equal(res.pulls[i], np.bincount(arms, minlength=20))
+    best = table.costs.sum(axis=0).argmin()
+    assert res.best_arm == best and res.best_fixed_cost == table.costs[:, best].sum()
+    np.testing.assert_array_equal(res.final_regret(), res.iterations[:, -1]
+                                  - res.best_fixed_cost)
+    back = load_results(res.save(tmp_path / "tuning"))
+    np.testing.assert_array_equal(back.iterations, res.iterations)
+    assert back.instance_optimal_cost == res.instance_optimal_cost
+    with pytest.raises(TypeError, match=r"run_on_table: 'table' must be a CostTable"):
+        run_on_table(learner, table.costs)

@@ -8,7 +8,8 @@ role:
 * :mod:`banditlab.sor_tuning.algorithms`: the learners (:mod:`~banditlab.sor_tuning.chebcb`,
   :mod:`~banditlab.sor_tuning.tsallis_inf_cb`, one file each) and :func:`make_learner`;
 * :mod:`banditlab.sor_tuning.runner`: :class:`OmegaTuner` (one call per system inside a
-  simulator), :func:`tune_and_solve`, cost tables and :func:`play_on_table`.
+  simulator), :func:`tune_and_solve`, cost tables, :func:`play_on_table` and :func:`run_on_table`
+  (many seeded runs, as :class:`banditlab.Results`).
 
 The solvers are in :mod:`banditlab.solvers.sor`, the environment in :mod:`banditlab.envs.sor`.
 """
@@ -21,6 +22,7 @@ from banditlab.sor_tuning.runner import (
     CostTable,
     OmegaTuner,
     play_on_table,
+    run_on_table,
     shifted_cost_table,
     tune_and_solve,
 )
@@ -34,6 +36,7 @@ __all__ = [
     "make_learner",
     "play_on_table",
     "run_cost_table",
+    "run_on_table",
     "shifted_cost_table",
     "tune_and_solve",
 ]
