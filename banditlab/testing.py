@@ -18,6 +18,7 @@ same checks on the algorithms and environments they write::
   gymnasium loop, or the learner's own step methods) give bit-identical actions, rewards,
   regret, final state and random streams, on generated instances, horizons and seeds;
 * **determinism**: the same seed gives the same trajectory;
+* **state stability**: the final state has the fields, dtypes and shapes of a fresh one;
 * **pickling**: a learner pickled mid-run continues exactly as the original.
 
 The class's ``_contract_kwargs`` supply a small valid setting (besides the dimensions, which
@@ -50,6 +51,7 @@ __all__ = [
     "karmed_instances",
     "linear_instances",
     "same_state",
+    "state_signature",
     "streaming_instances",
 ]
 
@@ -66,6 +68,17 @@ def same_state(a: Any, b: Any, what: str = "state") -> None:
             assert x.tobytes() == y.tobytes(), f"{what}.{field} differs"
         else:
             assert x == y or (x != x and y != y), f"{what}.{field} differs: {x!r} != {y!r}"
+
+
+def state_signature(state: Any) -> list[tuple[str, Any]]:
+    """The structure of a kernel state: per field, the array dtype/shape/layout or the type."""
+    out = []
+    for field, value in zip(state._fields, state, strict=True):
+        if isinstance(value, np.ndarray):
+            out.append((field, ("array", value.dtype, value.shape, value.flags.c_contiguous)))
+        else:
+            out.append((field, type(value)))
+    return out
 
 
 def _rng_state(rng: np.random.Generator) -> Any:
@@ -195,7 +208,7 @@ class _Harness:
     instances: Callable[[type], st.SearchStrategy]
     build: Callable[[type, dict[str, Any]], Any]            # a valid learner for the instance
     valid_kwargs: Callable[[type], dict[str, Any]]         # for the constraint checks
-    agree: Callable[[Any, dict[str, Any]], None]           # loop == step API
+    agree: Callable[[Any, dict[str, Any]], Any]            # loop == step API; final state
     pickle_midrun: Callable[[Any, dict[str, Any]], None]
 
 
@@ -255,7 +268,7 @@ def _kernel_loop(policy: Any, env: Any, horizon: int, env_seed: int, policy_seed
     return regret, pulls
 
 
-def check_engines_agree(policy: Any, inst: dict[str, Any]) -> None:
+def check_engines_agree(policy: Any, inst: dict[str, Any]) -> Any:
     """Bandit protocols: ``run`` on both engines, and the step API against the kernel loop,
     give bit-identical regret, pulls, recommendations, final state and random streams."""
     from banditlab.runner import run
@@ -284,6 +297,7 @@ def check_engines_agree(policy: Any, inst: dict[str, Any]) -> None:
         "the engines consumed different random draws"
     if policy.is_bai:
         assert kn_policy.recommend() == py_policy.recommend(), "recommendations differ"
+    return kn_policy.state
 
 
 def _bandit_pickle(policy: Any, inst: dict[str, Any]) -> None:
@@ -312,7 +326,7 @@ def _solver_build(cls: type, inst: dict[str, Any]) -> Any:
     return cls(inst["n_arms"], **cls._contract_kwargs)
 
 
-def _solver_agree(learner: Any, inst: dict[str, Any]) -> None:
+def _solver_agree(learner: Any, inst: dict[str, Any]) -> Any:
     from banditlab.sor_tuning import play_on_table
 
     fast, slow = learner.with_params(), learner.with_params()
@@ -322,6 +336,7 @@ def _solver_agree(learner: Any, inst: dict[str, Any]) -> None:
     assert np.array_equal(arms_k, arms_p), "arms differ between the loop and the step API"
     same_state(fast.state, slow.state)
     assert _rng_state(fast.rng) == _rng_state(slow.rng), "different random draws"
+    return fast.state
 
 
 def _solver_pickle(learner: Any, inst: dict[str, Any]) -> None:
@@ -348,7 +363,7 @@ def _streaming_env(algorithm: Any, inst: dict[str, Any]) -> Any:
                            memory=algorithm.memory_budget(inst["n_arms"]))
 
 
-def _streaming_agree(algorithm: Any, inst: dict[str, Any]) -> None:
+def _streaming_agree(algorithm: Any, inst: dict[str, Any]) -> Any:
     """The kernel run's operations, replayed through gymnasium's ``step`` on the same seed,
     observe the same data and end with the same accounting."""
     from banditlab.envs.streaming import PULL, READ
@@ -370,6 +385,7 @@ def _streaming_agree(algorithm: Any, inst: dict[str, Any]) -> None:
     assert (gym_env.pulls_used, gym_env.peak_memory, gym_env.regret) == \
         (env.pulls_used, env.peak_memory, env.regret), "different final accounting"
     assert env.pulls_used <= inst["horizon"] or algorithm.legacy_accounting
+    return None                          # streaming learners keep no state between runs
 
 
 def _streaming_pickle(algorithm: Any, inst: dict[str, Any]) -> None:
@@ -405,7 +421,7 @@ def _play_episode(agent: Any, env: Any) -> None:
         s = s_next
 
 
-def _episodic_agree(agent: Any, inst: dict[str, Any]) -> None:
+def _episodic_agree(agent: Any, inst: dict[str, Any]) -> Any:
     from banditlab.cascading.runner import _one_run
 
     env, k = inst["env"], inst["n_episodes"]
@@ -421,9 +437,10 @@ def _episodic_agree(agent: Any, inst: dict[str, Any]) -> None:
         assert np.asarray(x).tobytes() == np.asarray(y).tobytes(), f"{name} differ"
     assert out["kernel"][4] == out["python"][4], "the env consumed different draws"
     same_state(agents["kernel"].state, agents["python"].state)
+    return agents["kernel"].state
 
 
-def _bpi_agree(agent: Any, inst: dict[str, Any]) -> None:
+def _bpi_agree(agent: Any, inst: dict[str, Any]) -> Any:
     """``identify`` (the EPISODIC_BPI loop) against the same rule played step by step."""
     from banditlab._seeding import spawn_run_seeds
 
@@ -446,6 +463,7 @@ def _bpi_agree(agent: Any, inst: dict[str, Any]) -> None:
     assert (result.n_episodes, result.stopped) == (n, stopped), "different stopping episode"
     assert np.array_equal(result.policy, slow.state.policy), "different returned policy"
     same_state(fast.state, slow.state)
+    return fast.state
 
 
 def _episodic_pickle(agent: Any, inst: dict[str, Any]) -> None:
@@ -531,9 +549,14 @@ def check_algorithm(cls: type, *, max_examples: int = 25) -> None:
         params = learner.params
         assert all(type(v) in (int, float, bool) for v in params), \
             f"{cls.__name__}.params must hold plain numbers; got {params!r}"
-        harness.agree(learner, inst)
+        final = harness.agree(learner, inst)
         harness.agree(learner, inst)         # determinism: the same seeds, the same run
         assert learner.params == params, "running changed the params"
+        start = learner.with_params().reset(seed=0).state
+        if start is not None:                # the state keeps its structure (optax-style)
+            assert state_signature(final) == state_signature(start), \
+                f"the state changed structure: {state_signature(start)} -> " \
+                f"{state_signature(final)}"
 
     @config
     @given(inst=harness.instances(cls))

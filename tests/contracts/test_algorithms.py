@@ -12,6 +12,7 @@ import banditlab as bl
 from banditlab.policies.ucb import UCB, UCBParams
 from banditlab.registry import ALGORITHMS
 from banditlab.testing import check_algorithm, check_env
+from tests.contracts._growing_state import GrowingState
 
 
 @pytest.mark.parametrize("name", sorted(ALGORITHMS))
@@ -47,6 +48,7 @@ class ForgetsOnPickle(UCB):
 
 @pytest.mark.parametrize(("canary", "match"), [
     (StepDiverges, "differ"),
+    (GrowingState, "the state changed structure"),
     (SkipsValidation, "was accepted"),
     (ForgetsOnPickle, "state.t differs"),
 ])

@@ -29,7 +29,13 @@ import banditlab as bl
 from banditlab.policies import REGISTRY
 from banditlab.policy import Policy
 from banditlab.protocols import CONTEXTUAL, FIXED_BUDGET_BAI
-from banditlab.testing import _kernel_loop, check_engines_agree, karmed_instances, linear_instances
+from banditlab.testing import (
+    _kernel_loop,
+    check_engines_agree,
+    karmed_instances,
+    linear_instances,
+    state_signature,
+)
 from banditlab.testing import same_state as _same_state
 
 POLICY_NAMES = sorted(REGISTRY)
@@ -185,16 +191,6 @@ def test_different_seeds_differ() -> None:
 
 
 # -- state stability --------------------------------------------------------------------------
-def _signature(state: Any) -> list[tuple[str, Any]]:
-    out = []
-    for field, value in zip(state._fields, state):
-        if isinstance(value, np.ndarray):
-            out.append((field, ("array", value.dtype, value.shape, value.flags.c_contiguous)))
-        else:
-            out.append((field, type(value)))
-    return out
-
-
 @pytest.mark.parametrize("name", POLICY_NAMES)
 def test_state_keeps_its_structure(name: str) -> None:
     cls = REGISTRY[name]
@@ -202,7 +198,7 @@ def test_state_keeps_its_structure(name: str) -> None:
     policy = make_policy(cls, env.n_arms, budget=40).reset(seed=3)
     first = policy.state
     assert isinstance(first, tuple) and hasattr(first, "_fields")
-    sig = _signature(first)
+    sig = state_signature(first)
     obs, _ = env.reset(seed=4)
     for _ in range(25):
         arm = policy.select(obs)
@@ -210,11 +206,11 @@ def test_state_keeps_its_structure(name: str) -> None:
         obs, reward, _, _, _ = env.step(arm)
         policy.update(arm, reward, obs)
         assert type(policy.state) is type(first)
-        assert _signature(policy.state) == sig
+        assert state_signature(policy.state) == sig
     # the kernel-engine final state has the same structure as the Python one
     res_policy = make_policy(cls, env.n_arms, budget=40)
     _kernel_loop(res_policy, env, 25, 4, 3)
-    assert _signature(res_policy.state) == sig
+    assert state_signature(res_policy.state) == sig
 
 
 @pytest.mark.parametrize("name", POLICY_NAMES)
