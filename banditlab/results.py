@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,8 @@ __all__ = ["Results", "bai_error_rate", "env_label", "library_versions", "load_r
 
 _FORMAT = 2
 _READABLE_FORMATS = (1, 2)
+#: the key of the save id in each Parquet file's schema metadata
+_ID_KEY = b"banditlab_save_id"
 
 
 def _jsonable(value: Any) -> Any:
@@ -290,14 +293,40 @@ class Results:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write ``regret.parquet`` (with the traces), ``pulls.parquet``, ``runs.parquet``
-        (when there are per-run columns) and ``meta.json`` into directory ``path``."""
+        (when there are per-run columns) and ``meta.json`` into directory ``path``.
+
+        The save is atomic: the files are written to a temporary directory beside ``path``,
+        flushed to disk and put in place in one step, so a reader (or a process killed while
+        saving) sees the complete old result or the complete new one. Every file carries the
+        save's id (``meta.json``'s ``save_id``, each Parquet file's schema metadata), which
+        :meth:`load` checks. A failed save raises ``OSError`` and leaves ``path`` unchanged.
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from banditlab._atomic import write_dir_atomically
+
         out = Path(path)
-        out.mkdir(parents=True, exist_ok=True)
-        self.to_frame().to_parquet(out / "regret.parquet", index=False)
-        self.pulls_frame().to_parquet(out / "pulls.parquet", index=False)
+        save_id = uuid.uuid4().hex
+        tables = {"regret.parquet": self.to_frame(), "pulls.parquet": self.pulls_frame()}
         if self.per_run:
-            self.runs_frame().to_parquet(out / "runs.parquet", index=False)
-        (out / "meta.json").write_text(json.dumps(self.metadata(), indent=2))
+            tables["runs.parquet"] = self.runs_frame()
+        meta = {**self.metadata(), "save_id": save_id, "files": sorted(tables)}
+
+        def write(tmp: Path) -> None:
+            for name, frame in tables.items():
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                                       _ID_KEY: save_id.encode()})
+                pq.write_table(table, tmp / name)
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+
+        try:
+            write_dir_atomically(out, write)
+        except OSError as err:
+            raise OSError(err.errno, f"Results.save: could not write {str(out)!r} "
+                                     f"({err.strerror or err}); any previous result there is "
+                                     "unchanged") from err
         return out
 
     @classmethod
@@ -305,14 +334,25 @@ class Results:
         """Read a directory written by :meth:`save`."""
         import pandas as pd
 
-        src = Path(path)
+        from banditlab._atomic import resolve_saved_dir
+
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(f"Results.load: 'path' must be a str or os.PathLike; got "
+                            f"{type(path).__name__}.")
+        src = resolve_saved_dir(Path(path))
         meta_file = src / "meta.json"
         if not meta_file.is_file():
             raise FileNotFoundError(f"Results.load: no meta.json in {str(src)!r}.")
-        meta = json.loads(meta_file.read_text())
-        if meta.get("format") not in _READABLE_FORMATS:
+        try:
+            meta = json.loads(meta_file.read_text())
+        except (ValueError, UnicodeDecodeError) as err:
+            raise ValueError(f"Results.load: {str(meta_file)!r} is not valid JSON "
+                             f"({err}).") from None
+        if not isinstance(meta, dict) or meta.get("format") not in _READABLE_FORMATS:
+            got = meta.get("format") if isinstance(meta, dict) else meta
             raise ValueError(f"Results.load: 'format' must be one of {_READABLE_FORMATS}; got "
-                             f"{meta.get('format')!r} in {str(meta_file)!r}.")
+                             f"{got!r} in {str(meta_file)!r}.")
+        _check_same_save(src, meta)
         reg = pd.read_parquet(src / "regret.parquet").sort_values(["run", "t"])
         n_runs = int(meta["n_runs"])
         checkpoints = reg["t"].to_numpy(np.int64)[: len(reg) // n_runs]
@@ -350,6 +390,25 @@ class Results:
 
         return plot_regret([self], ax=ax, log=log, band=band,
                            labels=None if label is None else [label])
+
+
+def _check_same_save(src: Path, meta: dict[str, Any]) -> None:
+    """Refuse a directory whose files come from different saves (or are unreadable)."""
+    import pyarrow.parquet as pq
+
+    save_id = meta.get("save_id")
+    if save_id is None:               # written before saves carried an id (format 1)
+        return
+    for name in meta.get("files", ["regret.parquet", "pulls.parquet"]):
+        try:
+            found = (pq.read_schema(src / name).metadata or {}).get(_ID_KEY, b"").decode()
+        except (OSError, ValueError) as err:   # missing, truncated, not Parquet
+            raise ValueError(f"Results.load: {str(src / name)!r} is missing or unreadable "
+                             f"({type(err).__name__}: {err}).") from None
+        if found != save_id:
+            raise ValueError(f"Results.load: {str(src / name)!r} belongs to another save "
+                             f"(id {found or 'none'!r}, meta.json has {save_id!r}); the "
+                             "directory mixes two results.")
 
 
 def load_results(path: str | os.PathLike[str]) -> Results:
