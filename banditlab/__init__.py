@@ -42,6 +42,7 @@ from banditlab.policies import (
     SuccessiveElimination,
     SuccessiveRejects,
     ThompsonSampling,
+    TsallisINF,
     Uniform,
 )
 from banditlab.policy import Policy
@@ -79,6 +80,7 @@ __all__ = [
     "SuccessiveElimination",
     "SuccessiveRejects",
     "ThompsonSampling",
+    "TsallisINF",
     "Uniform",
     "__version__",
     "bai_error_rate",
@@ -88,6 +90,23 @@ __all__ = [
     "run_many",
     "warmup",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Every registered algorithm is an attribute of the package (``banditlab.GameOfArms``,
+    ``banditlab.CascadingVI``, ...), imported on first use so that ``import banditlab`` stays
+    fast."""
+    from banditlab.registry import ALGORITHMS
+
+    if name in ALGORITHMS:
+        return ALGORITHMS[name]
+    raise AttributeError(f"module 'banditlab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    from banditlab.registry import ALGORITHMS
+
+    return sorted({*globals(), *ALGORITHMS})
 
 
 def warmup() -> None:

@@ -43,19 +43,26 @@ def style_regret_axes(ax: Axes, *, log: bool, title: str | None, x_label: str = 
 
 
 def plot_regret(results: Sequence[Results], ax: Axes | None = None, *, log: bool = False,
-                band: tuple[float, float] | None = (0.1, 0.9),
+                band: tuple[float, float] | str | None = (0.1, 0.9),
                 labels: Sequence[str] | None = None) -> Axes:
-    """Mean cumulative regret vs rounds (or episodes) for several results, with quantile bands.
+    """Mean cumulative regret vs rounds (or episodes) for several results, with bands.
 
-    The title names the env by its parameters (:attr:`Results.env_label`).
+    ``band`` is a pair of quantiles over runs, ``'ci95'`` (mean +- 1.96 sem) or None. The
+    title names the env by its parameters (:attr:`Results.env_label`).
     """
+    if isinstance(band, str) and band != "ci95":
+        raise ValueError(f"plot_regret: 'band' must be a pair of quantiles, 'ci95' or None; "
+                         f"got {band!r}.")
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.2))
     for i, res in enumerate(results):
         lo = hi = None
-        if band is not None and res.n_runs > 1:
+        if band == "ci95" and res.n_runs > 1:
+            half = 1.96 * res.regret.std(axis=0, ddof=1) / np.sqrt(res.n_runs)
+            lo, hi = res.mean_regret() - half, res.mean_regret() + half
+        elif band is not None and not isinstance(band, str) and res.n_runs > 1:
             lo, hi = np.quantile(res.regret, band, axis=0)
         regret_curve(ax, res.checkpoints, res.mean_regret(), lo, hi,
                      label=labels[i] if labels is not None else res.label, log=log)

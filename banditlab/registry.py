@@ -10,86 +10,94 @@ fixed-budget BAI) whose learners run through :func:`banditlab.run_many` and expe
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator, Mapping
+
 from banditlab.agent import Agent
-from banditlab.cascading.algorithms import (
-    AdaptVI,
-    CascadingBPI,
-    CascadingVI,
-    CascadingVIBonus,
-    CascadingVIOracle,
-)
-from banditlab.policies.epsilon_greedy import EpsilonGreedy
-from banditlab.policies.etc import ExploreThenCommit
-from banditlab.policies.exp3 import EXP3
-from banditlab.policies.klucb import KLUCB
-from banditlab.policies.linucb import LinUCB
-from banditlab.policies.sequential_halving import SequentialHalving
-from banditlab.policies.successive_elimination import SuccessiveElimination
-from banditlab.policies.successive_rejects import SuccessiveRejects
-from banditlab.policies.thompson import GaussianThompsonSampling, ThompsonSampling
-from banditlab.policies.tsallis_inf import TsallisINF
-from banditlab.policies.ucb import UCB
-from banditlab.policies.uniform import Uniform
 from banditlab.protocols import PROTOCOLS, Protocol
-from banditlab.sor_tuning.chebcb import ChebCB
-from banditlab.sor_tuning.tsallis_inf_cb import TsallisINFCB
-from banditlab.streaming.algorithms import (
-    GameOfArms,
-    LevelAlgorithm,
-    NaiveEpsBest,
-    StreamingUniformExploration,
-)
 
 __all__ = ["ALGORITHMS", "algorithms", "by_protocol", "describe"]
 
-#: every public algorithm class, by its public name
-ALGORITHMS: dict[str, type[Agent]] = {
+#: every public algorithm: name -> (module, protocol name). Classes are imported on first use,
+#: so ``import banditlab`` does not pay for the systems a user does not touch.
+_ENTRIES: dict[str, tuple[str, str]] = {
     # K-armed
-    "Uniform": Uniform,
-    "EpsilonGreedy": EpsilonGreedy,
-    "ExploreThenCommit": ExploreThenCommit,
-    "UCB": UCB,
-    "KLUCB": KLUCB,
-    "ThompsonSampling": ThompsonSampling,
-    "GaussianThompsonSampling": GaussianThompsonSampling,
-    "SuccessiveElimination": SuccessiveElimination,
-    "EXP3": EXP3,
-    "TsallisINF": TsallisINF,
+    "Uniform": ("banditlab.policies.uniform", "KARMED"),
+    "EpsilonGreedy": ("banditlab.policies.epsilon_greedy", "KARMED"),
+    "ExploreThenCommit": ("banditlab.policies.etc", "KARMED"),
+    "UCB": ("banditlab.policies.ucb", "KARMED"),
+    "KLUCB": ("banditlab.policies.klucb", "KARMED"),
+    "ThompsonSampling": ("banditlab.policies.thompson", "KARMED"),
+    "GaussianThompsonSampling": ("banditlab.policies.thompson", "KARMED"),
+    "SuccessiveElimination": ("banditlab.policies.successive_elimination", "KARMED"),
+    "EXP3": ("banditlab.policies.exp3", "KARMED"),
+    "TsallisINF": ("banditlab.policies.tsallis_inf", "KARMED"),
     # contextual
-    "LinUCB": LinUCB,
-    # solver sequence (SOR tuning)
-    "TsallisINFCB": TsallisINFCB,
-    "ChebCB": ChebCB,
+    "LinUCB": ("banditlab.policies.linucb", "CONTEXTUAL"),
     # fixed-budget best-arm identification
-    "SequentialHalving": SequentialHalving,
-    "SuccessiveRejects": SuccessiveRejects,
+    "SequentialHalving": ("banditlab.policies.sequential_halving", "FIXED_BUDGET_BAI"),
+    "SuccessiveRejects": ("banditlab.policies.successive_rejects", "FIXED_BUDGET_BAI"),
     # streaming
-    "StreamingUniformExploration": StreamingUniformExploration,
-    "NaiveEpsBest": NaiveEpsBest,
-    "GameOfArms": GameOfArms,
-    "LevelAlgorithm": LevelAlgorithm,
+    "StreamingUniformExploration": ("banditlab.streaming.algorithms", "STREAMING"),
+    "NaiveEpsBest": ("banditlab.streaming.algorithms", "STREAMING"),
+    "GameOfArms": ("banditlab.streaming.algorithms", "STREAMING"),
+    "LevelAlgorithm": ("banditlab.streaming.algorithms", "STREAMING"),
+    # solver sequence (SOR tuning)
+    "TsallisINFCB": ("banditlab.sor_tuning.tsallis_inf_cb", "SOLVER_SEQUENCE"),
+    "ChebCB": ("banditlab.sor_tuning.chebcb", "SOLVER_SEQUENCE"),
     # episodic (cascading RL)
-    "CascadingVI": CascadingVI,
-    "CascadingVIBonus": CascadingVIBonus,
-    "CascadingVIOracle": CascadingVIOracle,
-    "AdaptVI": AdaptVI,
-    "CascadingBPI": CascadingBPI,
+    "CascadingVI": ("banditlab.cascading.algorithms", "EPISODIC"),
+    "CascadingVIBonus": ("banditlab.cascading.algorithms", "EPISODIC"),
+    "CascadingVIOracle": ("banditlab.cascading.algorithms", "EPISODIC"),
+    "AdaptVI": ("banditlab.cascading.algorithms", "EPISODIC"),
+    "CascadingBPI": ("banditlab.cascading.algorithms", "EPISODIC_BPI"),
 }
 
 
-def _check() -> None:
-    for name, cls in ALGORITHMS.items():
-        if name != cls.__name__ or cls.protocol not in PROTOCOLS.values():
-            raise RuntimeError(f"registry: {name!r} -> {cls!r} has an undeclared protocol or "
-                               "a name that differs from its class")
+class _Registry(Mapping[str, type[Agent]]):
+    """A read-only name -> class mapping that imports each class when it is first looked up
+    and checks that its name and protocol are the declared ones."""
+
+    def __init__(self, entries: dict[str, tuple[str, str]]) -> None:
+        self._entries = entries
+        self._loaded: dict[str, type[Agent]] = {}
+
+    def __getitem__(self, name: str) -> type[Agent]:
+        if name not in self._loaded:
+            module, protocol = self._entries[name]
+            cls = getattr(importlib.import_module(module), name)
+            if cls.__name__ != name or getattr(cls.protocol, "name", None) != protocol:
+                raise RuntimeError(f"registry: {name!r} is declared {protocol} in "
+                                   f"{module}; found {cls!r} following {cls.protocol!r}")
+            self._loaded[name] = cls
+        return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def protocol_name(self, name: str) -> str:
+        """The declared protocol of ``name``, without importing its class."""
+        return self._entries[name][1]
+
+    def __repr__(self) -> str:
+        return f"<banditlab registry of {len(self)} algorithms>"
 
 
-_check()
+#: every public algorithm class, by its public name
+ALGORITHMS = _Registry(_ENTRIES)
 
 
 def algorithms(*protocols: Protocol) -> dict[str, type[Agent]]:
-    """The registered algorithms of the given protocols (all of them when none is given)."""
-    return {n: c for n, c in ALGORITHMS.items() if not protocols or c.protocol in protocols}
+    """The registered algorithms of the given protocols (all of them when none is given).
+
+    Only the classes of those protocols are imported.
+    """
+    names = {p.name for p in protocols}
+    return {n: ALGORITHMS[n] for n in ALGORITHMS
+            if not protocols or ALGORITHMS.protocol_name(n) in names}
 
 
 def by_protocol() -> dict[Protocol, dict[str, type[Agent]]]:

@@ -58,6 +58,17 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _same_value(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=True)))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
 def library_versions() -> dict[str, str]:
     """Versions of banditlab, numpy, numba, gymnasium and Python (recorded in every Results)."""
     import platform
@@ -101,7 +112,7 @@ def env_label(env: str, env_params: dict[str, Any]) -> str:
     return label
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Results:
     """The regret trajectories of ``n_runs`` independent runs, plus each system's own columns.
 
@@ -188,6 +199,21 @@ class Results:
     @property
     def n_runs(self) -> int:
         return int(self.regret.shape[0])
+
+    def __repr__(self) -> str:
+        final = self.final_regret()
+        sem = float(final.std(ddof=1) / np.sqrt(final.shape[0])) if final.shape[0] > 1 else 0.0
+        return (f"<Results {self.label} on {self.env_label}: {self.n_runs} runs x "
+                f"{self.horizon} {self.x_label}s, final regret {final.mean():.4g} "
+                f"+- {sem:.2g} (sem), engine {self.engine}>")
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when every field is: arrays element for element, dicts key for key."""
+        if not isinstance(other, Results):
+            return NotImplemented
+        return all(_same_value(getattr(self, f), getattr(other, f))
+                   for f in self.__dataclass_fields__)
+
 
     @property
     def algorithm(self) -> str:
@@ -384,8 +410,13 @@ class Results:
 
     # -- plots ------------------------------------------------------------------------------
     def plot(self, ax: Axes | None = None, *, log: bool = False,
-             band: tuple[float, float] = (0.1, 0.9), label: str | None = None) -> Axes:
-        """Mean cumulative regret with a quantile band; ``log=True`` for log-log axes."""
+             band: tuple[float, float] | str | None = (0.1, 0.9), label: str | None = None
+             ) -> Axes:
+        """Mean cumulative regret with a band; ``log=True`` for log-log axes.
+
+        ``band``: a pair of quantiles over runs (default 10 % - 90 %), ``'ci95'`` for the mean
+        +- 1.96 standard errors (a 95 % normal confidence band for the mean), or None.
+        """
         from banditlab.plot import plot_regret
 
         return plot_regret([self], ax=ax, log=log, band=band,

@@ -32,7 +32,8 @@ from banditlab.policy import Policy
 from banditlab.protocols import CONTEXTUAL
 from banditlab.results import Results, library_versions
 
-__all__ = ["ENGINES", "make_checkpoints", "resolve_engine", "run", "run_many"]
+__all__ = ["ENGINES", "TRANSPARENT_WRAPPERS", "active_wrappers", "make_checkpoints",
+           "resolve_engine", "run", "run_many"]
 
 ENGINES = ("auto", "kernel", "python")
 
@@ -81,12 +82,53 @@ def _kernel_runner(policy: Policy, base: Any) -> Any:
     return run_contextual if family == "linear" else run_karmed
 
 
+#: wrappers that change neither actions, rewards, observations nor the episode's length (the
+#: ones ``gymnasium.make`` adds): the kernel engine, which runs the unwrapped env, may skip them
+TRANSPARENT_WRAPPERS: tuple[type, ...] = (gym.wrappers.OrderEnforcing,
+                                          gym.wrappers.PassiveEnvChecker)
+
+
+def active_wrappers(env: gym.Env) -> list[gym.Wrapper]:
+    """The wrappers around ``env.unwrapped`` that the kernel engine could not honour."""
+    out = []
+    while isinstance(env, gym.Wrapper):
+        if not isinstance(env, TRANSPARENT_WRAPPERS):
+            out.append(env)
+        env = env.env
+    return out
+
+
+def _time_limit(env: gym.Env) -> int | None:
+    """The smallest ``TimeLimit`` among ``env``'s wrappers, if any."""
+    limits = []
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, gym.wrappers.TimeLimit):
+            steps = getattr(env, "_max_episode_steps", None)   # gymnasium keeps it there
+            if isinstance(steps, int):
+                limits.append(steps)
+        env = env.env
+    return min(limits) if limits else None
+
+
 def resolve_engine(policy: Policy, env: gym.Env, engine: str, *, owner: str = "run_many") -> str:
-    """Turn ``'auto'`` into ``'kernel'`` or ``'python'``; reject an impossible ``'kernel'``."""
+    """Turn ``'auto'`` into ``'kernel'`` or ``'python'``; reject an impossible ``'kernel'``.
+
+    The kernel engine runs the unwrapped env, so it is used only when every wrapper around it
+    is transparent (:data:`TRANSPARENT_WRAPPERS`); behind any other wrapper (a reward
+    transform, a time limit, episode statistics, ...) ``'auto'`` picks the Python engine, which
+    steps through the wrappers, and ``'kernel'`` is an error naming the wrapper.
+    """
     Options(ENGINES).check(engine, "engine", owner)
-    ok = _kernel_runner(policy, env.unwrapped) is not None
+    wrappers = active_wrappers(env)
+    ok = _kernel_runner(policy, env.unwrapped) is not None and not wrappers
     if engine == "auto":
         return "kernel" if ok else "python"
+    if engine == "kernel" and wrappers:
+        names = ", ".join(type(w).__name__ for w in wrappers)
+        raise IncompatibleEnvError(
+            f"{owner}: engine='kernel' runs the unwrapped {type(env.unwrapped).__name__} and "
+            f"would ignore the wrapper(s) {names}; use engine='python' or 'auto' (which step "
+            "through them).")
     if engine == "kernel" and not ok:
         base = env.unwrapped
         if not hasattr(base, "kernel_arrays"):
@@ -121,6 +163,9 @@ def _check_pair(policy: Policy, env: gym.Env, horizon: int | None, owner: str) -
             raise IncompatibleEnvError(f"{owner}: pseudo-regret needs {attr}() on the env; "
                                        f"{type(base).__name__} has none.")
     env_h = getattr(base, "horizon", None)
+    limit = _time_limit(env)
+    if limit is not None:
+        env_h = limit if env_h is None else min(int(env_h), limit)
     if horizon is None:
         if env_h is None:
             raise ValueError(f"{owner}: 'horizon' must be an int in [1, inf) (the env has no "
@@ -182,10 +227,14 @@ def run_many(policy: Policy, env: gym.Env, horizon: int | None = None, *, n_runs
     ----------
     policy : Policy
     env : gymnasium.Env
-        A banditlab env (possibly wrapped by ``gymnasium.make``), or any env with
-        ``expected_reward``/``optimal_expected_reward`` on its ``unwrapped`` object.
+        A banditlab env, possibly wrapped, or any env with ``expected_reward`` /
+        ``optimal_expected_reward`` on its ``unwrapped`` object. Wrappers are honoured: behind
+        any wrapper other than those ``gymnasium.make`` adds, the Python engine runs (see
+        :func:`resolve_engine`); pseudo-regret is always measured with the unwrapped env's
+        oracle, while the policy learns from the rewards the wrappers return.
     horizon : int, optional
-        Rounds per run; defaults to the env's horizon and may not exceed it.
+        Rounds per run; defaults to the env's horizon (or a shorter ``TimeLimit``) and may not
+        exceed it.
     n_runs : int, default 1
     seed : None, int or SeedSequence
         Root of the seed tree; ``None`` draws fresh entropy, recorded in the results.

@@ -98,3 +98,18 @@ def test_every_subpackage_is_installed() -> None:
              for p in (root / "banditlab").rglob("__init__.py")}
     found |= {f"banditlab.{d}" for d in ("envs", "solvers", "theory_checks")}
     assert found - listed == set()
+
+
+def test_import_banditlab_does_not_import_every_system() -> None:
+    """The registry imports a class on first use: the research systems' algorithm modules stay
+    out of ``import banditlab`` (its time roughly doubled when they were imported eagerly)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, banditlab; mods = [m for m in ('banditlab.sor_tuning', "
+            "'banditlab.cascading.algorithms', 'banditlab.streaming.algorithms') "
+            "if m in sys.modules]; print(mods)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -237,3 +237,42 @@ def test_env_label_identifies_envs_by_parameters() -> None:
     long1 = env_label("B", {"means": list(np.linspace(0.1, 0.9, 10))})
     long2 = env_label("B", {"means": [0.1, *([0.5] * 8), 0.9]})
     assert long1.startswith("B(means=[0.1..0.9]x10)#") and long1 != long2
+
+
+def test_repr_is_one_line_and_equality_compares_results(ucb_results: bl.Results,
+                                                        tmp_path: Path) -> None:
+    text = repr(ucb_results)
+    assert "\n" not in text and len(text) < 200
+    assert text.startswith("<Results UCB(alpha=2.0) on BernoulliBandit(means=[0.2, 0.5, 0.7]")
+    assert "4 runs x 300 rounds" in text and "final regret" in text
+    assert str(ucb_results) == text
+    back = bl.load_results(ucb_results.save(tmp_path / "r"))
+    assert back == ucb_results and not (back != ucb_results)
+    from dataclasses import replace
+
+    other = replace(ucb_results, regret=ucb_results.regret + 1.0)
+    assert other != ucb_results                       # no "truth value is ambiguous"
+    assert ucb_results != "UCB" and ucb_results.__eq__(3) is NotImplemented
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(ucb_results)
+
+
+def test_plot_with_a_95_percent_confidence_band(ucb_results: bl.Results) -> None:
+    ax = ucb_results.plot(band="ci95")
+    poly = ax.collections[0].get_paths()[0].vertices
+    half = 1.96 * ucb_results.regret.std(axis=0, ddof=1) / np.sqrt(4)
+    top = ucb_results.mean_regret() + half
+    assert np.isclose(poly[:, 1].max(), top.max())
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match=r"'band' must be a pair of quantiles, 'ci95' or None"):
+        ucb_results.plot(band="ci99")
+
+
+def test_every_algorithm_is_a_top_level_attribute() -> None:
+    from banditlab.registry import ALGORITHMS
+
+    for name, cls in ALGORITHMS.items():
+        assert getattr(bl, name) is cls
+    assert bl.TsallisINF is ALGORITHMS["TsallisINF"]
+    with pytest.raises(AttributeError, match="has no attribute 'NoSuchPolicy'"):
+        _ = bl.NoSuchPolicy
