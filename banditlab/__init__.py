@@ -15,6 +15,7 @@ from banditlab import (
 from banditlab import (
     envs,  # registers the gymnasium ids
 )
+from banditlab._validation import Boolean, Integer, Options, Real
 from banditlab.envs import (
     AdversarialBandit,
     BanditEnv,
@@ -47,6 +48,7 @@ from banditlab.policies import (
 )
 from banditlab.policy import Policy
 from banditlab.protocols import CONTEXTUAL, FIXED_BUDGET_BAI, KARMED
+from banditlab.python_policy import PythonPolicy
 from banditlab.results import Results, bai_error_rate, load_results
 from banditlab.runner import run, run_many
 
@@ -66,15 +68,20 @@ __all__ = [
     "BanditlabWarning",
     "BernoulliBandit",
     "BetaBandit",
+    "Boolean",
     "ConfigError",
     "EpsilonGreedy",
     "ExploreThenCommit",
     "GaussianBandit",
     "GaussianThompsonSampling",
     "IncompatibleEnvError",
+    "Integer",
     "LinUCB",
     "LinearBandit",
+    "Options",
     "Policy",
+    "PythonPolicy",
+    "Real",
     "Results",
     "SequentialHalving",
     "SuccessiveElimination",

@@ -71,6 +71,7 @@ from banditlab.errors import ConfigError
 from banditlab.policies import REGISTRY
 from banditlab.policy import Policy
 from banditlab.protocols import CONTEXTUAL
+from banditlab.registry import POLICY_NAMES, resolve_policy
 from banditlab.runner import ENGINES, _check_pair, make_checkpoints, resolve_engine
 
 __all__ = [
@@ -351,8 +352,15 @@ def _parse_policies(data: dict[str, Any]) -> list[tuple[PolicyEntry, type[Policy
     parsed = []
     for i, entry in enumerate(entries):
         path = f"policy[{i}]"
-        name, label, kwargs = _split_entry(entry, path, "name", REGISTRY)
-        cls = REGISTRY[name]
+        given = entry.get("name") if isinstance(entry, dict) else None
+        if isinstance(given, str) and ":" in given and given not in POLICY_NAMES:
+            try:
+                resolve_policy(given)
+            except Exception as err:  # the reason goes into the one-line config error
+                raise ConfigError(f"{path}.name: the import path {given!r} does not name a "
+                                  f"policy ({type(err).__name__}: {err}).") from None
+        name, label, kwargs = _split_entry(entry, path, "name", POLICY_NAMES)
+        cls = POLICY_NAMES[name]
         allowed, _ = _signature_args(cls)
         if "n_arms" in kwargs:
             raise ConfigError(f"{path}.n_arms: set from each env's number of arms; remove it.")

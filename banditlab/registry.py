@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from banditlab.agent import Agent
 from banditlab.protocols import PROTOCOLS, Protocol
 
-__all__ = ["ALGORITHMS", "algorithms", "by_protocol", "describe"]
+__all__ = ["ALGORITHMS", "POLICY_NAMES", "algorithms", "by_protocol", "describe", "resolve_policy"]
 
 #: every public algorithm: name -> (module, protocol name). Classes are imported on first use,
 #: so ``import banditlab`` does not pay for the systems a user does not touch.
@@ -108,3 +108,61 @@ def by_protocol() -> dict[Protocol, dict[str, type[Agent]]]:
 def describe(cls: type) -> str:
     """First line of a class's docstring."""
     return (cls.__doc__ or "").strip().splitlines()[0]
+
+
+def resolve_policy(name: str) -> type:
+    """A bandit policy class from its registered name or an import path ``"module:Class"``.
+
+    Raises ``KeyError`` for an unknown name, ``ImportError``/``AttributeError`` when the path
+    cannot be imported, and ``TypeError`` when it names something that is not a
+    :class:`~banditlab.policy.Policy` subclass of a bandit protocol.
+    """
+    from banditlab.policies import REGISTRY
+    from banditlab.policy import Policy
+
+    if name in REGISTRY:
+        return REGISTRY[name]
+    if not isinstance(name, str) or ":" not in name:
+        raise KeyError(name)
+    module, _, attr = name.partition(":")
+    obj = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    bandit = ("KARMED", "CONTEXTUAL", "FIXED_BUDGET_BAI")
+    if not (isinstance(obj, type) and issubclass(obj, Policy)
+            and getattr(obj.protocol, "name", None) in bandit):
+        raise TypeError(f"{name!r} is not a banditlab Policy subclass of a bandit protocol "
+                        f"({', '.join(bandit)}); got {obj!r}.")
+    return obj
+
+
+class _PolicyNames(Mapping[str, type]):
+    """The names experiment files accept: the registered policies (listed) and any import
+    path ``"module:Class"`` of a Policy subclass (looked up on demand)."""
+
+    def __getitem__(self, name: str) -> type:
+        try:
+            return resolve_policy(name)
+        except (ImportError, AttributeError, TypeError, ValueError) as err:
+            raise KeyError(name) from err
+
+    def __contains__(self, name: object) -> bool:
+        try:
+            self[str(name)]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        from banditlab.policies import REGISTRY
+
+        return iter(REGISTRY)
+
+    def __len__(self) -> int:
+        from banditlab.policies import REGISTRY
+
+        return len(REGISTRY)
+
+
+#: names for [[policy]] tables and sweeps: registered names or "module:Class" import paths
+POLICY_NAMES = _PolicyNames()

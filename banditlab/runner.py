@@ -74,7 +74,7 @@ def make_checkpoints(horizon: int, checkpoints: Any = None, *, owner: str = "run
 
 def _kernel_runner(policy: Policy, base: Any) -> Any:
     """The kernel loop for this pair, or None when the pair cannot run on the kernel engine."""
-    if not hasattr(base, "kernel_arrays"):
+    if policy.kernels.select is None or not hasattr(base, "kernel_arrays"):
         return None
     family = getattr(base, "family", None)
     if family != policy.protocol.env_family:
@@ -131,7 +131,9 @@ def resolve_engine(policy: Policy, env: gym.Env, engine: str, *, owner: str = "r
             "through them).")
     if engine == "kernel" and not ok:
         base = env.unwrapped
-        if not hasattr(base, "kernel_arrays"):
+        if policy.kernels.select is None:
+            why = "needs a policy with kernels; it is written in plain Python"
+        elif not hasattr(base, "kernel_arrays"):
             why = f"needs an env with kernel_arrays(); {type(base).__name__} has none"
         else:
             why = (f"needs a '{policy.protocol.env_family}' env; {type(base).__name__} is a "

@@ -189,6 +189,7 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
     """
     from banditlab.envs import ENV_REGISTRY
     from banditlab.policies import REGISTRY
+    from banditlab.registry import POLICY_NAMES
 
     _check_keys(spec, _TOP_KEYS, "")
     seed = spec.get("seed")
@@ -226,8 +227,9 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
     for i, p in enumerate(policies):
         where = f"policies[{i}]"
         _check_keys(p, _POLICY_KEYS, where)
-        if p.get("name") not in REGISTRY:
-            raise _cfg_error(f"{where}.name", f"one of {sorted(REGISTRY)}", p.get("name"))
+        if p.get("name") not in POLICY_NAMES:
+            raise _cfg_error(f"{where}.name", f"one of {sorted(REGISTRY)} or an import path "
+                             "'module:Class' of a Policy", p.get("name"))
         params, grid = _fixed_and_axes(p, "params", where)
         pol_out.append({"name": p["name"], "params": params, "grid": grid})
 
@@ -366,11 +368,11 @@ def _make_env(env_id: str, kwargs: dict[str, Any], horizon: int) -> gym.Env:
 
 
 def _make_pair(task: Mapping[str, Any]) -> tuple[Any, gym.Env, np.ndarray, str]:
-    from banditlab.policies import REGISTRY
+    from banditlab.registry import POLICY_NAMES
     from banditlab.runner import _check_pair, make_checkpoints, resolve_engine
 
     env = _make_env(task["env"], task["env_kwargs"], task["horizon"])
-    cls = REGISTRY[task["policy"]]
+    cls = POLICY_NAMES[task["policy"]]
     params = dict(task["policy_params"])
     if cls.protocol is CONTEXTUAL and "n_features" not in params:
         shape = getattr(env.observation_space, "shape", None)

@@ -533,6 +533,11 @@ def check_algorithm(cls: type, *, max_examples: int = 25) -> None:
     if harness is None:
         raise ValueError(f"check_algorithm: {cls.__name__}.protocol must be one of "
                          f"{sorted(_HARNESSES)}; got {cls.protocol!r}.")
+    from banditlab.python_policy import PythonPolicy
+
+    if issubclass(cls, PythonPolicy):
+        _check_python_policy(cls, max_examples)
+        return
     for kernel in cls.protocol.kernels:
         assert getattr(cls.kernels, kernel, None) is not None, \
             f"{cls.__name__} lacks the '{kernel}' kernel its protocol {cls.protocol} needs"
@@ -565,6 +570,43 @@ def check_algorithm(cls: type, *, max_examples: int = 25) -> None:
 
     engines_agree()
     pickles_midrun()
+
+
+def _check_python_policy(cls: type, max_examples: int) -> None:
+    """A plain-Python policy has no kernel loop to compare with: check its declared
+    constraints, that it plays valid actions, replays from its seed (whatever ``n_jobs``),
+    pickles mid-run, and (fixed-budget BAI) recommends an arm."""
+    from banditlab.runner import run, run_many
+
+    if cls.constraints:
+        check_constraints(cls, _bandit_valid(cls))
+    config = settings(max_examples=max_examples, deadline=None, derandomize=True,
+                      database=None, report_multiple_bugs=False,
+                      suppress_health_check=list(HealthCheck))
+
+    @config
+    @given(inst=_bandit_instances(cls))
+    def replays(inst: dict[str, Any]) -> None:
+        policy = _bandit_build(cls, inst)
+        env, horizon, seed = inst["env"], inst["horizon"], inst["policy_seed"]
+        a = run(policy, env, horizon, seed=seed, engine="python")
+        b = run(policy, env, horizon, seed=seed, engine="python")
+        assert a.regret.tobytes() == b.regret.tobytes() and np.array_equal(a.pulls, b.pulls), \
+            "the same seed gave different runs: draw only from self.rng"
+        assert int(a.pulls.sum()) == horizon, "pulls do not add up to the horizon"
+        if policy.is_bai:
+            assert 0 <= int(a.recommendations[0]) < policy.n_arms, "recommendation out of range"
+        _bandit_pickle(policy, inst)
+
+    replays()
+    if not cls.protocol.contextual:
+        from banditlab.envs import BernoulliBandit
+
+        env = BernoulliBandit([0.2, 0.5, 0.8], horizon=60)
+        policy = _bandit_build(cls, {"n_arms": 3, "budget": 60})
+        one = run_many(policy, env, n_runs=3, seed=7, n_jobs=1)
+        two = run_many(policy, env, n_runs=3, seed=7, n_jobs=2)
+        assert one.regret.tobytes() == two.regret.tobytes(), "results depend on n_jobs"
 
 
 def check_env(env: Any, *, seed: int = 0, n_steps: int | None = None) -> None:

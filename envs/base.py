@@ -35,6 +35,14 @@ class BanditEnv(gym.Env):
     :meth:`expected_reward` (of an action, at the current round and context) and
     :meth:`optimal_expected_reward`. Environments that can run inside Numba kernels implement
     :meth:`kernel_arrays` and set ``family`` (``"karmed"`` or ``"linear"``).
+
+    Writing your own (it then runs with :func:`banditlab.run_many` on the Python engine):
+    call ``super().__init__(**params)`` with the constructor arguments (they identify the env
+    in results), set ``n_arms``, ``horizon``, ``action_space`` and ``observation_space``; in
+    ``reset`` call ``super().reset(seed=seed)`` (which seeds ``self.np_random``, the one
+    generator to draw from); count rounds yourself and return ``truncated=True`` after
+    ``horizon`` steps; and define the two oracle methods. ``notebooks/custom_policy.ipynb``
+    writes one; :func:`banditlab.testing.check_env` checks it.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
@@ -44,9 +52,10 @@ class BanditEnv(gym.Env):
     n_arms: int
     horizon: int
 
-    def __init__(self) -> None:
+    def __init__(self, **params: Any) -> None:
         self._t = 0
         self._done = True
+        self._params = dict(params)
 
     # -- validation -------------------------------------------------------------------------
     def _validate(self, **values: Any) -> dict[str, Any]:
@@ -56,7 +65,7 @@ class BanditEnv(gym.Env):
     def env_params(self) -> dict[str, Any]:
         """The constructor arguments, as JSON-friendly values (for results metadata)."""
         return {k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                for k, v in self._params.items()}
+                for k, v in getattr(self, "_params", {}).items()}
 
     @property
     def t(self) -> int:

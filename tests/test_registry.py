@@ -29,9 +29,13 @@ def _all_modules() -> list[types.ModuleType]:
 
 
 def _is_algorithm(obj: object) -> bool:
-    """A concrete learner: an Agent subclass that has kernels of its own protocol."""
-    return (isinstance(obj, type) and issubclass(obj, Agent)
-            and isinstance(getattr(obj, "kernels", None), Kernels))
+    """A concrete learner: an Agent subclass with the kernels of its own protocol (bases such
+    as Policy or PythonPolicy have none)."""
+    if not (isinstance(obj, type) and issubclass(obj, Agent)):
+        return False
+    kernels = getattr(obj, "kernels", None)
+    return isinstance(kernels, Kernels) and all(
+        getattr(kernels, k) is not None for k in obj.protocol.kernels)
 
 
 def unregistered(modules: list[types.ModuleType]) -> set[str]:
