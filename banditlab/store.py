@@ -49,8 +49,8 @@ import pyarrow.parquet as pq
 
 from banditlab.errors import BanditlabWarning, ConfigError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from matplotlib.axes import Axes
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure  # pragma: no cover
 
 __all__ = [
     "MANIFEST",
@@ -356,19 +356,30 @@ def load_failures(path: str | os.PathLike[str]) -> pd.DataFrame:
                                        "traceback"])
 
 
-def plot_store(path: str | os.PathLike[str], *, by: str | list[str] | tuple[str, ...] = "label",
-               ax: Axes | None = None, log: bool = False,
-               band: tuple[float, float] | None = (0.1, 0.9)) -> Axes:
-    """Mean cumulative regret vs rounds, one curve per value of the coordinate(s) ``by``.
+#: columns of load_store that are not coordinates of a curve (measurements and seeds)
+_NOT_COORDINATES = {"task_id", "t", "regret", "recommendation", "best_arm", "wall_s", "pulls",
+                    "seed_index", "env_seed", "policy_seed", "engine", "policy_params",
+                    "env_kwargs", "label"}
 
-    ``by`` names columns of :func:`load_store` (``label``, ``policy``, ``env``, ``horizon``,
-    ``policy.<param>``, ``env.<kwarg>``, ...). Runs are averaged at each checkpoint ``t``
-    within a group; the band spans the given quantiles over runs. Groups whose runs have
-    different checkpoints (e.g. several horizons) are averaged at the checkpoints they share.
+
+def plot_store(path: str | os.PathLike[str], *, by: str | list[str] | tuple[str, ...] = "label",
+               log: bool = False, band: tuple[float, float] | None = (0.1, 0.9)) -> Figure:
+    """Mean cumulative regret vs rounds: one panel per env, one curve per value of ``by``.
+
+    Envs are never averaged together: each distinct env (id and arguments) gets its own panel,
+    titled by its parameters. ``by`` names columns of :func:`load_store` (``label``,
+    ``policy``, ``horizon``, ``policy.<param>``, ``env.<kwarg>``, ...) that split a panel into
+    curves. Runs are averaged at each checkpoint ``t`` within a curve, and the band spans the
+    given quantiles over runs. A coordinate that still varies within one curve (say
+    ``horizon``, when ``by`` does not name it) would be averaged silently, so it is refused
+    with an error that names it.
+
+    Returns the matplotlib ``Figure`` (its ``axes`` are the panels).
     """
     import matplotlib.pyplot as plt
 
     from banditlab.plot import regret_curve, style_regret_axes
+    from banditlab.results import env_label
 
     owner = "plot_store"
     keys = [by] if isinstance(by, str) else list(by)
@@ -383,21 +394,38 @@ def plot_store(path: str | os.PathLike[str], *, by: str | list[str] | tuple[str,
         raise ValueError(f"{owner}: 'by' must name grid coordinates among "
                          f"{sorted(c for c in frame.columns if c not in ('t', 'regret'))}; "
                          f"got {missing[0]!r}.")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, 4.2))
-    for group, sub in frame.groupby(keys, sort=True, dropna=False):
-        values = group if isinstance(group, tuple) else (group,)
-        label = ", ".join(f"{k}={v}" if k != "label" else str(v) for k, v in zip(keys, values))
-        n_tasks = sub.groupby("t")["task_id"].nunique()
-        shared = n_tasks.index[n_tasks == n_tasks.max()]
-        sub = sub[sub["t"].isin(shared)]
-        stats = sub.groupby("t")["regret"]
-        t = stats.mean().index.to_numpy()
-        mean = stats.mean().to_numpy()
-        lo = hi = None
-        if band is not None and n_tasks.max() > 1:
-            lo = stats.quantile(band[0]).to_numpy()
-            hi = stats.quantile(band[1]).to_numpy()
-        regret_curve(ax, t, mean, lo, hi, label=label, log=log)
-    style_regret_axes(ax, log=log, title=f"regret by {', '.join(keys)}")
-    return ax
+    coordinates = [c for c in frame.columns if c not in _NOT_COORDINATES and c not in keys]
+    panels = list(frame.groupby(["env", "env_kwargs"], sort=True))
+    ncols = min(len(panels), 3)
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.6 * ncols, 4.0 * nrows), squeeze=False)
+    for (env, kwargs), (row, col) in zip((p[0] for p in panels),
+                                         ((i // ncols, i % ncols) for i in range(len(panels))),
+                                         strict=True):
+        panel = frame[(frame["env"] == env) & (frame["env_kwargs"] == kwargs)]
+        title = env_label(env.split("/")[-1], json.loads(kwargs))
+        ax = axes[row][col]
+        for group, sub in panel.groupby(keys, sort=True, dropna=False):
+            values = group if isinstance(group, tuple) else (group,)
+            label = ", ".join(f"{k}={v}" if k != "label" else str(v)
+                              for k, v in zip(keys, values, strict=True))
+            varying = [c for c in coordinates if sub[c].nunique(dropna=False) > 1]
+            if varying:
+                c = varying[0]
+                shown = sorted(map(str, sub[c].drop_duplicates()))[:4]
+                raise ValueError(f"{owner}: {c!r} takes several values ({', '.join(shown)}) "
+                                 f"within the curve {label!r} of {title}; add it to 'by' "
+                                 "(--by) so that they are not averaged together.")
+            stats = sub.groupby("t")["regret"]
+            t = stats.mean().index.to_numpy()
+            mean = stats.mean().to_numpy()
+            lo = hi = None
+            if band is not None and sub["task_id"].nunique() > 1:
+                lo = stats.quantile(band[0]).to_numpy()
+                hi = stats.quantile(band[1]).to_numpy()
+            regret_curve(ax, t, mean, lo, hi, label=label, log=log)
+        style_regret_axes(ax, log=log, title=title)
+    for k in range(len(panels), nrows * ncols):
+        axes[k // ncols][k % ncols].set_visible(False)
+    fig.tight_layout()
+    return fig

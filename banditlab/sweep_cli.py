@@ -11,9 +11,10 @@ Usage::
 ``DIR``, skipping finished tasks; ``--scheduler`` runs it on a Dask cluster (the
 ``distributed`` extra), ``--local N`` on N local processes (default: one per core).
 ``sweep status`` prints the done, failed and pending counts of a store. ``plot`` draws the
-mean regret curves of a store grouped by grid coordinates (columns of
-:func:`banditlab.store.load_store`: ``label``, ``policy``, ``env``, ``horizon``,
-``policy.<param>``, ``env.<kwarg>``), by default into ``DIR/regret.png``.
+mean regret curves of a store, one panel per env, one curve per value of the ``--by`` grid
+coordinates (columns of :func:`banditlab.store.load_store`: ``label``, ``policy``,
+``horizon``, ``policy.<param>``, ``env.<kwarg>``), by default into ``DIR/regret.png``; a
+coordinate that varies within a curve is an error (see :func:`banditlab.store.plot_store`).
 
 Exit status: 0 on success; 1 when tasks failed (their tracebacks are in ``DIR/failed``); 2 for
 an invalid configuration or command line, with one ``config error: ...`` line on stderr.
@@ -153,13 +154,12 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
     read_manifest(args.store, owner="plot")
     try:
-        ax = plot_store(args.store, by=args.by, log=args.log)
+        fig = plot_store(args.store, by=args.by, log=args.log)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     out = Path(args.out) if args.out else Path(args.store) / "regret.png"
-    ax.figure.tight_layout()
-    ax.figure.savefig(out, dpi=120)
-    plt.close(ax.figure)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
     print(out)
     return EXIT_OK
 

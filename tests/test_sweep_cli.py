@@ -65,7 +65,7 @@ def test_sweep_status_and_plot_commands(config, tmp_path, capsys):
     assert cli("sweep", "status", str(store)) == 0
     out = capsys.readouterr().out
     assert "total:   18" in out and "done:    18" in out and "pending: 0" in out
-    assert cli("plot", str(store), "--by", "env.means", "policy", "--log") == 0
+    assert cli("plot", str(store), "--by", "policy", "policy.alpha", "--log") == 0
     png = store / "regret.png"
     assert capsys.readouterr().out.strip() == str(png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -73,24 +73,46 @@ def test_sweep_status_and_plot_commands(config, tmp_path, capsys):
     assert (tmp_path / "p.png").stat().st_size > 1000
 
 
-def test_plot_groups_by_a_coordinate(config, tmp_path):
+def test_plot_has_one_panel_per_env_and_groups_by_a_coordinate(config, tmp_path):
+    import json
+
     import matplotlib.pyplot as plt
 
     from banditlab.store import plot_store
 
     store = tmp_path / "s"
     sweep(config, store=store, executor="serial", progress=False)
-    ax = plot_store(store, by="policy.alpha")
-    labels = sorted(line.get_label() for line in ax.get_lines())
-    assert labels == ["policy.alpha=0.5", "policy.alpha=2.0", "policy.alpha=nan"]
+    fig = plot_store(store, by="policy.alpha")
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == [
+        "BernoulliBandit-v0(means=[0.2, 0.8])", "BernoulliBandit-v0(means=[0.4, 0.6])"]
     df = load_store(store)
-    sub = df[df["policy.alpha"] == 2.0].groupby("t")["regret"].mean()
-    line = next(li for li in ax.get_lines() if li.get_label() == "policy.alpha=2.0")
-    assert list(line.get_xdata()) == list(sub.index)
-    assert list(line.get_ydata()) == pytest.approx(list(sub.to_numpy()))
-    plt.close(ax.figure)
+    for ax in panels:
+        labels = sorted(line.get_label() for line in ax.get_lines())
+        assert labels == ["policy.alpha=0.5", "policy.alpha=2.0", "policy.alpha=nan"]
+        means = json.loads(ax.get_title()[len("BernoulliBandit-v0(means="):-1])
+        in_env = df[[json.loads(k)["means"] == means for k in df["env_kwargs"]]]
+        sub = in_env[in_env["policy.alpha"] == 2.0].groupby("t")["regret"].mean()
+        line = next(li for li in ax.get_lines() if li.get_label() == "policy.alpha=2.0")
+        assert list(line.get_xdata()) == list(sub.index)
+        assert list(line.get_ydata()) == pytest.approx(list(sub.to_numpy()))
+    plt.close(fig)
     with pytest.raises(ValueError, match=r"plot_store: 'by' must name grid coordinates"):
         plot_store(store, by="colour")
+
+
+def test_plot_refuses_to_average_a_varying_coordinate(config, tmp_path):
+    from banditlab.store import plot_store
+
+    store = tmp_path / "s"
+    sweep(config, store=store, executor="serial", progress=False)
+    # grouped by policy only, the UCB curve would average alpha = 0.5 and alpha = 2.0
+    with pytest.raises(ValueError, match=r"plot_store: 'policy\.alpha' takes several values "
+                                         r"\(0\.5, 2\.0\) within the curve 'policy=UCB' of "
+                                         r"BernoulliBandit-v0\(means=\[0\.2, 0\.8\]\); add it "
+                                         r"to 'by'"):
+        plot_store(store, by="policy")
+    assert cli("plot", str(store), "--by", "policy") == 2
 
 
 @pytest.mark.parametrize(("argv", "message"), [
