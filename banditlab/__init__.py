@@ -16,6 +16,7 @@ from banditlab import (
     envs,  # registers the gymnasium ids
 )
 from banditlab._validation import Boolean, Integer, Options, Real
+from banditlab._warmup import warmup
 from banditlab.envs import (
     AdversarialBandit,
     BanditEnv,
@@ -114,19 +115,3 @@ def __dir__() -> list[str]:
     from banditlab.registry import ALGORITHMS
 
     return sorted({*globals(), *ALGORITHMS})
-
-
-def warmup() -> None:
-    """Compile (or load from Numba's cache) the kernels of every registered policy.
-
-    Runs each policy for a few rounds on both engines with a tiny env.
-    """
-    for cls in REGISTRY.values():
-        kwargs = dict(cls._contract_kwargs)
-        if cls.protocol is CONTEXTUAL:
-            env = LinearBandit([0.5, -0.5], n_arms=3, horizon=8)
-        else:
-            env = BernoulliBandit([0.2, 0.4, 0.6, 0.8], horizon=8)
-        policy = cls(env.n_arms, **kwargs)
-        for engine in ("kernel", "python"):
-            run(policy, env, 8, seed=0, engine=engine)

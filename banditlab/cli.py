@@ -215,6 +215,20 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- warmup -------------------------------------------------------------------------------------
+def _cmd_warmup(args: argparse.Namespace) -> int:
+    from banditlab._warmup import SYSTEMS, warmup
+
+    unknown = [name for name in args.systems if name not in SYSTEMS]
+    if unknown:
+        raise ConfigError(f"warmup: SYSTEM must be one of {', '.join(map(repr, SYSTEMS))}; "
+                          f"got {unknown[0]!r}.")
+    spent = warmup(*args.systems, progress=not args.no_progress)
+    for name, seconds in spent.items():
+        print(f"{name:12s} {seconds:7.1f} s")
+    return EXIT_OK
+
+
 # -- reproduce ----------------------------------------------------------------------------------
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from banditlab.reproduce import get_reproduction, list_reproductions
@@ -281,6 +295,15 @@ def _parser() -> argparse.ArgumentParser:
     p_list = sub.add_parser("list", help="list environments, policies and reproductions")
     p_list.set_defaults(func=_cmd_list)
 
+    from banditlab._warmup import SYSTEMS
+
+    p_warm = sub.add_parser("warmup", help="compile every kernel (or one system's) into the "
+                                           "cache, once")
+    p_warm.add_argument("systems", nargs="*", metavar="SYSTEM",
+                        help=f"any of {', '.join(SYSTEMS)} (default: all)")
+    p_warm.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p_warm.set_defaults(func=_cmd_warmup)
+
     p_rep = sub.add_parser("reproduce", help="run a paper reproduction")
     p_rep.add_argument("name", nargs="?", help="reproduction name (see --list)")
     p_rep.add_argument("--list", action="store_true", help="list the reproductions")
@@ -306,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.command is None:
         parser.print_usage(sys.stderr)
-        print("banditlab: error: choose a command: run, list, reproduce, sweep or plot.",
+        print("banditlab: error: choose a command: run, list, warmup, reproduce, sweep or plot.",
               file=sys.stderr)
         return EXIT_USAGE
     try:

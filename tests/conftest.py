@@ -43,4 +43,4 @@ def _warm_kernels() -> None:
     """Compile (or load from Numba's cache) every registered policy's kernels once."""
     import banditlab
 
-    banditlab.warmup()
+    banditlab.warmup("bandits", progress=False)

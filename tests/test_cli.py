@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import banditlab as bl
 from banditlab import load_results
 from banditlab.cli import main
 from banditlab.envs import ENV_REGISTRY, OTHER_ENVS
@@ -237,3 +238,21 @@ def test_sweep_status_and_plot_through_the_main_command(tmp_path, capsys):
     bad = _write(tmp_path, SWEEP.replace('"UCB"', '"NoSuchPolicy"'), "bad.toml")
     code, _, err = _run(["sweep", str(bad), "--store", str(tmp_path / "b")], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_warmup_compiles_a_system_into_the_cache(capsys):
+    from pathlib import Path
+
+    import banditlab.streaming.kernels as kernels
+
+    code, out, err = _run(["warmup", "streaming", "--no-progress"], capsys)
+    assert code == 0, err
+    assert out.startswith("streaming ") and out.strip().endswith(" s")
+    cache = Path(kernels.__file__).parent / "__pycache__"
+    assert list(cache.glob("kernels.run_stream-*.nbi"))          # the loop is in the cache
+    code, _, err = _run(["warmup", "nope"], capsys)
+    assert code == 2 and err.strip() == ("config error: warmup: SYSTEM must be one of "
+                                         "'bandits', 'streaming', 'cascading', 'sor_tuning', "
+                                         "'bcd'; got 'nope'.")
+    with pytest.raises(ValueError, match=r"warmup: 'systems' must be one of"):
+        bl.warmup("nope")
