@@ -88,7 +88,7 @@ def _bcd() -> None:
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((20, 6)), rng.standard_normal(20)
     bcd(LeastSquares(X, y), block_size=2, max_iter=3)
-    bcd(L1LeastSquares(X, y, lam=0.1), block_size=2, max_iter=3)
+    bcd(L1LeastSquares(X, y, lam=0.1), update="prox_gradient", block_size=2, max_iter=3)
 
 
 #: every system and what compiles it, in the order warmup runs them
