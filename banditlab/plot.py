@@ -26,12 +26,20 @@ def regret_curve(ax: Axes, t: np.ndarray, mean: np.ndarray, lo: np.ndarray | Non
             lo = np.maximum(lo, mean[keep].min() if keep.any() else 1e-12)
         ax.fill_between(t[keep], lo[keep], hi[keep], color=line.get_color(), alpha=0.2,
                         linewidth=0)
+    return bool(keep.any())
 
 
-def style_regret_axes(ax: Axes, *, log: bool, title: str | None, x_label: str = "round"
-                      ) -> None:
-    """Axis scales, labels, title, legend and grid of a regret plot (x counts ``x_label``s)."""
-    if log:
+def style_regret_axes(ax: Axes, *, log: bool, title: str | None, x_label: str = "round",
+                      drawn: bool = True) -> None:
+    """Axis scales, labels, title, legend and grid of a regret plot (x counts ``x_label``s).
+
+    ``drawn=False`` (log axes asked for, but no curve has a positive point, e.g. every arm has
+    the same mean so the regret is 0): linear axes and a note, instead of matplotlib's error.
+    """
+    if log and not drawn:
+        ax.text(0.5, 0.5, "no positive regret to show on log axes", transform=ax.transAxes,
+                ha="center", va="center", fontsize="small", color="0.4")
+    elif log:
         ax.set_xscale("log")
         ax.set_yscale("log")
     ax.set_xlabel("round t" if x_label == "round" else x_label)
@@ -57,6 +65,7 @@ def plot_regret(results: Sequence[Results], ax: Axes | None = None, *, log: bool
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.2))
+    drawn = []
     for i, res in enumerate(results):
         lo = hi = None
         if band == "ci95" and res.n_runs > 1:
@@ -64,8 +73,8 @@ def plot_regret(results: Sequence[Results], ax: Axes | None = None, *, log: bool
             lo, hi = res.mean_regret() - half, res.mean_regret() + half
         elif band is not None and not isinstance(band, str) and res.n_runs > 1:
             lo, hi = np.quantile(res.regret, band, axis=0)
-        regret_curve(ax, res.checkpoints, res.mean_regret(), lo, hi,
-                     label=labels[i] if labels is not None else res.label, log=log)
+        drawn.append(regret_curve(ax, res.checkpoints, res.mean_regret(), lo, hi,
+                                  label=labels[i] if labels is not None else res.label, log=log))
     style_regret_axes(ax, log=log, title=results[0].env_label if results else None,
-                      x_label=results[0].x_label if results else "round")
+                      x_label=results[0].x_label if results else "round", drawn=any(drawn))
     return ax

@@ -405,6 +405,7 @@ def plot_store(path: str | os.PathLike[str], *, by: str | list[str] | tuple[str,
         panel = frame[(frame["env"] == env) & (frame["env_kwargs"] == kwargs)]
         title = env_label(env.split("/")[-1], json.loads(kwargs))
         ax = axes[row][col]
+        drawn = []
         for group, sub in panel.groupby(keys, sort=True, dropna=False):
             values = group if isinstance(group, tuple) else (group,)
             label = ", ".join(f"{k}={v}" if k != "label" else str(v)
@@ -423,8 +424,8 @@ def plot_store(path: str | os.PathLike[str], *, by: str | list[str] | tuple[str,
             if band is not None and sub["task_id"].nunique() > 1:
                 lo = stats.quantile(band[0]).to_numpy()
                 hi = stats.quantile(band[1]).to_numpy()
-            regret_curve(ax, t, mean, lo, hi, label=label, log=log)
-        style_regret_axes(ax, log=log, title=title)
+            drawn.append(regret_curve(ax, t, mean, lo, hi, label=label, log=log))
+        style_regret_axes(ax, log=log, title=title, drawn=any(drawn))
     for k in range(len(panels), nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
     fig.tight_layout()

@@ -256,3 +256,14 @@ def test_warmup_compiles_a_system_into_the_cache(capsys):
                                          "'bcd'; got 'nope'.")
     with pytest.raises(ValueError, match=r"warmup: 'systems' must be one of"):
         bl.warmup("nope")
+
+
+def test_equal_means_run_and_plot_on_log_axes(tmp_path, capsys):
+    cfg = tmp_path / "eq.toml"
+    cfg.write_text('[experiment]\nhorizon = 100\nn_runs = 2\nseed = 0\n[[env]]\n'
+                   'id = "banditlab/BernoulliBandit-v0"\nmeans = [0.5, 0.5]\n'
+                   '[[policy]]\nname = "UCB"\n')
+    code, _, err = _run(["run", str(cfg), "--out", str(tmp_path / "out"), "--no-progress"],
+                        capsys)
+    assert code == 0, err
+    assert (tmp_path / "out" / "regret.png").stat().st_size > 0

@@ -276,3 +276,19 @@ def test_every_algorithm_is_a_top_level_attribute() -> None:
     assert bl.TsallisINF is ALGORITHMS["TsallisINF"]
     with pytest.raises(AttributeError, match="has no attribute 'NoSuchPolicy'"):
         _ = bl.NoSuchPolicy
+
+
+def test_log_plot_of_zero_regret_is_a_note_not_a_crash(tmp_path: Path) -> None:
+    """Equal means: every regret is 0, which log axes cannot show (matplotlib raised)."""
+    res = bl.run_many(bl.UCB(2), bl.BernoulliBandit([0.5, 0.5], horizon=100), n_runs=2,
+                      seed=0)
+    assert np.all(res.regret == 0)
+    ax = res.plot(log=True)
+    ax.figure.savefig(tmp_path / "zero.png")             # drawing is where it used to fail
+    assert ax.get_yscale() == "linear"
+    assert [t.get_text() for t in ax.texts] == ["no positive regret to show on log axes"]
+    plt.close(ax.figure)
+    ax = bl.run_many(bl.UCB(2), bl.BernoulliBandit([0.2, 0.8], horizon=100), n_runs=2,
+                     seed=0).plot(log=True)
+    assert ax.get_yscale() == "log" and not ax.texts
+    plt.close(ax.figure)
