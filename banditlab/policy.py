@@ -9,6 +9,7 @@ step-by-step API and the whole-trajectory engine run the same code.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -56,11 +57,18 @@ class Policy(Agent):
         """Choose an action. For contextual policies ``obs`` is the feature matrix."""
         self._require_state("select")
         if self.protocol.contextual:
-            ctx = np.ascontiguousarray(obs, dtype=np.float64)
             want = self._dims()
+            raw = np.asarray(obs)
+            if raw.dtype.kind not in "iuf":           # bool, complex, str, object: refused
+                raise TypeError(f"{self.name}.select: 'obs' must be a finite real array of "
+                                f"shape {want} (n_arms, n_features); got dtype {raw.dtype}.")
+            ctx = np.ascontiguousarray(raw, dtype=np.float64)
             if ctx.shape != want:
                 raise ValueError(f"{self.name}.select: 'obs' must be an array of shape {want} "
                                  f"(n_arms, n_features); got shape {ctx.shape}.")
+            if not np.all(np.isfinite(ctx)):          # one NaN would poison the estimates
+                raise ValueError(f"{self.name}.select: 'obs' must be a finite real array of "
+                                 f"shape {want}; got non-finite entries.")
             self._last_context = ctx
             return int(self.kernels.select(self.params, self.state, ctx, self.rng))
         return int(self.kernels.select(self.params, self.state, self.rng))
@@ -72,10 +80,20 @@ class Policy(Agent):
         observation is not used by the built-in policies.
         """
         self._require_state("update")
+        if isinstance(action, np.ndarray) and action.ndim == 0:
+            action = action.item()
+        if isinstance(action, bool) or not isinstance(action, numbers.Integral):
+            raise TypeError(f"{self.name}.update: 'action' must be an int in "
+                            f"[0, {self.n_arms - 1}]; got {type(action).__name__} {action!r}.")
         arm = int(action)
         if not 0 <= arm < self.n_arms:
             raise ValueError(f"{self.name}.update: 'action' must be an int in "
                              f"[0, {self.n_arms - 1}]; got {action!r}.")
+        if isinstance(reward, np.ndarray) and reward.ndim == 0:
+            reward = reward.item()
+        if isinstance(reward, bool) or not isinstance(reward, numbers.Real):
+            raise TypeError(f"{self.name}.update: 'reward' must be a finite float; got "
+                            f"{type(reward).__name__} {reward!r}.")
         r = float(reward)
         if not np.isfinite(r):
             raise ValueError(f"{self.name}.update: 'reward' must be a finite float; "

@@ -310,3 +310,39 @@ def test_action_probabilities_only_for_randomised_policies() -> None:
         bl.UCB(2).reset(seed=0).action_probabilities()
     probs = bl.Uniform(4, mode="random").reset(seed=0).action_probabilities()
     assert np.allclose(probs, 0.25)
+
+
+@pytest.mark.parametrize("name", POLICY_NAMES)
+@pytest.mark.parametrize(("action", "reward", "exc", "pattern"), [
+    (True, 1.0, TypeError, r"'action' must be an int in \[0, 2\]; got bool True"),
+    (0.0, 1.0, TypeError, r"'action' must be an int in \[0, 2\]; got float 0\.0"),
+    ("1", 1.0, TypeError, r"'action' must be an int"),
+    (0, True, TypeError, r"'reward' must be a finite float; got bool True"),
+    (0, "1", TypeError, r"'reward' must be a finite float; got str"),
+    (0, complex(1, 1), TypeError, r"'reward' must be a finite float; got complex"),
+])
+def test_update_refuses_bools_floats_and_strings(name: str, action: Any, reward: Any,
+                                                 exc: type[Exception], pattern: str) -> None:
+    cls = REGISTRY[name]
+    policy = make_policy(cls, 3, budget=40).reset(seed=0)
+    if cls.protocol is CONTEXTUAL:
+        policy.select(np.ones((3, 2)))
+    with pytest.raises(exc, match=rf"^{name}\.update: {pattern}"):
+        policy.update(action, reward)
+    policy.update(np.int64(1), np.float32(0.5))            # numpy scalars are numbers
+
+
+@pytest.mark.parametrize(("obs", "exc", "pattern"), [
+    (np.full((3, 2), np.nan), ValueError, "got non-finite entries"),
+    (np.array([[1.0, np.inf], [0.0, 0.0], [0.0, 0.0]]), ValueError, "non-finite"),
+    (np.ones((3, 2), dtype=complex), TypeError, "got dtype complex128"),
+    (np.ones((3, 2), dtype=bool), TypeError, "got dtype bool"),
+    ([["a", "b"]] * 3, TypeError, "got dtype <U1"),
+])
+def test_contextual_select_refuses_non_finite_or_non_real_contexts(obs: Any, exc: type,
+                                                                   pattern: str) -> None:
+    policy = bl.LinUCB(3, n_features=2).reset(seed=0)
+    with pytest.raises(exc, match=rf"LinUCB\.select: 'obs' must be a finite real array .*"
+                                  rf"{pattern}"):
+        policy.select(obs)
+    assert policy.select(np.ones((3, 2), dtype=np.int64)) in range(3)
