@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_seed_sequence", "make_rng", "spawn_run_seeds"]
+__all__ = ["as_seed_sequence", "check_seed", "make_rng", "spawn_run_seeds"]
 
 SeedLike = None | int | np.random.SeedSequence
 
@@ -30,6 +30,18 @@ def as_seed_sequence(seed: SeedLike, *, owner: str = "seed") -> np.random.SeedSe
         raise ValueError(f"{owner}: 'seed' must be None, a non-negative int or a "
                          f"numpy.random.SeedSequence; got {seed!r}.")
     return np.random.SeedSequence(int(seed))
+
+
+def check_seed(seed: object, owner: str) -> int | None:
+    """A ``reset(seed=...)`` argument: None or an int >= 0 (numpy integers too; no bools)."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{owner}: 'seed' must be None or an int in [0, inf); got "
+                        f"{type(seed).__name__} {seed!r}.")
+    if int(seed) < 0:
+        raise ValueError(f"{owner}: 'seed' must be None or an int in [0, inf); got {seed!r}.")
+    return int(seed)
 
 
 def spawn_run_seeds(seed: SeedLike, n_runs: int, *, owner: str = "run_many"

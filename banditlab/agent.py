@@ -27,7 +27,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from banditlab._seeding import make_rng
+from banditlab._seeding import check_seed, make_rng
 from banditlab._validation import Constraint, validate
 from banditlab.protocols import Kernels, Protocol
 
@@ -93,7 +93,7 @@ class Agent:
 
     def reset(self, *, seed: int | None = None) -> Agent:
         """Start afresh: a new state and a new generator from ``seed`` (fresh entropy if None)."""
-        self.rng = make_rng(seed)
+        self.rng = make_rng(check_seed(seed, f"{self.name}.reset"))
         self.state = self._init_state()
         self._on_reset()
         return self

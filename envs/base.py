@@ -57,6 +57,14 @@ class BanditEnv(gym.Env):
         self._done = True
         self._params = dict(params)
 
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> Any:
+        """Seed ``self.np_random`` (``seed``: None or an int >= 0, checked here). Subclasses
+        call this first, then start their episode and return ``(obs, info)``."""
+        from banditlab._seeding import check_seed
+
+        super().reset(seed=check_seed(seed, f"{type(self).__name__}.reset"), options=options)
+
     # -- validation -------------------------------------------------------------------------
     def _validate(self, **values: Any) -> dict[str, Any]:
         return validate(type(self).__name__, self.constraints, values)

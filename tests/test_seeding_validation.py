@@ -11,6 +11,7 @@ from gymnasium.utils import seeding as gym_seeding
 from hypothesis import given
 from hypothesis import strategies as st
 
+import banditlab as bl
 from banditlab._seeding import as_seed_sequence, make_rng, spawn_run_seeds
 from banditlab._validation import (
     Array,
@@ -189,3 +190,20 @@ def test_validate_and_check_helpers() -> None:
     with pytest.raises(ValueError) as info:
         check_option(long, "x", ("u",), owner="O")
     assert len(str(info.value)) < 140 and str(info.value).endswith("...'.") is False
+
+
+@pytest.mark.parametrize(("seed", "exc"), [
+    (float("nan"), TypeError), (-1, ValueError), (np.float32(0.5), TypeError),
+    ("abc", TypeError), (True, TypeError), (1.0, TypeError),
+])
+@pytest.mark.parametrize("make", [
+    lambda: bl.UCB(2), lambda: bl.BernoulliBandit([0.1, 0.2], horizon=3),
+    lambda: bl.LinearBandit([0.5], n_arms=2, horizon=3),
+], ids=["policy", "env", "linear-env"])
+def test_reset_seed_is_checked_in_one_place(make, seed, exc) -> None:
+    obj = make()
+    name = type(obj).__name__
+    with pytest.raises(exc, match=rf"^{name}\.reset: 'seed' must be None or an int in "
+                                  rf"\[0, inf\); got "):
+        obj.reset(seed=seed)
+    obj.reset(seed=np.int64(3))                            # numpy ints are ints
