@@ -22,8 +22,10 @@ from banditlab.envs import (
     BanditEnv,
     BernoulliBandit,
     BetaBandit,
+    ExponentialBandit,
     GaussianBandit,
     LinearBandit,
+    PoissonBandit,
 )
 from banditlab.errors import (
     BanditlabError,
@@ -34,8 +36,10 @@ from banditlab.errors import (
 from banditlab.policies import (
     EXP3,
     KLUCB,
+    MOSS,
     REGISTRY,
     UCB,
+    BayesUCB,
     EpsilonGreedy,
     ExploreThenCommit,
     GaussianThompsonSampling,
@@ -51,6 +55,7 @@ from banditlab.policy import Policy
 from banditlab.protocols import CONTEXTUAL, FIXED_BUDGET_BAI, KARMED
 from banditlab.python_policy import PythonPolicy
 from banditlab.results import Results, bai_error_rate, load_results
+from banditlab.reward_models import RewardModel, RewardModelError
 from banditlab.runner import run, run_many
 
 __version__ = "0.1.0"
@@ -61,18 +66,21 @@ __all__ = [
     "FIXED_BUDGET_BAI",
     "KARMED",
     "KLUCB",
+    "MOSS",
     "REGISTRY",
     "UCB",
     "AdversarialBandit",
     "BanditEnv",
     "BanditlabError",
     "BanditlabWarning",
+    "BayesUCB",
     "BernoulliBandit",
     "BetaBandit",
     "Boolean",
     "ConfigError",
     "EpsilonGreedy",
     "ExploreThenCommit",
+    "ExponentialBandit",
     "GaussianBandit",
     "GaussianThompsonSampling",
     "IncompatibleEnvError",
@@ -80,10 +88,13 @@ __all__ = [
     "LinUCB",
     "LinearBandit",
     "Options",
+    "PoissonBandit",
     "Policy",
     "PythonPolicy",
     "Real",
     "Results",
+    "RewardModel",
+    "RewardModelError",
     "SequentialHalving",
     "SuccessiveElimination",
     "SuccessiveRejects",

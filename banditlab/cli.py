@@ -96,7 +96,8 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | N
     for k, job in enumerate(config.jobs):
         res = run_many(job.policy, job.env, config.horizon, n_runs=config.n_runs, seed=seed,
                        engine=config.engine, checkpoints=config.checkpoints, n_jobs=n_jobs,
-                       progress=None if progress else False)
+                       progress=None if progress else False,
+                       check_rewards=config.check_rewards)
         where = (root / "runs" / f"{job.env_index:02d}_{_slug(job.env_label)}"
                  / f"{job.policy_index:02d}_{_slug(job.policy_label)}")
         res.save(where)
@@ -161,7 +162,8 @@ def plot_experiment(done: Sequence[tuple[Job, Results, Path]], path: str | Path)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    config = load_config(args.config, engine=args.engine, seed=args.seed)
+    config = load_config(args.config, engine=args.engine, seed=args.seed,
+                         check_rewards=False if args.no_check_rewards else None)
     out = Path(args.out) if args.out is not None else Path("results") / _slug(config.name)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out: must be a directory; {str(out)!r} is a file.")
@@ -290,6 +292,9 @@ def _parser() -> argparse.ArgumentParser:
     p_run.add_argument("--seed", type=non_negative_int, default=None,
                        help="override experiment.seed")
     p_run.add_argument("--no-progress", action="store_true", help="no progress output")
+    p_run.add_argument("--no-check-rewards", action="store_true",
+                       help="run policies on envs whose rewards break their reward model "
+                            "(overrides experiment.check_rewards)")
     p_run.set_defaults(func=_cmd_run)
 
     p_list = sub.add_parser("list", help="list environments, policies and reproductions")

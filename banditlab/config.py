@@ -15,6 +15,8 @@ Schema
     checkpoints = 200            # optional: int (evenly spaced), "log", or a list of rounds;
                                  #   absent: 200 evenly spaced plus ~100 log-spaced rounds
     engine = "auto"              # optional: "auto" (default), "kernel" or "python"
+    check_rewards = true         # optional (default true): refuse a policy whose reward model
+                                 #   the env breaks (see banditlab.reward_models)
 
     [[env]]                      # one table per environment (at least one)
     id = "banditlab/BernoulliBandit-v0"   # a registered id (``banditlab list``)
@@ -65,13 +67,14 @@ from typing import Any
 
 import numpy as np
 
-from banditlab._validation import Constraint, Integer, Options
+from banditlab._validation import Boolean, Constraint, Integer, Options
 from banditlab.envs import ENV_REGISTRY
 from banditlab.errors import ConfigError
 from banditlab.policies import REGISTRY
 from banditlab.policy import Policy
 from banditlab.protocols import CONTEXTUAL
 from banditlab.registry import POLICY_NAMES, resolve_policy
+from banditlab.reward_models import RewardModelError, check_reward_models
 from banditlab.runner import ENGINES, _check_pair, make_checkpoints, resolve_engine
 
 __all__ = [
@@ -86,7 +89,8 @@ __all__ = [
 ]
 
 #: keys of the ``[experiment]`` table
-EXPERIMENT_KEYS = ("name", "horizon", "n_runs", "seed", "checkpoints", "engine")
+EXPERIMENT_KEYS = ("name", "horizon", "n_runs", "seed", "checkpoints", "engine",
+                   "check_rewards")
 _TOP_KEYS = ("experiment", "env", "policy")
 _RESERVED = ("label", "kwargs")   # keys of [[env]] / [[policy]] that are not constructor args
 _DEFAULT_RUNS = 10
@@ -143,6 +147,7 @@ class ExperimentConfig:
     envs: tuple[EnvEntry, ...]
     policies: tuple[PolicyEntry, ...]
     jobs: tuple[Job, ...]
+    check_rewards: bool = True
 
 
 def default_checkpoints(horizon: int) -> np.ndarray:
@@ -285,7 +290,8 @@ def _parse_experiment(data: dict[str, Any], source: str) -> dict[str, Any]:
     for key, rule, default in (("horizon", Integer(1, None), None),
                                ("n_runs", Integer(1, None), _DEFAULT_RUNS),
                                ("seed", Integer(0, None), None),
-                               ("engine", Options(ENGINES), "auto")):
+                               ("engine", Options(ENGINES), "auto"),
+                               ("check_rewards", Boolean(), True)):
         out[key] = _check(rule, exp[key], f"experiment.{key}") if key in exp else default
     name = exp.get("name", Path(source).stem)
     if not isinstance(name, str) or not name.strip():
@@ -410,7 +416,7 @@ def _make_policy(cls: type[Policy], entry: PolicyEntry, env_entry: EnvEntry,
 
 # -- entry points -------------------------------------------------------------------------------
 def parse_config(data: dict[str, Any], *, source: str = "config", engine: str | None = None,
-                 seed: int | None = None) -> ExperimentConfig:
+                 seed: int | None = None, check_rewards: bool | None = None) -> ExperimentConfig:
     """Validate a configuration given as a dict (the parsed TOML) and build its jobs.
 
     Parameters
@@ -423,6 +429,8 @@ def parse_config(data: dict[str, Any], *, source: str = "config", engine: str | 
         Overrides ``experiment.engine`` (the ``--engine`` option).
     seed : int, optional
         Overrides ``experiment.seed`` (the ``--seed`` option).
+    check_rewards : bool, optional
+        Overrides ``experiment.check_rewards`` (``False``: the ``--no-check-rewards`` option).
 
     Returns
     -------
@@ -444,6 +452,8 @@ def parse_config(data: dict[str, Any], *, source: str = "config", engine: str | 
         exp["engine"] = _check(Options(ENGINES), engine, "--engine")
     if seed is not None:
         exp["seed"] = _check(Integer(0, None), seed, "--seed")
+    if check_rewards is not None:
+        exp["check_rewards"] = _check(Boolean(), check_rewards, "--no-check-rewards")
     envs = _parse_envs(data, exp["horizon"])
     policies = _parse_policies(data)
     jobs = []
@@ -457,6 +467,15 @@ def parse_config(data: dict[str, Any], *, source: str = "config", engine: str | 
                 msg = str(exc).removeprefix("run_many: ")
                 raise ConfigError(f"policy[{entry.index}] on env[{env_entry.index}] "
                                   f"({env_entry.id}): {msg}") from None
+            if exp["check_rewards"]:
+                try:
+                    check_reward_models(
+                        policy, env_entry.env,
+                        f"policy[{entry.index}] on env[{env_entry.index}] ({env_entry.id})",
+                        opt_out="Set experiment.check_rewards = false (or pass "
+                                "--no-check-rewards)")
+                except RewardModelError as exc:
+                    raise ConfigError(str(exc)) from None
             try:
                 resolve_engine(policy, env_entry.env, exp["engine"], owner=engine_path)
             except (TypeError, ValueError) as exc:
@@ -466,11 +485,12 @@ def parse_config(data: dict[str, Any], *, source: str = "config", engine: str | 
     return ExperimentConfig(name=exp["name"], horizon=exp["horizon"], n_runs=exp["n_runs"],
                             seed=exp["seed"], checkpoints=exp["checkpoints"],
                             engine=exp["engine"], envs=tuple(envs),
-                            policies=tuple(e for e, _ in policies), jobs=tuple(jobs))
+                            policies=tuple(e for e, _ in policies), jobs=tuple(jobs),
+                            check_rewards=exp["check_rewards"])
 
 
-def load_config(path: str | Path, *, engine: str | None = None, seed: int | None = None
-                ) -> ExperimentConfig:
+def load_config(path: str | Path, *, engine: str | None = None, seed: int | None = None,
+                check_rewards: bool | None = None) -> ExperimentConfig:
     """Read and validate a TOML experiment file (see the module docstring for the schema).
 
     Raises
@@ -490,4 +510,5 @@ def load_config(path: str | Path, *, engine: str | None = None, seed: int | None
         raise ConfigError(f"{src}: invalid TOML: {exc}.") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{src}: cannot read the file: {exc}.") from None
-    return parse_config(data, source=src.name, engine=engine, seed=seed)
+    return parse_config(data, source=src.name, engine=engine, seed=seed,
+                        check_rewards=check_rewards)

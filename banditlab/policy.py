@@ -16,6 +16,7 @@ import numpy as np
 
 from banditlab.agent import Agent
 from banditlab.protocols import FIXED_BUDGET_BAI
+from banditlab.reward_models import RewardModel
 
 __all__ = ["Policy"]
 
@@ -40,9 +41,23 @@ class Policy(Agent):
         The algorithm's state after :meth:`reset`.
     rng : numpy.random.Generator
         The policy's own random stream, created by :meth:`reset`.
+    reward_model : RewardModel
+        The reward model the policy's guarantee needs; :func:`banditlab.run_many` refuses an
+        env whose rewards do not fit it (see :mod:`banditlab.reward_models`).
+    check_rewards : bool
+        Whether :meth:`update` refuses a reward outside ``reward_model`` (default True).
     """
 
     n_arms: int
+    #: the reward model the policy's guarantee needs (see :mod:`banditlab.reward_models`);
+    #: built-in policies declare it, as a class attribute or in ``__init__`` when it depends
+    #: on the parameters
+    reward_model: RewardModel = RewardModel.any()
+    #: keyword arguments to try, in order, when listing the policies that fit an env
+    #: (:func:`banditlab.reward_models.fitting_policies`)
+    reward_variants: tuple[dict[str, Any], ...] = ({},)
+    #: whether :meth:`update` refuses rewards outside ``reward_model`` (set False to opt out)
+    check_rewards: bool = True
 
     def _dims(self) -> tuple[int, ...]:
         if self.protocol.contextual:
@@ -98,6 +113,11 @@ class Policy(Agent):
         if not np.isfinite(r):
             raise ValueError(f"{self.name}.update: 'reward' must be a finite float; "
                              f"got {reward!r}.")
+        if self.check_rewards and not self.reward_model.admits(r):
+            model = self.reward_model
+            raise ValueError(f"{self.name}.update: 'reward' must be {model.admitted()} "
+                             f"({self.name} assumes {model.describe()}); got {reward!r}. Set "
+                             f"check_rewards = False on the policy to feed it anyway.")
         if self.protocol.contextual:
             if self._last_context is None:
                 raise RuntimeError(f"{self.name}.update: call select(obs) before update().")

@@ -27,6 +27,8 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "ExploreThenCommit": ("banditlab.policies.etc", "KARMED"),
     "UCB": ("banditlab.policies.ucb", "KARMED"),
     "KLUCB": ("banditlab.policies.klucb", "KARMED"),
+    "MOSS": ("banditlab.policies.moss", "KARMED"),
+    "BayesUCB": ("banditlab.policies.bayes_ucb", "KARMED"),
     "ThompsonSampling": ("banditlab.policies.thompson", "KARMED"),
     "GaussianThompsonSampling": ("banditlab.policies.thompson", "KARMED"),
     "SuccessiveElimination": ("banditlab.policies.successive_elimination", "KARMED"),

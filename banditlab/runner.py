@@ -24,13 +24,14 @@ import gymnasium as gym
 import numpy as np
 
 from banditlab._seeding import SeedLike, spawn_run_seeds
-from banditlab._validation import Integer, Options
+from banditlab._validation import Boolean, Integer, Options
 from banditlab.engine import run_contextual, run_karmed
 from banditlab.errors import IncompatibleEnvError
 from banditlab.parallel import check_n_jobs, parallel_map
 from banditlab.policy import Policy
 from banditlab.protocols import CONTEXTUAL
 from banditlab.results import Results, library_versions
+from banditlab.reward_models import check_reward_models
 
 __all__ = ["ENGINES", "TRANSPARENT_WRAPPERS", "active_wrappers", "make_checkpoints",
            "resolve_engine", "run", "run_many"]
@@ -222,7 +223,8 @@ def _seeded_run(policy: Policy, env: gym.Env, horizon: int, checkpoints: np.ndar
 
 def run_many(policy: Policy, env: gym.Env, horizon: int | None = None, *, n_runs: int = 1,
              seed: SeedLike = None, engine: str = "auto", checkpoints: Any = None,
-             n_jobs: int | None = None, progress: bool | None = None) -> Results:
+             n_jobs: int | None = None, progress: bool | None = None,
+             check_rewards: bool = True) -> Results:
     """Run ``n_runs`` independent runs of ``policy`` on ``env`` and collect their regret.
 
     Parameters
@@ -252,6 +254,12 @@ def run_many(policy: Policy, env: gym.Env, horizon: int | None = None, *, n_runs
     progress : bool, optional
         Show a tqdm progress bar over runs; default: once the batch is expected to last more
         than about 2 s.
+    check_rewards : bool, default True
+        Refuse (:class:`~banditlab.reward_models.RewardModelError`, which names the policies
+        that fit) an env whose reward model breaks the policy's assumption
+        (``policy.reward_model``, :mod:`banditlab.reward_models`), and let ``policy.update``
+        refuse rewards outside it. ``False`` runs the pair anyway, for users who know what
+        they do.
 
     Returns
     -------
@@ -260,6 +268,9 @@ def run_many(policy: Policy, env: gym.Env, horizon: int | None = None, *, n_runs
     owner = "run_many"
     n_runs = int(Integer(1, None).check(n_runs, "n_runs", owner))
     horizon = _check_pair(policy, env, horizon, owner)
+    check_rewards = Boolean().check(check_rewards, "check_rewards", owner)
+    if check_rewards:
+        check_reward_models(policy, env, owner)
     engine = resolve_engine(policy, env, engine, owner=owner)
     n_jobs = check_n_jobs(n_jobs, owner)
     if progress is not None and not isinstance(progress, bool):
@@ -269,8 +280,9 @@ def run_many(policy: Policy, env: gym.Env, horizon: int | None = None, *, n_runs
 
     start = time.perf_counter()
     # copies: runs reset them, and the caller's policy and env stay untouched
-    job = functools.partial(_seeded_run, copy.deepcopy(policy), copy.deepcopy(env), horizon,
-                            ck, engine)
+    learner = copy.deepcopy(policy)
+    learner.check_rewards = check_rewards
+    job = functools.partial(_seeded_run, learner, copy.deepcopy(env), horizon, ck, engine)
     out = parallel_map(job, seeds, n_jobs=n_jobs, progress=progress, desc=policy.name,
                        unit="run", owner=owner)
     wall = time.perf_counter() - start
@@ -288,7 +300,8 @@ def run_many(policy: Policy, env: gym.Env, horizon: int | None = None, *, n_runs
 
 
 def run(policy: Policy, env: gym.Env, horizon: int | None = None, *, seed: SeedLike = None,
-        engine: str = "auto", checkpoints: Any = None) -> Results:
+        engine: str = "auto", checkpoints: Any = None, check_rewards: bool = True) -> Results:
     """One run (``run_many`` with ``n_runs=1`` in this process)."""
     return run_many(policy, env, horizon, n_runs=1, seed=seed, engine=engine,
-                    checkpoints=checkpoints, n_jobs=1, progress=False)
+                    checkpoints=checkpoints, n_jobs=1, progress=False,
+                    check_rewards=check_rewards)

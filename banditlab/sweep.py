@@ -7,6 +7,7 @@ A *grid* is a dict (or a TOML file, :func:`load_grid`)::
     n_seeds = 20                       # runs per cell: seed indices 0 .. n_seeds-1
     horizon = [1000, 10000]            # an int or a list of ints (a grid axis)
     engine = "auto"                    # 'auto' | 'kernel' | 'python'
+    check_rewards = true               # refuse a policy whose reward model an env breaks
     checkpoints = 100                  # as run_many's 'checkpoints' (int, 'log' or a list)
 
     [[policies]]
@@ -106,7 +107,10 @@ __all__ = [
     "task_seeds",
 ]
 
-_TOP_KEYS = {"name", "seed", "n_seeds", "horizon", "engine", "checkpoints", "policies", "envs"}
+_TOP_KEYS = {"name", "seed", "n_seeds", "horizon", "engine", "checkpoints", "policies", "envs",
+             "check_rewards"}
+#: grid keys that do not change any task's result (ignored when a store's grid is compared)
+_RUN_OPTIONS = ("name", "check_rewards")
 _POLICY_KEYS = {"name", "params", "grid"}
 _ENV_KEYS = {"id", "kwargs", "grid"}
 #: default cap on the steps (runs x horizon) of one batch, so a batch lasts well under a second
@@ -219,6 +223,9 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
     name = spec.get("name", "")
     if not isinstance(name, str):
         raise _cfg_error("name", "a string", name)
+    check_rewards = spec.get("check_rewards", True)
+    if not isinstance(check_rewards, bool):
+        raise _cfg_error("check_rewards", "a bool", check_rewards)
 
     policies = spec.get("policies")
     if not isinstance(policies, list) or not policies:
@@ -248,7 +255,8 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
         kwargs, grid = _fixed_and_axes(e, "kwargs", where)
         env_out.append({"id": env_id, "kwargs": kwargs, "grid": grid})
     return {"name": name, "seed": seed, "n_seeds": n_seeds, "horizon": horizons,
-            "engine": engine, "checkpoints": checkpoints, "policies": pol_out, "envs": env_out}
+            "engine": engine, "checkpoints": checkpoints, "policies": pol_out, "envs": env_out,
+            "check_rewards": check_rewards}
 
 
 def _fixed_and_axes(table: dict[str, Any], fixed_key: str, where: str
@@ -283,6 +291,8 @@ class Task(NamedTuple):
     seed_index: int
     env_seed: int
     policy_seed: int
+    #: refuse the cell if the env breaks the policy's reward model (not a coordinate)
+    check_rewards: bool = True
 
     def coordinates(self) -> dict[str, Any]:
         """The coordinates of the task (what its id and seeds are computed from)."""
@@ -337,7 +347,8 @@ def expand_grid(grid: Mapping[str, Any], entropy: int | list[int] | None = None)
                                 env_seeds[ekey] = _seed(entropy, 0, env_key, i)
                             tasks.append(Task(tid, p["name"], pparams, e["id"], ekw, h,
                                               g["engine"], g["checkpoints"], i, env_seeds[ekey],
-                                              _seed(entropy, 1, cell_key, i)))
+                                              _seed(entropy, 1, cell_key, i),
+                                              g["check_rewards"]))
     ids = [t.task_id for t in tasks]
     if len(set(ids)) != len(ids):
         raise ConfigError("sweep config: the grid lists the same cell twice (duplicate "
@@ -369,6 +380,7 @@ def _make_env(env_id: str, kwargs: dict[str, Any], horizon: int) -> gym.Env:
 
 def _make_pair(task: Mapping[str, Any]) -> tuple[Any, gym.Env, np.ndarray, str]:
     from banditlab.registry import POLICY_NAMES
+    from banditlab.reward_models import check_reward_models
     from banditlab.runner import _check_pair, make_checkpoints, resolve_engine
 
     env = _make_env(task["env"], task["env_kwargs"], task["horizon"])
@@ -378,9 +390,19 @@ def _make_pair(task: Mapping[str, Any]) -> tuple[Any, gym.Env, np.ndarray, str]:
         shape = getattr(env.observation_space, "shape", None)
         if shape is not None and len(shape) == 2:
             params["n_features"] = int(shape[1])
+    required = [n for n, p in inspect.signature(cls).parameters.items()
+                if p.default is inspect.Parameter.empty]
+    for name in ("horizon", "budget"):          # e.g. MOSS's horizon, a BAI budget
+        if name in required and name not in params:
+            params[name] = int(task["horizon"])
     n_arms = int(getattr(env.action_space, "n", 0))
     policy = cls(n_arms, **params)
     horizon = _check_pair(policy, env, task["horizon"], "sweep")
+    if task.get("check_rewards", True):
+        check_reward_models(policy, env, "sweep",
+                            opt_out="Set check_rewards = false in the grid")
+    else:
+        policy.check_rewards = False
     engine = resolve_engine(policy, env, task["engine"], owner="sweep")
     ck = make_checkpoints(horizon, task["checkpoints"], owner="sweep")
     return policy, env, ck, engine
@@ -521,8 +543,8 @@ def _open_store(root: Path, grid: dict[str, Any], extend: bool) -> list[Task]:
         if new["seed"] is None:
             new["seed"] = old["seed"]
         entropy = manifest["entropy"]
-        same = {k: v for k, v in old.items() if k != "name"} == \
-            {k: v for k, v in new.items() if k != "name"}
+        same = {k: v for k, v in old.items() if k not in _RUN_OPTIONS} == \
+            {k: v for k, v in new.items() if k not in _RUN_OPTIONS}
         if not same:
             if not extend:
                 raise ConfigError(f"sweep: the grid in the store {str(root)!r} differs from "
@@ -539,7 +561,7 @@ def _open_store(root: Path, grid: dict[str, Any], extend: bool) -> list[Task]:
             _validate_cells(tasks)
             write_manifest(root, manifest)
             return tasks
-        tasks = expand_grid(old, entropy)
+        tasks = expand_grid({**old, "check_rewards": new["check_rewards"]}, entropy)
         _validate_cells(tasks)
         return tasks
     if root.exists() and not root.is_dir():

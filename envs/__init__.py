@@ -13,8 +13,10 @@ from banditlab.envs.karmed import (
     AdversarialBandit,
     BernoulliBandit,
     BetaBandit,
+    ExponentialBandit,
     GaussianBandit,
     KArmedEnv,
+    PoissonBandit,
 )
 from banditlab.envs.linear import LinearBandit
 from banditlab.envs.streaming import StreamingBandit
@@ -26,9 +28,11 @@ __all__ = [
     "BanditEnv",
     "BernoulliBandit",
     "BetaBandit",
+    "ExponentialBandit",
     "GaussianBandit",
     "KArmedEnv",
     "LinearBandit",
+    "PoissonBandit",
     "check_action",
     "register_env",
 ]
@@ -51,6 +55,12 @@ register_env("banditlab/GaussianBandit-v0", GaussianBandit,
              "K-armed bandit with Gaussian rewards", {"means": [0.0, 0.5], "horizon": 50})
 register_env("banditlab/BetaBandit-v0", BetaBandit,
              "K-armed bandit with Beta rewards in [0, 1]", {"means": [0.3, 0.6], "horizon": 50})
+register_env("banditlab/PoissonBandit-v0", PoissonBandit,
+             "K-armed bandit with Poisson rewards (counts)",
+             {"means": [1.0, 2.0, 3.5, 5.0], "horizon": 50})
+register_env("banditlab/ExponentialBandit-v0", ExponentialBandit,
+             "K-armed bandit with exponential rewards (durations)",
+             {"means": [0.5, 1.0, 2.0], "horizon": 50})
 register_env("banditlab/AdversarialBandit-v0", AdversarialBandit,
              "oblivious adversarial bandit (fixed reward table)",
              {"table": [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.2, 0.9]]})
@@ -61,7 +71,8 @@ register_env("banditlab/LinearBandit-v0", LinearBandit,
 # -- streaming bandits (issue 3) ------------------------------------------------------------
 register_env("banditlab/StreamingBandit-v0", StreamingBandit,
              "single-pass streaming bandit with an enforced arm-memory budget",
-             {"means": [0.5], "horizon": 1000, "memory": 1})
+             {"means": [0.62, 0.45, 0.71, 0.38, 0.55, 0.82, 0.49, 0.66, 0.41, 0.58],
+              "horizon": 10_000, "memory": 2})
 
 # -- episodic and solver-tuning envs --------------------------------------------------------
 # Registered with gymnasium and in OTHER_ENVS, not ENV_REGISTRY: ENV_REGISTRY lists the bandit

@@ -41,8 +41,8 @@ class BanditEnv(gym.Env):
     in results), set ``n_arms``, ``horizon``, ``action_space`` and ``observation_space``; in
     ``reset`` call ``super().reset(seed=seed)`` (which seeds ``self.np_random``, the one
     generator to draw from); count rounds yourself and return ``truncated=True`` after
-    ``horizon`` steps; and define the two oracle methods. ``notebooks/custom_policy.ipynb``
-    writes one; :func:`banditlab.testing.check_env` checks it.
+    ``horizon`` steps; define the two oracle methods; and declare :attr:`reward_model`.
+    ``notebooks/custom_policy.ipynb`` writes one; :func:`banditlab.testing.check_env` checks it.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
@@ -92,6 +92,18 @@ class BanditEnv(gym.Env):
         truncated = self._t >= self.horizon
         self._done = truncated
         return truncated
+
+    @property
+    def reward_model(self) -> Any:
+        """The model of the rewards this env draws (:class:`banditlab.reward_models.RewardModel`).
+
+        ``unknown`` unless a subclass declares it; declare it in your own env (for example
+        ``RewardModel.bounded(0.0, 1.0)``) so that :func:`banditlab.run_many` can refuse
+        policies whose assumption your rewards break.
+        """
+        from banditlab.reward_models import RewardModel
+
+        return RewardModel.unknown()
 
     # -- oracle -----------------------------------------------------------------------------
     def expected_reward(self, action: int) -> float:

@@ -238,6 +238,13 @@ class CascadingMDP(BanditEnv):
         """The current state."""
         return self._state
 
+    @property
+    def reward_model(self) -> Any:
+        """A step's reward is the clicked item's reward (0 without a click): in [0, 1]."""
+        from banditlab.reward_models import RewardModel
+
+        return RewardModel.bounded(0.0, 1.0)
+
     def kernel_arrays(self) -> CascadeArrays:
         """The MDP as plain arrays for the kernels."""
         return self._arrays

@@ -13,19 +13,30 @@ from banditlab.envs.kernels import (
     ADVERSARIAL,
     BERNOULLI,
     BETA,
+    EXPONENTIAL,
     GAUSSIAN,
+    POISSON,
     KArmedArrays,
     as_python,
     karmed_best_mean,
     karmed_mean,
     karmed_reward,
 )
+from banditlab.reward_models import RewardModel
 
 _reward = as_python(karmed_reward)
 _mean = as_python(karmed_mean)
 _best_mean = as_python(karmed_best_mean)
 
-__all__ = ["AdversarialBandit", "BernoulliBandit", "BetaBandit", "GaussianBandit", "KArmedEnv"]
+__all__ = [
+    "AdversarialBandit",
+    "BernoulliBandit",
+    "BetaBandit",
+    "ExponentialBandit",
+    "GaussianBandit",
+    "KArmedEnv",
+    "PoissonBandit",
+]
 
 
 class KArmedEnv(BanditEnv):
@@ -51,6 +62,20 @@ class KArmedEnv(BanditEnv):
     def means(self) -> np.ndarray:
         """Expected reward of each arm, ``(n_arms,)`` (a copy)."""
         return self._arrays.means.copy()
+
+    @property
+    def reward_model(self) -> RewardModel:
+        """The model of the rewards this env draws (see :mod:`banditlab.reward_models`)."""
+        kind = self._arrays.kind
+        if kind == BERNOULLI:
+            return RewardModel.bernoulli()
+        if kind == GAUSSIAN:
+            return RewardModel.gaussian(float(self._arrays.scale_a.max()))
+        if kind == POISSON:
+            return RewardModel.poisson()
+        if kind == EXPONENTIAL:
+            return RewardModel.exponential()
+        return RewardModel.bounded(0.0, 1.0)   # BETA, and ADVERSARIAL tables in [0, 1]
 
     @property
     def best_arm(self) -> int:
@@ -187,3 +212,38 @@ class AdversarialBandit(KArmedEnv):
         v = self._validate(table=table)
         tab = v["table"]
         self._setup(_arrays(ADVERSARIAL, tab.mean(axis=0), table=tab), int(tab.shape[0]), v)
+
+
+class PoissonBandit(KArmedEnv):
+    """K arms with Poisson rewards of means (rates) ``means``: counts, such as clicks per hour.
+
+    Parameters
+    ----------
+    means : array-like of shape (n_arms,)
+        Poisson rates, each in [0, 1e6].
+    horizon : int, default 1000
+    """
+
+    constraints = {"means": Array(1, low=0.0, high=1e6), "horizon": Integer(1, None)}
+
+    def __init__(self, means: Any, *, horizon: int = 1000) -> None:
+        v = self._validate(means=means, horizon=horizon)
+        self._setup(_arrays(POISSON, v["means"]), v["horizon"], v)
+
+
+class ExponentialBandit(KArmedEnv):
+    """K arms with exponential rewards of means ``means``: waiting or service times, say.
+
+    Parameters
+    ----------
+    means : array-like of shape (n_arms,)
+        Means (the scales ``1 / rate``), each in (0, 1e6].
+    horizon : int, default 1000
+    """
+
+    constraints = {"means": Array(1, low=0.0, high=1e6, closed="right"),
+                   "horizon": Integer(1, None)}
+
+    def __init__(self, means: Any, *, horizon: int = 1000) -> None:
+        v = self._validate(means=means, horizon=horizon)
+        self._setup(_arrays(EXPONENTIAL, v["means"]), v["horizon"], v)

@@ -18,7 +18,9 @@ __all__ = [
     "ADVERSARIAL",
     "BERNOULLI",
     "BETA",
+    "EXPONENTIAL",
     "GAUSSIAN",
+    "POISSON",
     "KArmedArrays",
     "LinearArrays",
     "as_python",
@@ -36,6 +38,8 @@ BERNOULLI = 0
 GAUSSIAN = 1
 BETA = 2
 ADVERSARIAL = 3
+POISSON = 4
+EXPONENTIAL = 5
 
 
 def as_python(kernel):
@@ -53,7 +57,7 @@ def as_python(kernel):
 class KArmedArrays(NamedTuple):
     """Plain-array description of a K-armed env, as the kernels see it."""
 
-    kind: int            # BERNOULLI, GAUSSIAN, BETA or ADVERSARIAL
+    kind: int            # BERNOULLI, GAUSSIAN, BETA, ADVERSARIAL, POISSON or EXPONENTIAL
     means: np.ndarray    # float64[K]; expected rewards (for ADVERSARIAL: mean over the table)
     scale_a: np.ndarray  # float64[K]; Gaussian: noise sd; Beta: first shape parameter
     scale_b: np.ndarray  # float64[K]; Beta: second shape parameter (unused otherwise)
@@ -81,6 +85,10 @@ def karmed_reward(env, arm, t, rng):
         return env.means[arm] + env.scale_a[arm] * rng.standard_normal()
     if env.kind == BETA:
         return rng.beta(env.scale_a[arm], env.scale_b[arm])
+    if env.kind == POISSON:
+        return float(rng.poisson(env.means[arm]))
+    if env.kind == EXPONENTIAL:
+        return rng.exponential(env.means[arm])
     return env.table[t, arm]
 
 

@@ -16,6 +16,7 @@ from banditlab.envs.kernels import (
     linear_mean,
     linear_reward,
 )
+from banditlab.reward_models import RewardModel
 
 __all__ = ["LinearBandit"]
 
@@ -103,6 +104,11 @@ class LinearBandit(BanditEnv):
     def context(self) -> np.ndarray:
         """The current round's features, ``(n_arms, n_features)`` (a copy)."""
         return self._context.copy()
+
+    @property
+    def reward_model(self) -> RewardModel:
+        """Gaussian noise of standard deviation ``noise_sd`` around the linear means."""
+        return RewardModel.gaussian(float(self._arrays.noise_sd))
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[np.ndarray, dict[str, Any]]:

@@ -314,6 +314,13 @@ class SORTuningEnv(BanditEnv):
         return np.array([self._ctx]), {}
 
     @property
+    def reward_model(self) -> Any:
+        """Rewards are minus iteration counts: in ``[-maxiter, 0]``."""
+        from banditlab.reward_models import RewardModel
+
+        return RewardModel.bounded(-float(self.maxiter), 0.0)
+
+    @property
     def context(self) -> float:
         """Context of the current (unsolved) instance."""
         return float(self._ctx)

@@ -19,7 +19,8 @@ Conventions of this implementation (spec ``streaming_mab`` section 1.2, PROPOSED
   horizons of ``1e12`` and beyond are simulated in O(K) operations. The published code's
   Gaussian approximation (``mu + N(0, (2/sqrt(n))^2)`` for ``n > 1e5``) is available with
   ``legacy_gaussian_approx=True``.
-* Exactly ``horizon`` pulls are available; a batch that would exceed them is an error.
+* Exactly ``horizon`` pulls are available; a batch that would exceed them is an error
+  (gymnasium's ``step`` clips it to the pulls left instead, see :class:`StreamingBandit`).
 * Pseudo-regret ``sum (mu* - mu_arm) * n`` is accumulated at every pull.
 * The budget is checked when an arm is read: reading with more than ``memory`` other arms
   stored is an error. Peak memory is reported both excluding and including the buffer.
@@ -306,10 +307,16 @@ def stream_remaining(env, st):
 def stream_error_message(arrays: StreamArrays, state: StreamState, owner: str) -> str | None:
     """The message of the error recorded in ``state``, or None if there is none."""
     c = state.counters
-    code, arm, n = int(c[C_ERR]), int(c[C_ERR_ARM]), int(c[C_ERR_N])
-    k = int(arrays.means.shape[0])
+    code = int(c[C_ERR])
     if code == 0:
         return None
+    return _error_text(arrays, state, owner, code, int(c[C_ERR_ARM]), int(c[C_ERR_N]))
+
+
+def _error_text(arrays: StreamArrays, state: StreamState, owner: str, code: int, arm: int,
+                n: int) -> str:
+    c = state.counters
+    k = int(arrays.means.shape[0])
     if code == E_RANGE:
         return f"{owner}: arm {arm} does not exist; handles are stream positions in [0, {k - 1}]."
     if code == E_UNREAD:
@@ -328,6 +335,11 @@ def stream_error_message(arrays: StreamArrays, state: StreamState, owner: str) -
     if code == E_BATCH:
         return f"{owner}: 'n' must be an int in [1, inf); got {n}."
     return f"{owner}: unknown streaming error code {code}."
+
+
+def _scalar(x: Any) -> Any:
+    """``x.item()`` for a 0-d array (what gymnasium's ``Box`` samples), else ``x``."""
+    return x.item() if isinstance(x, np.ndarray) and x.ndim == 0 else x
 
 
 def _means_array(means: Any, owner: str) -> np.ndarray:
@@ -377,13 +389,32 @@ class StreamingBandit(BanditEnv):
     :attr:`peak_memory` (besides the buffer), :attr:`peak_memory_incl_buffer`,
     :attr:`stored_arms`.
 
-    Gymnasium API: an action is ``(op, arm, n)`` with ``op`` in ``{0: read, 1: pull,
-    2: discard}`` (``arm`` and ``n`` are ignored where they do not apply). The observation is
-    the handle returned by a read (``-1`` at the end of the stream), else the handle of the arm
-    in the buffer (``-1`` when it was discarded); the reward of a pull is the sum of its ``n``
-    rewards (0 otherwise). ``truncated`` is True once the horizon is used up (reads and
-    discards remain possible, further pulls are errors); a forbidden action raises
-    :class:`StreamingMemoryError`.
+    Gymnasium API: an action is ``(op, slot, n)``, an element of ``Tuple((Discrete(3),
+    Discrete(memory + 1), Box(1, horizon, (), int64)))``:
+
+    * ``op``: ``0`` reads the next arm, ``1`` pulls, ``2`` discards;
+    * ``slot`` designates the stored arm to pull or discard. With the stored arms listed in
+      stream order (:attr:`stored_arms`, also ``info["stored_arms"]``), slot ``s`` is the arm
+      ``stored_arms[s % len(stored_arms)]``: every slot designates a stored arm as soon as one
+      is stored. :meth:`slot_of` gives the slot of an arm handle;
+    * ``n``: a pull makes ``min(n, pulls_left)`` pulls in one batch (``info["pulls"]``).
+
+    ``slot`` and ``n`` are ignored where they do not apply. The observation is the handle
+    returned by a read (``-1`` at the end of the stream), else the handle of the arm in the
+    buffer (``-1`` when it was discarded); the reward of a pull is the sum of its rewards (0
+    otherwise). ``truncated`` is True once the horizon is used up (reads and discards remain
+    possible); ``terminated`` is True once no pull can ever be made again (the stream has ended
+    and every arm was discarded; only reads, returning -1, remain legal).
+
+    Illegal actions: ``reset`` and every ``step`` return ``info["action_mask"]``
+    (:meth:`action_mask`), with which ``env.action_space.sample(mask=info["action_mask"])``
+    draws legal actions only. ``step`` raises :class:`StreamingMemoryError`, leaving the state
+    unchanged, for the actions of the space that the streaming model forbids in the current
+    state, which are exactly those the mask excludes: a read while ``memory + 1`` arms are
+    stored (the buffer included) and the stream has not ended; a pull or a discard while no
+    arm is stored; a pull once the horizon is used up. It raises ``TypeError`` or
+    ``ValueError`` for an action outside the space (``op`` not in ``{0, 1, 2}``, ``slot`` not
+    an int in ``[0, memory]``, ``n`` not an int in ``[1, horizon]``).
 
     References
     ----------
@@ -418,7 +449,7 @@ class StreamingBandit(BanditEnv):
         self._trace_cap = 0
         self._state = new_stream_state(self.memory)
         self.action_space = gym.spaces.Tuple((
-            gym.spaces.Discrete(3), gym.spaces.Discrete(k),
+            gym.spaces.Discrete(3), gym.spaces.Discrete(self.memory + 1),
             gym.spaces.Box(low=1, high=self.horizon, shape=(), dtype=np.int64)))
         self.observation_space = gym.spaces.Discrete(k + 1, start=-1)
 
@@ -427,6 +458,17 @@ class StreamingBandit(BanditEnv):
     def means(self) -> np.ndarray:
         """Means in the current stream order, ``(n_arms,)`` (a copy)."""
         return self._stream.copy()
+
+    @property
+    def reward_model(self) -> Any:
+        """A step's reward is the sum of a batch of at most ``horizon`` Bernoulli rewards: in
+        ``[0, horizon]``. Under ``legacy_gaussian_approx`` a batch of n > 1e5 pulls adds
+        Gaussian noise of standard deviation ``2 sqrt(n)``, so rewards are unbounded."""
+        from banditlab.reward_models import RewardModel
+
+        if self._params["legacy_gaussian_approx"]:
+            return RewardModel.gaussian(2.0 * math.sqrt(self.horizon))
+        return RewardModel.bounded(0.0, float(self.horizon))
 
     @property
     def best_mean(self) -> float:
@@ -512,14 +554,17 @@ class StreamingBandit(BanditEnv):
     # -- episode ----------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[int, dict[str, Any]]:
-        """Start a new pass: reshuffle (if ``shuffle``) and deliver the first arm (handle 0)."""
+        """Start a new pass: reshuffle (if ``shuffle``) and deliver the first arm (handle 0).
+
+        ``info`` holds ``"action_mask"`` and ``"stored_arms"`` (see the class notes).
+        """
         super().reset(seed=seed)
         if self.shuffle:
             self._stream[:] = self._base
             self.np_random.shuffle(self._stream)
         self._state = new_stream_state(self.memory, self._trace_cap)
         self._done = False
-        return 0, {}
+        return 0, self._info()
 
     def _require_reset(self, what: str) -> None:
         if self._np_random is None:
@@ -534,59 +579,127 @@ class StreamingBandit(BanditEnv):
                             f"got {type(arm).__name__} {arm!r}.")
         return int(arm)
 
+    def _read(self, owner: str) -> int | None:
+        h = int(stream_read(self._arrays, self._state))
+        self.raise_if_error(owner)
+        return None if h < 0 else h
+
+    def _pull(self, arm: int, n: int, owner: str) -> float:
+        x = float(stream_pull(self._arrays, self._state, arm, n, self.np_random))
+        self.raise_if_error(owner)
+        return x
+
+    def _discard(self, arm: int, owner: str) -> None:
+        stream_discard(self._arrays, self._state, arm)
+        self.raise_if_error(owner)
+
     def read_next_arm(self) -> int | None:
         """Read the next arm into the buffer: its handle, or None at the end of the stream."""
         self._require_reset("read_next_arm")
-        h = int(stream_read(self._arrays, self._state))
-        self.raise_if_error(f"{type(self).__name__}.read_next_arm")
-        return None if h < 0 else h
+        return self._read(f"{type(self).__name__}.read_next_arm")
 
     def pull(self, arm: int, n: int = 1) -> float:
         """Pull the stored ``arm`` ``n`` times; returns the empirical mean of the rewards."""
         self._require_reset("pull")
         owner = f"{type(self).__name__}.pull"
         a = self._arm(arm, "pull")
-        if isinstance(n, np.ndarray) and n.ndim == 0:
-            n = n.item()
-        nn = int(Integer(1, MAX_HORIZON).check(n, "n", owner))
-        x = float(stream_pull(self._arrays, self._state, a, nn, self.np_random))
-        self.raise_if_error(owner)
-        return x
+        nn = int(Integer(1, MAX_HORIZON).check(_scalar(n), "n", owner))
+        return self._pull(a, nn, owner)
 
     def discard(self, arm: int) -> None:
         """Drop the stored ``arm`` for good."""
         self._require_reset("discard")
-        a = self._arm(arm, "discard")
-        stream_discard(self._arrays, self._state, a)
-        self.raise_if_error(f"{type(self).__name__}.discard")
+        self._discard(self._arm(arm, "discard"), f"{type(self).__name__}.discard")
+
+    # -- gymnasium API ----------------------------------------------------------------------
+    def action_mask(self) -> tuple[np.ndarray, np.ndarray, None]:
+        """The legal actions of ``step`` now, as a mask for ``action_space.sample(mask=...)``.
+
+        Returns ``(ops, slots, None)``: ``ops`` is ``int8[3]``, 1 where the operation is legal;
+        ``slots`` is ``int8[memory + 1]``, 1 for the slots ``0 .. len(stored_arms) - 1`` (one per
+        stored arm; slot 0 alone when no arm is stored, where only a read is legal and it
+        ignores the slot); ``None`` for ``n`` (``Box`` takes no mask; every ``n`` is legal since
+        a pull is clipped to the pulls left). Each part allows at least one value and every
+        combination it allows is legal (the class notes list the illegal actions).
+        """
+        self._require_reset("action_mask")
+        c = self._state.counters
+        held = int(c[C_NSTORED])
+        ops = np.zeros(3, np.int8)
+        ops[READ] = held <= self.memory or int(c[C_NEXT]) >= self.n_arms
+        ops[PULL] = held >= 1 and self.pulls_left >= 1
+        ops[DISCARD] = held >= 1
+        slots = np.zeros(self.memory + 1, np.int8)
+        slots[:max(held, 1)] = 1
+        return ops, slots, None
+
+    def slot_of(self, arm: int) -> int:
+        """The ``slot`` of ``step``'s actions that designates the stored ``arm`` (a handle).
+
+        Raises :class:`StreamingMemoryError` if ``arm`` is not stored (not read yet, discarded
+        or out of range).
+        """
+        self._require_reset("slot_of")
+        owner = f"{type(self).__name__}.slot_of"
+        a = self._arm(arm, "slot_of")
+        arms = self.stored_arms
+        if a in arms:
+            return arms.index(a)
+        code = (E_RANGE if not 0 <= a < self.n_arms else E_UNREAD if a >= self.arms_read
+                else E_DISCARDED)
+        raise StreamingMemoryError(_error_text(self._arrays, self._state, owner, code, a, 0))
+
+    def _info(self, pulls: int | None = None) -> dict[str, Any]:
+        info: dict[str, Any] = {"action_mask": self.action_mask(),
+                                "stored_arms": np.array(self.stored_arms, np.int64)}
+        if pulls is not None:
+            info["pulls"] = pulls
+        return info
 
     def step(self, action: Any) -> tuple[int, float, bool, bool, dict[str, Any]]:
-        """Apply ``(op, arm, n)``; see the class notes."""
+        """Apply ``(op, slot, n)``; see the class notes.
+
+        ``info`` holds ``"action_mask"`` (of the new state), ``"stored_arms"`` (slot order) and
+        ``"pulls"`` (the pulls made by this step).
+        """
         self._require_reset("step")
         owner = f"{type(self).__name__}.step"
         try:
-            op, arm, n = action
+            op, slot, n = action
         except (TypeError, ValueError):
-            raise TypeError(f"{owner}: 'action' must be a tuple (op, arm, n) with op in "
-                            f"{{0: read, 1: pull, 2: discard}}; got {action!r}.") from None
-        op = int(Integer(0, 2).check(op.item() if isinstance(op, np.ndarray) else op, "op",
-                                     owner))
-        reward = 0.0
+            raise TypeError(f"{owner}: 'action' must be a tuple (op, slot, n) with op in "
+                            f"{{0: read, 1: pull, 2: discard}}, slot in [0, {self.memory}] and n "
+                            f"in [1, {self.horizon}]; got {action!r}.") from None
+        op = int(Integer(0, 2).check(_scalar(op), "op", owner))
+        reward, pulls = 0.0, 0
         obs = None
         if op == READ:
-            h = self.read_next_arm()
+            h = self._read(owner)
             obs = -1 if h is None else h
-        elif op == PULL:
-            nn = n.item() if isinstance(n, np.ndarray) else n
-            reward = self.pull(arm, nn) * int(nn)
         else:
-            self.discard(arm)
+            s = int(Integer(0, self.memory).check(_scalar(slot), "slot", owner))
+            nn = int(Integer(1, self.horizon).check(_scalar(n), "n", owner)) if op == PULL else 0
+            arms = self.stored_arms
+            if not arms:
+                then = ("read the next arm first" if self.arms_read < self.n_arms
+                        else "the stream has ended, so only reads (returning -1) remain")
+                name = "pull" if op == PULL else "discard"
+                raise StreamingMemoryError(f"{owner}: op {op} ({name}) needs a stored arm, but "
+                                           f"every arm read so far was discarded; {then}.")
+            arm = arms[s % len(arms)]
+            if op == PULL:
+                left = self.pulls_left
+                pulls = min(nn, left) if left > 0 else nn   # 0 left: the kernel's horizon error
+                reward = self._pull(arm, pulls, owner) * pulls
+            else:
+                self._discard(arm, owner)
         truncated = self.pulls_left == 0
-        self._done = truncated
+        terminated = self.arms_read == self.n_arms and not self.stored_arms
+        self._done = truncated or terminated
         if obs is None:
             b = self.buffer_arm
             obs = -1 if b is None else b
-        return obs, float(reward), False, bool(truncated), {}
+        return obs, float(reward), terminated, bool(truncated), self._info(pulls)
 
     def expected_reward(self, action: int) -> float:
         """Mean of the arm at stream position ``action``."""

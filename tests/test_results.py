@@ -76,7 +76,8 @@ def test_to_frame(ucb_results: bl.Results) -> None:
     assert list(df.columns) == ["policy", "env", "env_label", "run", "t", "regret"]
     n_ck = ucb_results.checkpoints.size
     assert len(df) == 4 * n_ck
-    assert (df["policy"] == "UCB(alpha=2.0)").all() and (df["env"] == "BernoulliBandit").all()
+    assert (df["policy"] == "UCB(alpha=2.0, sigma=0.5)").all()
+    assert (df["env"] == "BernoulliBandit").all()
     assert (df["env_label"] == "BernoulliBandit(means=[0.2, 0.5, 0.7], horizon=300)").all()
     one = df[df["run"] == 2]
     np.testing.assert_array_equal(one["t"], ucb_results.checkpoints)
@@ -139,7 +140,7 @@ def test_results_frames_concatenate() -> None:
     frames = [bl.run_many(p, env, n_runs=2, seed=0).to_frame()
               for p in (bl.UCB(2), bl.Uniform(2))]
     df = pd.concat(frames)
-    assert set(df["policy"]) == {"UCB(alpha=2.0)", "Uniform(mode=round_robin)"}
+    assert set(df["policy"]) == {"UCB(alpha=2.0, sigma=0.5)", "Uniform(mode=round_robin)"}
 
 
 # -- one Results for every system -------------------------------------------------------------
@@ -243,7 +244,8 @@ def test_repr_is_one_line_and_equality_compares_results(ucb_results: bl.Results,
                                                         tmp_path: Path) -> None:
     text = repr(ucb_results)
     assert "\n" not in text and len(text) < 200
-    assert text.startswith("<Results UCB(alpha=2.0) on BernoulliBandit(means=[0.2, 0.5, 0.7]")
+    assert text.startswith("<Results UCB(alpha=2.0, sigma=0.5) on "
+                           "BernoulliBandit(means=[0.2, 0.5, 0.7]")
     assert "4 runs x 300 rounds" in text and "final regret" in text
     assert str(ucb_results) == text
     back = bl.load_results(ucb_results.save(tmp_path / "r"))

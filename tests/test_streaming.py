@@ -100,23 +100,27 @@ def test_end_of_stream_and_regret_accounting():
 
 
 def test_step_api_matches_methods_and_truncates():
-    env = StreamingBandit([0.3, 0.6], horizon=20, memory=1, shuffle=False)
+    env = StreamingBandit([0.3, 0.6, 0.5], horizon=20, memory=1, shuffle=False)
     env.reset(seed=5)
-    obs, r, term, trunc, _ = env.step((PULL, 0, 5))
-    assert obs == 0 and 0 <= r <= 5 and not term and not trunc
+    obs, r, term, trunc, info = env.step((PULL, 0, 5))
+    assert obs == 0 and 0 <= r <= 5 and not term and not trunc and info["pulls"] == 5
     obs, *_ = env.step((READ, 0, 1))
     assert obs == 1
-    obs, *_ = env.step((DISCARD, 0, 1))
-    assert obs == 1
-    with pytest.raises(StreamingMemoryError, match="discarded"):
-        env.step((PULL, 0, 1))
-    *_, trunc, _ = env.step((PULL, 1, 15))
-    assert trunc
+    with pytest.raises(StreamingMemoryError, match="above the memory budget of 1"):
+        env.step((READ, 0, 1))
+    obs, *_, info = env.step((DISCARD, env.slot_of(0), 1))
+    assert obs == 1 and info["stored_arms"].tolist() == [1]
+    with pytest.raises(StreamingMemoryError, match="arm 0 was discarded"):
+        env.slot_of(0)
+    *_, trunc, info = env.step((PULL, 1, 20))          # slot 1 wraps to arm 1; 15 pulls left
+    assert trunc and info["pulls"] == 15 and env.pulls_used == 20
     with pytest.raises(StreamingMemoryError, match="only 0 of horizon=20 pulls are left"):
         env.step((PULL, 1, 1))
     obs, *_, trunc, _ = env.step((READ, 0, 1))
+    assert obs == 2 and trunc
+    obs, *_, trunc, _ = env.step((READ, 0, 1))       # the end of the stream: no budget check
     assert obs == -1 and trunc
-    with pytest.raises(TypeError, match=r"'action' must be a tuple \(op, arm, n\)"):
+    with pytest.raises(TypeError, match=r"'action' must be a tuple \(op, slot, n\)"):
         env.step(3)
 
 
@@ -272,7 +276,8 @@ def test_kernel_path_equals_gymnasium_path(alg, k, log_t, seed):
     obs, _ = gym_env.reset(seed=env_seed)
     assert obs == 0
     for (op, arm, n, _), v in zip(ops.tolist(), vals.tolist()):
-        obs, reward, _, trunc, _ = gym_env.step((op, max(arm, 0), max(n, 1)))
+        slot = 0 if op == READ else gym_env.slot_of(arm)
+        obs, reward, _, trunc, _ = gym_env.step((op, slot, max(n, 1)))
         assert gym_env.observation_space.contains(obs)
         if op == READ:
             assert obs == v

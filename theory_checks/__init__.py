@@ -12,9 +12,11 @@ from banditlab.theory_checks.bounds import (
     exp3_regret_bound,
     hardness_h1,
     hardness_h2,
+    moss_regret_bound,
     sequential_halving_error_bound,
     successive_rejects_error_bound,
     ucb1_regret_bound,
+    ucb_regret_bound,
 )
 from banditlab.theory_checks.stats import (
     assert_mean_below,
@@ -32,7 +34,9 @@ __all__ = [
     "hardness_h2",
     "hoeffding_slack",
     "loglog_slope",
+    "moss_regret_bound",
     "sequential_halving_error_bound",
     "successive_rejects_error_bound",
     "ucb1_regret_bound",
+    "ucb_regret_bound",
 ]

@@ -13,6 +13,8 @@ Machine Learning 47, 235–256, 2002.
 S. Bubeck, N. Cesa-Bianchi. Regret analysis of stochastic and nonstochastic multi-armed bandit
 problems. Foundations and Trends in Machine Learning 5(1), 1–122, 2012.
 
+J.-Y. Audibert, S. Bubeck. Minimax policies for adversarial and stochastic bandits. COLT 2009.
+
 J.-Y. Audibert, S. Bubeck. Best arm identification in multi-armed bandits. COLT 2010.
 
 Z. Karnin, T. Koren, O. Somekh. Almost optimal exploration in multi-armed bandits. ICML 2013.
@@ -25,16 +27,18 @@ from typing import Any
 
 import numpy as np
 
-from banditlab._validation import Array, Integer
+from banditlab._validation import Array, Integer, Real
 
 __all__ = [
     "exp3_eta",
     "exp3_regret_bound",
     "hardness_h1",
     "hardness_h2",
+    "moss_regret_bound",
     "sequential_halving_error_bound",
     "successive_rejects_error_bound",
     "ucb1_regret_bound",
+    "ucb_regret_bound",
 ]
 
 
@@ -77,6 +81,50 @@ def ucb1_regret_bound(means: Any, horizon: int) -> float:
     gaps = m.max() - m
     pos = gaps[gaps > 0.0]
     return float(np.sum(8.0 * math.log(t) / pos) + (1.0 + math.pi ** 2 / 3.0) * np.sum(pos))
+
+
+def ucb_regret_bound(means: Any, horizon: int, sigma: float) -> float:
+    """Upper bound on the expected pseudo-regret of ``UCB(alpha=2, sigma=sigma)``.
+
+    For ``sigma``-sub-Gaussian rewards and the index ``mean_a + 2 sigma sqrt(2 ln t / n_a)``::
+
+        E[R_T] <= sum_{a: gap_a > 0} 32 sigma^2 ln(T) / gap_a + (1 + pi^2 / 3) sum_a gap_a
+
+    This is the proof of Auer, Cesa-Bianchi & Fischer (2002), Theorem 1, with Hoeffding's
+    inequality replaced by the sub-Gaussian tail ``exp(-n eps^2 / (2 sigma^2))``: the bonus
+    keeps every deviation probability at ``t^-4``, and a suboptimal arm stops being played
+    once ``n_a >= 32 sigma^2 ln T / gap_a^2``. ``sigma = 1/2`` gives
+    :func:`ucb1_regret_bound` (rewards in [0, 1] are 1/2-sub-Gaussian).
+
+    Parameters
+    ----------
+    means : array-like of shape (n_arms,)
+        Expected rewards (any finite reals).
+    horizon : int
+        T >= 1.
+    sigma : float
+        Sub-Gaussian scale of the rewards (> 0).
+    """
+    owner = "ucb_regret_bound"
+    m = Array(1).check(means, "means", owner)
+    t = Integer(1, None).check(horizon, "horizon", owner)
+    s = Real(0.0, None, closed="neither").check(sigma, "sigma", owner)
+    gaps = m.max() - m
+    pos = gaps[gaps > 0.0]
+    return float(np.sum(32.0 * s * s * math.log(t) / pos)
+                 + (1.0 + math.pi ** 2 / 3.0) * np.sum(pos))
+
+
+def moss_regret_bound(n_arms: int, horizon: int) -> float:
+    """Upper bound ``49 sqrt(T K)`` on the expected pseudo-regret of MOSS.
+
+    Audibert & Bubeck (2009), Theorem 5: for rewards in [0, 1], MOSS tuned for the horizon T
+    has ``E[R_T] <= 49 sqrt(T K)`` on every instance (a distribution-free bound).
+    """
+    owner = "moss_regret_bound"
+    k = Integer(1, None).check(n_arms, "n_arms", owner)
+    t = Integer(1, None).check(horizon, "horizon", owner)
+    return 49.0 * math.sqrt(t * k)
 
 
 def exp3_eta(n_arms: int, horizon: int) -> float:

@@ -11,7 +11,19 @@ import numpy as np
 
 from banditlab._jit import njit
 
-__all__ = ["argmax_tiebreak", "categorical", "kl_bernoulli", "kl_ucb_bernoulli"]
+__all__ = [
+    "DIV_BERNOULLI",
+    "DIV_EXPONENTIAL",
+    "DIV_GAUSSIAN",
+    "DIV_POISSON",
+    "argmax_tiebreak",
+    "categorical",
+    "kl_bernoulli",
+    "kl_exponential",
+    "kl_poisson",
+    "kl_ucb_bernoulli",
+    "kl_ucb_index",
+]
 
 _KL_EPS = 1e-15
 
@@ -82,6 +94,76 @@ def kl_ucb_bernoulli(mean, level, tol):
     while hi - lo > tol:
         mid = 0.5 * (lo + hi)
         if kl_bernoulli(mean, mid) > level:
+            hi = mid
+        else:
+            lo = mid
+    return 0.5 * (lo + hi)
+
+
+#: divergences of KL-UCB (``KLUCBParams.divergence``)
+DIV_BERNOULLI, DIV_GAUSSIAN, DIV_POISSON, DIV_EXPONENTIAL = 0, 1, 2, 3
+#: smallest mean the Poisson and exponential divergences are evaluated at
+_POS_EPS = 1e-300
+
+
+@njit
+def kl_poisson(p, q):
+    """KL(Poisson(p) || Poisson(q)) = q - p + p log(p / q), for p >= 0, q > 0."""
+    if p <= 0.0:
+        return q
+    return q - p + p * np.log(p / q)
+
+
+@njit
+def kl_exponential(p, q):
+    """KL between exponential laws of means p and q (> 0): p / q - 1 - log(p / q)."""
+    r = p / q
+    return r - 1.0 - np.log(r)
+
+
+@njit
+def _kl(divergence, p, q):
+    if divergence == DIV_POISSON:
+        return kl_poisson(p, q)
+    return kl_exponential(p, q)
+
+
+@njit
+def kl_ucb_index(divergence, mean, level, sigma, tol):
+    """The KL-UCB index: the largest q >= mean with ``KL(mean || q) <= level``.
+
+    ``level = (log t + c log log t) / n``. Gaussian divergence ``(q - mean)^2 / (2 sigma^2)``:
+    the closed form ``mean + sigma sqrt(2 level)``. Bernoulli: :func:`kl_ucb_bernoulli` on
+    [mean, 1] with absolute tolerance ``tol``. Poisson and exponential: a bracket known to
+    hold the index (widened by doubling if needed), then bisection until its width is at most
+    ``tol * max(1, lower end)``; means are clipped to ``>= 0`` (Poisson) or ``> 0``
+    (exponential), the supports of the families.
+    """
+    if divergence == DIV_BERNOULLI:
+        return kl_ucb_bernoulli(mean, level, tol)
+    if level <= 0.0:
+        return mean
+    if divergence == DIV_GAUSSIAN:
+        return mean + sigma * np.sqrt(2.0 * level)
+    if divergence == DIV_POISSON:
+        p = max(mean, 0.0)
+        # KL_Poisson(p, q) >= (q - p)^2 / (2 q) for q >= p: this q has divergence >= level
+        hi = p + level + np.sqrt(level * level + 2.0 * p * level)
+    else:
+        p = max(mean, _POS_EPS)
+        # p / q - 1 >= -1, so log(q / p) <= level + 1 wherever the divergence is <= level
+        hi = p * np.exp(min(level + 1.0, 700.0))
+    lo = p
+    for _ in range(64):                  # safety net: the brackets above already hold
+        if _kl(divergence, p, hi) > level or not np.isfinite(hi):
+            break
+        lo = hi
+        hi = 2.0 * hi
+    for _ in range(2200):                # halvings from 1e300 down to 1e-300 at most
+        if hi - lo <= tol * max(1.0, lo):
+            break
+        mid = 0.5 * (lo + hi)
+        if _kl(divergence, p, mid) > level:
             hi = mid
         else:
             lo = mid

@@ -6,11 +6,13 @@ class: a view of the one registry, :data:`banditlab.registry.ALGORITHMS`.
 
 from __future__ import annotations
 
+from banditlab.policies.bayes_ucb import BayesUCB
 from banditlab.policies.epsilon_greedy import EpsilonGreedy
 from banditlab.policies.etc import ExploreThenCommit
 from banditlab.policies.exp3 import EXP3
 from banditlab.policies.klucb import KLUCB
 from banditlab.policies.linucb import LinUCB
+from banditlab.policies.moss import MOSS
 from banditlab.policies.sequential_halving import SequentialHalving
 from banditlab.policies.successive_elimination import SuccessiveElimination
 from banditlab.policies.successive_rejects import SuccessiveRejects
@@ -25,8 +27,10 @@ from banditlab.registry import algorithms, describe
 __all__ = [
     "EXP3",
     "KLUCB",
+    "MOSS",
     "REGISTRY",
     "UCB",
+    "BayesUCB",
     "EpsilonGreedy",
     "ExploreThenCommit",
     "GaussianThompsonSampling",

@@ -16,6 +16,7 @@ from banditlab.kernels.common import argmax_tiebreak
 from banditlab.policies._index import first_unpulled, init_counts, update_counts
 from banditlab.policy import Policy
 from banditlab.protocols import KARMED, Kernels, register_kernels
+from banditlab.reward_models import RewardModel
 
 __all__ = ["EpsilonGreedy"]
 
@@ -73,3 +74,6 @@ class EpsilonGreedy(Policy):
                              f"schedule='constant'; got {epsilon!r}.")
         self.n_arms = v["n_arms"]
         self.params = EpsilonGreedyParams(v["epsilon"], _SCHEDULES.index(v["schedule"]))
+        # the decaying schedule's guarantee (Auer et al., 2002, Theorem 3) is for [0, 1]
+        self.reward_model = (RewardModel.any() if v["schedule"] == "constant"
+                             else RewardModel.bounded(0.0, 1.0))

@@ -16,6 +16,7 @@ from banditlab._validation import Integer
 from banditlab.kernels.common import argmax_tiebreak
 from banditlab.policy import Policy
 from banditlab.protocols import KARMED, Kernels, register_kernels
+from banditlab.reward_models import RewardModel
 
 __all__ = ["ExploreThenCommit"]
 
@@ -73,6 +74,8 @@ class ExploreThenCommit(Policy):
     kernels = register_kernels(ETCParams, Kernels(init, select, update))
     constraints = {"n_arms": Integer(1, None), "m": Integer(1, None)}
     _contract_kwargs = {"m": 3}
+    # Lattimore & Szepesvari (2020), Theorem 6.1: 1-sub-Gaussian rewards
+    reward_model = RewardModel.subgaussian(1.0)
 
     def __init__(self, n_arms: int, *, m: int = 10) -> None:
         v = self._validate(n_arms=n_arms, m=m)

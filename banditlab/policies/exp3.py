@@ -24,6 +24,7 @@ from banditlab._validation import Integer, Real
 from banditlab.kernels.common import categorical
 from banditlab.policy import Policy
 from banditlab.protocols import KARMED, Kernels, register_kernels
+from banditlab.reward_models import RewardModel
 
 __all__ = ["EXP3"]
 
@@ -92,6 +93,7 @@ class EXP3(Policy):
                    "eta": Real(0.0, None, closed="neither", allow_none=True),
                    "horizon": Integer(1, None, allow_none=True)}
     _contract_kwargs = {"horizon": 100}
+    reward_model = RewardModel.bounded(0.0, 1.0)
 
     def __init__(self, n_arms: int, *, eta: float | None = None,
                  horizon: int | None = None) -> None:

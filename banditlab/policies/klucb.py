@@ -1,13 +1,28 @@
-"""KL-UCB for Bernoulli rewards (Garivier & Cappé, 2011).
+"""KL-UCB with the Bernoulli, Gaussian, Poisson and exponential divergences.
 
-Index of arm a after t rounds: the largest q with ``n_a * KL(mean_a || q) <= log t + c log log t``
-(Bernoulli KL), found by bisection. Asymptotically optimal for Bernoulli arms (c = 3 in the
-analysis; c = 0 is the variant recommended in practice).
+Index of arm a after t rounds: the largest q with ``n_a * d(mean_a, q) <= log t + c log log t``,
+where ``d`` is the Kullback–Leibler divergence of the reward family, parametrised by its mean
+(Garivier & Cappé, 2011; Cappé, Garivier, Maillard, Munos & Stoltz, 2013):
+
+* Bernoulli, ``d(p, q) = p log(p/q) + (1-p) log((1-p)/(1-q))``; valid for any rewards in [0, 1];
+* Gaussian with known ``sigma``, ``d(p, q) = (q - p)^2 / (2 sigma^2)``: the index is
+  ``mean + sigma sqrt(2 (log t + c log log t) / n)``;
+* Poisson, ``d(p, q) = q - p + p log(p/q)``;
+* exponential, ``d(p, q) = p/q - 1 - log(p/q)``.
+
+With ``c = 3`` the number of pulls of a suboptimal arm is at most
+``(1 + eps) log T / d(mu_a, mu*) + O(log log T)`` for rewards of the divergence's family, which
+matches the Lai–Robbins lower bound: asymptotic optimality (Garivier & Cappé, 2011, Theorem 2;
+Cappé et al., 2013, Theorem 1). ``c = 0`` is the variant recommended in practice. The bounds are
+asymptotic (their lower-order terms have no explicit constants), so no finite-time regret
+bound is checked; the index is checked against root-finding on the divergence.
 
 References
 ----------
 A. Garivier, O. Cappé. The KL-UCB algorithm for bounded stochastic bandits and beyond.
 COLT 2011.
+O. Cappé, A. Garivier, O.-A. Maillard, R. Munos, G. Stoltz. Kullback–Leibler upper confidence
+bounds for optimal sequential allocation. Annals of Statistics 41(3), 2013.
 """
 
 from __future__ import annotations
@@ -17,18 +32,32 @@ from typing import NamedTuple
 import numpy as np
 
 from banditlab._jit import njit
-from banditlab._validation import Integer, Real
-from banditlab.kernels.common import argmax_tiebreak, kl_ucb_bernoulli
+from banditlab._validation import Integer, Options, Real
+from banditlab.kernels.common import (
+    DIV_BERNOULLI,
+    DIV_EXPONENTIAL,
+    DIV_GAUSSIAN,
+    DIV_POISSON,
+    argmax_tiebreak,
+    kl_ucb_index,
+)
 from banditlab.policies._index import first_unpulled, init_counts, update_counts
 from banditlab.policy import Policy
 from banditlab.protocols import KARMED, Kernels, register_kernels
+from banditlab.reward_models import ENV_SIGMA, RewardModel
 
-__all__ = ["KLUCB"]
+__all__ = ["DIVERGENCES", "KLUCB"]
+
+#: divergence name -> code used by the kernel
+DIVERGENCES = {"bernoulli": DIV_BERNOULLI, "gaussian": DIV_GAUSSIAN, "poisson": DIV_POISSON,
+               "exponential": DIV_EXPONENTIAL}
 
 
 class KLUCBParams(NamedTuple):
     c: float           # weight of the log log t term, >= 0
     tol: float         # bisection tolerance, > 0
+    divergence: int    # DIV_BERNOULLI, DIV_GAUSSIAN, DIV_POISSON or DIV_EXPONENTIAL
+    sigma: float       # Gaussian divergence: the known noise scale (> 0)
 
 
 @njit
@@ -41,30 +70,47 @@ def select(params, state, rng):
     n = state.counts.shape[0]
     index = state.scratch
     for i in range(n):
-        index[i] = kl_ucb_bernoulli(state.sums[i] / state.counts[i], budget / state.counts[i],
-                                    params.tol)
+        index[i] = kl_ucb_index(params.divergence, state.sums[i] / state.counts[i],
+                                budget / state.counts[i], params.sigma, params.tol)
     return argmax_tiebreak(index, rng)
 
 
 class KLUCB(Policy):
-    """KL-UCB with the Bernoulli divergence (rewards in [0, 1]).
+    """KL-UCB: the divergence of the reward family sets the confidence bound.
 
     Parameters
     ----------
     n_arms : int
+    divergence : {'bernoulli', 'gaussian', 'poisson', 'exponential'}, default 'bernoulli'
+        Reward family: rewards in [0, 1], Gaussian with known ``sigma``, Poisson or
+        exponential rewards.
+    sigma : float, default 1.0
+        Known noise standard deviation of the Gaussian divergence (> 0; unused otherwise).
     c : float, default 0.0
-        Weight of the ``log log t`` term (>= 0).
+        Weight of the ``log log t`` term (>= 0; 3 in the analysis).
     tol : float, default 1e-6
-        Bisection tolerance of the index (in (0, 0.1]).
+        Bisection tolerance of the index (in (0, 0.1]); relative to ``max(1, mean)`` for the
+        Poisson and exponential divergences.
     """
 
     protocol = KARMED
     kernels = register_kernels(KLUCBParams, Kernels(init_counts, select, update_counts))
     constraints = {"n_arms": Integer(1, None), "c": Real(0.0, None),
-                   "tol": Real(0.0, 0.1, closed="right")}
+                   "tol": Real(0.0, 0.1, closed="right"),
+                   "divergence": Options(tuple(DIVERGENCES)),
+                   "sigma": Real(0.0, None, closed="neither")}
     _contract_kwargs = {"c": 0.0}
+    reward_variants = ({}, {"divergence": "gaussian", "sigma": ENV_SIGMA},
+                       {"divergence": "poisson"}, {"divergence": "exponential"})
 
-    def __init__(self, n_arms: int, *, c: float = 0.0, tol: float = 1e-6) -> None:
-        v = self._validate(n_arms=n_arms, c=c, tol=tol)
+    def __init__(self, n_arms: int, *, divergence: str = "bernoulli", sigma: float = 1.0,
+                 c: float = 0.0, tol: float = 1e-6) -> None:
+        v = self._validate(n_arms=n_arms, divergence=divergence, sigma=sigma, c=c, tol=tol)
         self.n_arms = v["n_arms"]
-        self.params = KLUCBParams(v["c"], v["tol"])
+        self.params = KLUCBParams(v["c"], v["tol"], DIVERGENCES[v["divergence"]], v["sigma"])
+        self.reward_model = {
+            "bernoulli": RewardModel.bounded(0.0, 1.0),
+            "gaussian": RewardModel.subgaussian(v["sigma"]),
+            "poisson": RewardModel.poisson(),
+            "exponential": RewardModel.exponential(),
+        }[v["divergence"]]

@@ -28,6 +28,7 @@ from banditlab._validation import Integer, Real
 from banditlab.kernels.common import argmax_tiebreak
 from banditlab.policy import Policy
 from banditlab.protocols import CONTEXTUAL, Kernels, register_kernels
+from banditlab.reward_models import RewardModel
 
 __all__ = ["LinUCB"]
 
@@ -138,3 +139,6 @@ class LinUCB(Policy):
         self.n_features = v["n_features"]
         self.params = LinUCBParams(-1.0 if v["alpha"] is None else v["alpha"], v["reg"],
                                    v["noise_sd"], v["delta"], v["theta_bound"])
+        # OFUL's radius assumes noise_sd-sub-Gaussian noise; a constant radius assumes nothing
+        self.reward_model = (RewardModel.subgaussian(v["noise_sd"]) if v["alpha"] is None
+                             else RewardModel.any())

@@ -16,6 +16,7 @@ from banditlab._jit import njit
 from banditlab._validation import Integer, Real
 from banditlab.policy import Policy
 from banditlab.protocols import KARMED, Kernels, register_kernels
+from banditlab.reward_models import RewardModel
 
 __all__ = ["SuccessiveElimination"]
 
@@ -87,6 +88,7 @@ class SuccessiveElimination(Policy):
     kernels = register_kernels(SEParams, Kernels(init, select, update))
     constraints = {"n_arms": Integer(1, None), "delta": Real(0.0, 1.0, closed="neither")}
     _contract_kwargs = {"delta": 0.1}
+    reward_model = RewardModel.bounded(0.0, 1.0)
 
     def __init__(self, n_arms: int, *, delta: float = 0.05) -> None:
         v = self._validate(n_arms=n_arms, delta=delta)

@@ -22,6 +22,7 @@ from banditlab._validation import Integer
 from banditlab.policies._bai import count_pull, rank_active, recommend_survivor
 from banditlab.policy import Policy
 from banditlab.protocols import FIXED_BUDGET_BAI, Kernels, register_kernels
+from banditlab.reward_models import RewardModel
 
 __all__ = ["SuccessiveRejects"]
 
@@ -92,6 +93,7 @@ class SuccessiveRejects(Policy):
                                                  recommend=recommend_survivor))
     constraints = {"n_arms": Integer(2, None), "budget": Integer(1, None)}
     _contract_kwargs = {"budget": 60}
+    reward_model = RewardModel.bounded(0.0, 1.0)
 
     def __init__(self, n_arms: int, *, budget: int) -> None:
         v = self._validate(n_arms=n_arms, budget=budget)

@@ -22,6 +22,7 @@ from banditlab.kernels.common import argmax_tiebreak
 from banditlab.policies._index import init_counts, update_counts
 from banditlab.policy import Policy
 from banditlab.protocols import KARMED, Kernels, register_kernels
+from banditlab.reward_models import ENV_SIGMA, RewardModel
 
 __all__ = ["GaussianThompsonSampling", "ThompsonSampling"]
 
@@ -76,6 +77,7 @@ class ThompsonSampling(Policy):
     constraints = {"n_arms": Integer(1, None), "a0": Real(0.0, None, closed="neither"),
                    "b0": Real(0.0, None, closed="neither")}
     _contract_kwargs = {"a0": 1.0, "b0": 1.0}
+    reward_model = RewardModel.bounded(0.0, 1.0)
 
     def __init__(self, n_arms: int, *, a0: float = 1.0, b0: float = 1.0) -> None:
         v = self._validate(n_arms=n_arms, a0=a0, b0=b0)
@@ -115,8 +117,10 @@ class GaussianThompsonSampling(Policy):
     kernels = register_kernels(GaussTSParams, Kernels(init_counts, select_gauss, update_counts))
     constraints = {"n_arms": Integer(1, None), "sigma": Real(0.0, None, closed="neither")}
     _contract_kwargs = {"sigma": 0.5}
+    reward_variants = ({}, {"sigma": ENV_SIGMA})
 
     def __init__(self, n_arms: int, *, sigma: float = 1.0) -> None:
         v = self._validate(n_arms=n_arms, sigma=sigma)
         self.n_arms = v["n_arms"]
         self.params = GaussTSParams(v["sigma"])
+        self.reward_model = RewardModel.subgaussian(v["sigma"])

@@ -38,6 +38,7 @@ from banditlab._validation import Boolean, Integer, Real
 from banditlab.kernels.common import categorical
 from banditlab.policy import Policy
 from banditlab.protocols import KARMED, Kernels, register_kernels
+from banditlab.reward_models import RewardModel
 
 __all__ = ["TsallisINF", "tsallis_probabilities"]
 
@@ -165,3 +166,6 @@ class TsallisINF(Policy):
                            adaptive_scale=adaptive_scale)
         self.n_arms = v["n_arms"]
         self.params = TsallisINFParams(v["eta_scale"], v["reward_max"], v["adaptive_scale"])
+        # losses in [0, 1] for the bound; the adaptive scale makes no range assumption
+        self.reward_model = (RewardModel.any() if v["adaptive_scale"] else
+                             RewardModel.bounded(v["reward_max"] - 1.0, v["reward_max"]))

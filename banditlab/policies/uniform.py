@@ -13,6 +13,7 @@ from banditlab._jit import njit
 from banditlab._validation import Integer, Options
 from banditlab.policy import Policy
 from banditlab.protocols import KARMED, Kernels, register_kernels
+from banditlab.reward_models import RewardModel
 
 __all__ = ["Uniform"]
 
@@ -70,6 +71,7 @@ class Uniform(Policy):
                                                       action_probabilities=action_probabilities))
     constraints = {"n_arms": Integer(1, None), "mode": Options(_MODES)}
     _contract_kwargs = {"mode": "random"}
+    reward_model = RewardModel.any()
 
     def __init__(self, n_arms: int, *, mode: str = "round_robin") -> None:
         v = self._validate(n_arms=n_arms, mode=mode)

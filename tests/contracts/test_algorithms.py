@@ -33,7 +33,7 @@ class SkipsValidation(UCB):
     def __init__(self, n_arms: int, *, alpha: float = 2.0) -> None:
         self._init_kwargs = {"n_arms": n_arms, "alpha": alpha}
         self.n_arms = n_arms
-        self.params = UCBParams(float(alpha) if isinstance(alpha, int | float) else 2.0)
+        self.params = UCBParams(float(alpha) if isinstance(alpha, int | float) else 2.0, 0.5)
 
 
 class ForgetsOnPickle(UCB):

@@ -22,8 +22,10 @@ from banditlab.theory_checks import (
     exp3_eta,
     exp3_regret_bound,
     loglog_slope,
+    moss_regret_bound,
     sequential_halving_error_bound,
     ucb1_regret_bound,
+    ucb_regret_bound,
 )
 
 pytestmark = pytest.mark.theory
@@ -68,6 +70,72 @@ def test_regret_growth_slopes(ucb_runs: dict[str, bl.Results]) -> None:
     uni_slope = loglog_slope(uni.checkpoints[late], uni.mean_regret()[late])
     assert ucb_slope < 0.5, ucb_slope
     assert abs(uni_slope - 1.0) < 0.02, uni_slope
+
+
+# -- UCB with a sub-Gaussian scale (Auer et al., 2002, Theorem 1, sub-Gaussian tail) ---------
+# Gaussian rewards with sigma = 2. The Hoeffding slack of a mean over R runs is
+# T * gap * sqrt(ln(1/FAIL_PROB) / (2 R)) (a run's regret lies in [0, T * gap]), so R is large
+# enough (4000 runs of 1e4 rounds, under a second on the kernel engine) for a mutation of the
+# noise scale to be caught.
+SG_MEANS, SG_SIGMA = [1.0, 0.0], 2.0
+SG_T, SG_RUNS = 10_000, 4000
+
+
+def check_ucb_subgaussian(final_regret: np.ndarray) -> float:
+    return assert_mean_below(final_regret, ucb_regret_bound(SG_MEANS, SG_T, SG_SIGMA),
+                             per_run_max=SG_T * (max(SG_MEANS) - min(SG_MEANS)),
+                             fail_prob=FAIL_PROB, what="UCB(sigma=2) mean regret")
+
+
+@pytest.fixture(scope="module")
+def subgaussian_runs() -> dict[str, np.ndarray]:
+    env = bl.GaussianBandit(SG_MEANS, sigma=SG_SIGMA, horizon=SG_T)
+    policies = {"ucb": bl.UCB(2, sigma=SG_SIGMA),
+                # the mutation: a noise scale 20 times too small (an under-exploring index)
+                "sigma/20": bl.UCB(2, sigma=SG_SIGMA / 20),
+                "uniform": bl.Uniform(2)}
+    return {k: bl.run_many(p, env, n_runs=SG_RUNS, seed=2002, checkpoints=1, n_jobs=1,
+                           check_rewards=False).final_regret() for k, p in policies.items()}
+
+
+def test_ucb_subgaussian_regret_below_its_bound(subgaussian_runs: dict[str, np.ndarray]) -> None:
+    assert check_ucb_subgaussian(subgaussian_runs["ucb"]) > 0
+
+
+@pytest.mark.parametrize("canary", ["sigma/20", "uniform"])
+def test_ucb_subgaussian_canaries_fail(subgaussian_runs: dict[str, np.ndarray],
+                                       canary: str) -> None:
+    # measured: about 2000 for sigma/20 and 5000 for uniform play, against a bound of 1183
+    # plus a slack of 294; a scale 10 times too small (about 1310) is within the slack
+    with pytest.raises(AssertionError, match="exceeds the bound"):
+        check_ucb_subgaussian(subgaussian_runs[canary])
+
+
+# -- MOSS (Audibert & Bubeck, 2009, Theorem 5) -------------------------------------------------
+# A distribution-free bound, 49 sqrt(T K): it has content only when T is large compared with
+# K (here 49 sqrt(2e5) ~ 21900 against a worst case of T * gap = 80000).
+MOSS_MEANS, MOSS_T, MOSS_RUNS = [0.9, 0.1], 100_000, 200
+
+
+def check_moss(final_regret: np.ndarray) -> float:
+    return assert_mean_below(final_regret, moss_regret_bound(2, MOSS_T),
+                             per_run_max=MOSS_T * 0.8, fail_prob=FAIL_PROB,
+                             what="MOSS mean regret")
+
+
+@pytest.mark.parametrize(("policy", "holds"), [
+    (bl.MOSS(2, horizon=MOSS_T), True),
+    (bl.Uniform(2, mode="random"), False),  # the canary: regret T * gap / 2 = 40000
+])
+def test_moss_regret_below_its_bound(policy: bl.Policy, holds: bool) -> None:
+    env = bl.BernoulliBandit(MOSS_MEANS, horizon=MOSS_T)
+    regret = bl.run_many(policy, env, n_runs=MOSS_RUNS, seed=2009, checkpoints=1,
+                         n_jobs=1).final_regret()
+    if holds:
+        assert check_moss(regret) > 0
+    else:
+        with pytest.raises(AssertionError, match="exceeds the bound"):
+            check_moss(regret)
 
 
 # -- EXP3 (Bubeck & Cesa-Bianchi, 2012, Theorem 3.1) ------------------------------------------
