@@ -5,7 +5,7 @@ Usage::
     banditlab run CONFIG.toml [--out DIR] [--n-jobs N] [--engine auto|kernel|python]
                               [--seed S] [--no-progress]
     banditlab list
-    banditlab reproduce NAME [--full] [--out DIR] [--seed S] [--n-jobs N]
+    banditlab reproduce NAME [--full] [--out DIR] [--seed S] [--n-jobs N] [--data DIR]
     banditlab reproduce --list
     banditlab sweep CONFIG.toml --store DIR [--local N | --scheduler ADDRESS | --serial]
     banditlab sweep status DIR
@@ -43,13 +43,14 @@ import pandas as pd
 
 from banditlab.cli_args import n_jobs_arg, non_negative_int
 from banditlab.config import ExperimentConfig, Job, load_config
-from banditlab.errors import ConfigError
+from banditlab.errors import ConfigError, DataNotFoundError
 from banditlab.results import Results
 from banditlab.runner import ENGINES, run_many
 
 __all__ = ["main", "plot_experiment", "run_experiment", "summary_frame"]
 
 EXIT_OK = 0
+EXIT_NO_DATA = 1
 EXIT_USAGE = 2
 
 
@@ -250,6 +251,13 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    extra: dict[str, str] = {}
+    if args.data is not None:
+        if not rep.datasets:
+            print(f"error: reproduce: --data: {rep.name!r} reads no data files.",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        extra["data"] = args.data
     out = Path(args.out) if args.out is not None else Path("results") / rep.name
     mode = "full" if args.full else "quick"
     print(f"reproduce {rep.name} ({mode}, seed {args.seed}): {rep.description}")
@@ -260,7 +268,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
-        paths = rep.run(out, full=args.full, seed=args.seed, n_jobs=args.n_jobs)
+        paths = rep.run(out, full=args.full, seed=args.seed, n_jobs=args.n_jobs, **extra)
     finally:
         logger.removeHandler(handler)
     print(f"done in {time.perf_counter() - start:.1f} s; wrote {len(paths)} files under {out}:")
@@ -317,6 +325,10 @@ def _parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--seed", type=non_negative_int, default=0, help="root seed (default 0)")
     p_rep.add_argument("--n-jobs", type=n_jobs_arg, default=None,
                        help="worker processes: -1 all cores (default: automatic)")
+    p_rep.add_argument("--data", metavar="DIR",
+                       help="data folder, or the data set's own folder (default: "
+                            "$BANDITLAB_DATA, then the per-user data folder; see "
+                            "banditlab.data)")
     p_rep.set_defaults(func=_cmd_reproduce)
 
     from banditlab.sweep_cli import add_subcommands  # `sweep`, `sweep status DIR` and `plot`
@@ -342,6 +354,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except DataNotFoundError as exc:   # one line: where it looked and how to provide the files
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_NO_DATA
     except BrokenPipeError:
         # stdout was closed early (e.g. ``banditlab list | head``): stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["BanditlabError", "BanditlabWarning", "ConfigError", "IncompatibleEnvError"]
+__all__ = ["BanditlabError", "BanditlabWarning", "ConfigError", "DataNotFoundError",
+           "IncompatibleEnvError"]
 
 
 class BanditlabError(Exception):
@@ -19,6 +20,14 @@ class IncompatibleEnvError(BanditlabError, TypeError):
 
 class ConfigError(BanditlabError, ValueError):
     """An invalid experiment configuration (TOML file or dict); names the field."""
+
+
+class DataNotFoundError(BanditlabError, FileNotFoundError):
+    """A data set's files are in none of the folders searched for them.
+
+    The message is one line: the data set, the files it needs, every folder looked in and how
+    to provide them (see :mod:`banditlab.data`).
+    """
 
 
 class BanditlabWarning(UserWarning):

@@ -50,6 +50,7 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     # episodic (cascading RL)
     "CascadingVI": ("banditlab.cascading.algorithms", "EPISODIC"),
     "CascadingVIBonus": ("banditlab.cascading.algorithms", "EPISODIC"),
+    "CascadingVIBothHoeffding": ("banditlab.cascading.algorithms", "EPISODIC"),
     "CascadingVIOracle": ("banditlab.cascading.algorithms", "EPISODIC"),
     "AdaptVI": ("banditlab.cascading.algorithms", "EPISODIC"),
     "CascadingBPI": ("banditlab.cascading.algorithms", "EPISODIC_BPI"),

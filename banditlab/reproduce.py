@@ -47,15 +47,21 @@ class Reproduction:
     description : str
         One line: paper and what is reproduced.
     run : callable
-        ``run(out: Path, *, full: bool, seed: int, n_jobs: int | None) -> list[Path]``.
+        ``run(out: Path, *, full: bool, seed: int, n_jobs: int | None) -> list[Path]``; a
+        reproduction that reads data files also takes ``data`` (a folder or None, see
+        :func:`banditlab.data.find_dataset`; ``banditlab reproduce NAME --data DIR``).
     quick_budget_s : float
         Wall-time budget of the quick mode on 2 cores (documented, checked by its test).
+    datasets : tuple of str
+        Keys of :data:`banditlab.data.DATASETS` it reads (empty: it reads no files and its
+        ``run`` takes no ``data``).
     """
 
     name: str
     description: str
     run: Callable[..., list[Path]]
     quick_budget_s: float = 180.0
+    datasets: tuple[str, ...] = ()
 
 
 def list_reproductions() -> dict[str, Reproduction]:

@@ -40,6 +40,7 @@ import numpy as np
 
 from banditlab._seeding import SeedLike, as_seed_sequence
 from banditlab._validation import Array, Integer, Real
+from banditlab.data import find_dataset
 from banditlab.envs.base import BanditEnv
 from banditlab.envs.cascading_kernels import (
     CascadeArrays,
@@ -370,30 +371,26 @@ def _open_text(path: Path) -> Any:
     return open(path, encoding="latin-1")
 
 
-def _find(folder: Path, names: tuple[str, ...], owner: str) -> Path:
-    for name in names:
-        if (folder / name).is_file():
-            return folder / name
-    raise FileNotFoundError(f"{owner}: 'path' must be a folder holding "
-                            f"{' or '.join(names)}; none found in {str(folder)!r}.")
+def _first_file(folder: Path, names: tuple[str, ...]) -> Path:
+    return next(folder / name for name in names if (folder / name).is_file())
 
 
-def read_movielens(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read ``u.data`` (or ``u.data.gz``) and ``u.item`` from the folder ``path``.
+def read_movielens(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Read ``u.data`` (or ``u.data.gz``) and ``u.item`` (or ``u.item.gz``) of MovieLens 100K.
+
+    ``path`` is the MovieLens folder or a data folder holding it as ``movielens-100k/`` or
+    ``ml-100k/``; by default the folder is looked up in ``$BANDITLAB_DATA``, then in the
+    per-user data folder (:func:`banditlab.data.find_dataset`, which raises
+    :class:`~banditlab.errors.DataNotFoundError` naming where it looked).
 
     Returns ``(ratings, genres)``: ``int64[n_ratings, 3]`` rows ``(user, item, rating)`` with
     1-based ids as in the files, and ``int64[n_movies, n_genres]`` genre flags (row ``i`` for
     movie id ``i + 1``).
     """
     owner = "movielens_cascading_mdp"
-    if not isinstance(path, str | Path):
-        raise TypeError(f"{owner}: 'path' must be a str or Path to a MovieLens folder; got "
-                        f"{type(path).__name__} {path!r}.")
-    folder = Path(path)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{owner}: 'path' must be an existing folder; got {str(path)!r}.")
-    data_path = _find(folder, ("u.data", "u.data.gz"), owner)
-    item_path = _find(folder, ("u.item", "u.item.gz"), owner)
+    folder = find_dataset("movielens-100k", path, owner=owner, param="path")
+    data_path = _first_file(folder, ("u.data", "u.data.gz"))
+    item_path = _first_file(folder, ("u.item", "u.item.gz"))
     rows = []
     with _open_text(data_path) as fh:
         for lineno, line in enumerate(fh, 1):
@@ -431,10 +428,10 @@ def read_movielens(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return ratings, genres
 
 
-def movielens_cascading_mdp(path: str | Path, *, n_items: int = 10, list_size: int = 3,
-                            horizon: int = 3, q_min: float = 0.02, q_max: float = 0.9
-                            ) -> CascadingMDP:
-    """A cascading MDP built from MovieLens ratings (``u.data`` + ``u.item`` in ``path``).
+def movielens_cascading_mdp(path: str | Path | None = None, *, n_items: int = 10,
+                            list_size: int = 3, horizon: int = 3, q_min: float = 0.02,
+                            q_max: float = 0.9) -> CascadingMDP:
+    """A cascading MDP built from MovieLens 100K ratings (``u.data`` + ``u.item``).
 
     The paper does not describe its construction; this is the spec's proposal (its §5.1),
     adapted to MovieLens 100K's 19 genre flags by adding a *start* state, which gives the
@@ -451,9 +448,11 @@ def movielens_cascading_mdp(path: str | Path, *, n_items: int = 10, list_size: i
 
     Parameters
     ----------
-    path : str or Path
+    path : str or Path, optional
         Folder with ``u.data`` (or ``u.data.gz``; ``user\\titem\\trating\\ttimestamp``) and
-        ``u.item`` (Latin-1, ``id|title|date|video date|url|flag_0|...|flag_{G-1}``).
+        ``u.item`` (Latin-1, ``id|title|date|video date|url|flag_0|...|flag_{G-1}``), or a data
+        folder holding it as ``movielens-100k/`` or ``ml-100k/``. Default: looked up in
+        ``$BANDITLAB_DATA``, then in the per-user data folder (see :mod:`banditlab.data`).
     n_items : int, default 10
         ``N``, at most the number of rated movies.
     list_size, horizon : int, default 3

@@ -66,10 +66,12 @@ from banditlab._validation import (
 )
 from banditlab.solvers.bcd_kernels import (
     PATH_CD1,
+    PATH_GENERIC,
     PATH_WS,
     SEL_GS_PROX,
     SEL_GSQ_PROX,
     SELECTION_CODES,
+    UPD_MATRIX,
     UPDATE_CODES,
     BCDArrays,
     BCDConfig,
@@ -84,6 +86,8 @@ from banditlab.solvers.bcd_partitions import (
     tree_partition,
 )
 from banditlab.solvers.bcd_problems import (
+    KIND_LS,
+    KIND_QUADRATIC,
     BCDProblem,
     Quadratic,
     _l1_gap,
@@ -194,7 +198,7 @@ def _check_combination(problem: BCDProblem, part: str, sel: str, upd: str) -> No
         if sel not in ("cyclic", "random", "gs"):
             raise _invalid(f"partition={part!r} with selection={sel!r}",
                            "forest partitions are cycled ('cyclic'), or use 'random' / 'gs'")
-    if upd == "exact" and problem.data.kind not in (0, 3):
+    if upd == "exact" and problem.data.kind not in (KIND_LS, KIND_QUADRATIC):
         raise _invalid(f"update='exact' with {type(problem).__name__}",
                        "exact block minimisation needs a quadratic or least-squares problem")
 
@@ -329,8 +333,8 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     elif problem.is_l1 and sel == "gs":
         sel_code = SEL_GS_PROX
     upd_code = UPDATE_CODES[upd]
-    if upd == "exact" and P.kind == 0:
-        upd_code = UPDATE_CODES["matrix"]
+    if upd == "exact" and P.kind == KIND_LS:
+        upd_code = UPD_MATRIX
 
     # ---- per-block constants (fixed blocks)
     mk = max(P.m * P.k, n)
@@ -338,7 +342,7 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     need_L = int(part != "variable" and (sel in ("lipschitz", "gsl") or upd in (
         "gradient", "prox_gradient", "two_metric")))
     need_H = int(part != "variable" and ((sel == "gsq" and not problem.is_l1) or upd == "matrix"
-                                          or (upd == "exact" and P.kind == 0)))
+                                          or (upd == "exact" and P.kind == KIND_LS)))
     need_D = int(part != "variable" and sel == "gsd")
     sizes = np.diff(ptr)
     Lb = np.zeros(nblocks if need_L else 0)
@@ -352,26 +356,29 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
                     hptr, hinv, dfb, work)
     Lcum = np.cumsum(Lb) if need_L else np.zeros(0)
 
-    W = BCDArrays(ptr, idx, Lb, Lcum, hptr, hinv, np.asarray(problem.lipschitz, np.float64),
-                  dfb, np.asarray(problem.rowsum_bound, np.float64) + 1e-300, np.ones(n),
-                  np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64), np.zeros(n),
-                  np.zeros(n), np.zeros(n, np.int64), np.zeros(n), np.zeros(n), np.zeros(n),
-                  np.zeros(n), np.zeros(n), work, np.zeros(mk), np.zeros(n, np.int64),
-                  np.zeros(n, np.int64), np.full(n, -1, np.int64), np.zeros(4, np.int64),
-                  np.zeros(4))
-    path = 0
+    W = BCDArrays(ptr=ptr, idx=idx, Lb=Lb, Lcum=Lcum, hptr=hptr, hinv=hinv,
+                  Li=np.asarray(problem.lipschitz, np.float64), dfb=dfb,
+                  drow=np.asarray(problem.rowsum_bound, np.float64) + 1e-300, Lt=np.ones(n),
+                  perm=np.arange(n, dtype=np.int64), perm2=np.arange(n, dtype=np.int64),
+                  g=np.zeros(n), score=np.zeros(n), b=np.zeros(n, np.int64), gb=np.zeros(n),
+                  d=np.zeros(n), xold=np.zeros(n), vec=np.zeros(n), vec2=np.zeros(n),
+                  work=work, work2=np.zeros(mk), in_block=np.zeros(n, np.int64),
+                  uf=np.zeros(n, np.int64), pos=np.full(n, -1, np.int64),
+                  ctr=np.zeros(4, np.int64), stat=np.zeros(4))
+    path = PATH_GENERIC
     if working_set:
         path = PATH_WS
     elif (fast_path and problem.is_l1 and part != "variable" and sel == "cyclic"
           and upd == "prox_gradient" and np.all(sizes == 1)):
         path = PATH_CD1
-    C = BCDConfig(int(part == "variable"), int(sel_code), int(upd_code), int(min(tau, n)),
-                  int(score == "l1"), int(forest), float(problem.lipschitz_global), int(record),
-                  float(-np.inf if f_target is None else f_target), path,
-                  float(-1.0 if tol is None or not working_set else tol))
+    C = BCDConfig(variable=int(part == "variable"), selection=int(sel_code),
+                  update=int(upd_code), tau=int(min(tau, n)), score_l1=int(score == "l1"),
+                  forest=int(forest), L_global=float(problem.lipschitz_global),
+                  record=int(record), f_stop=float(-np.inf if f_target is None else f_target),
+                  path=path, gap_tol=float(-1.0 if tol is None or not working_set else tol))
 
-    aux = np.zeros(n if P.kind == 3 else P.m * P.k)
-    dv = aux if P.kind in (0, 3) else np.zeros(P.m * P.k)
+    aux = np.zeros(n if P.kind == KIND_QUADRATIC else P.m * P.k)
+    dv = aux if P.kind in (KIND_LS, KIND_QUADRATIC) else np.zeros(P.m * P.k)
     init_aux(P, x, aux, dv)
     hist = np.zeros(max_iter + 1)
     hist[0] = objective(P, x, aux)
@@ -427,7 +434,7 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     ident = int(W.ctr[1]) if problem.is_l1 else None
     cfg = {"partition": part, "selection": sel, "update": upd, "block_size": tau,
            "score": score, "forest": bool(forest), "n_blocks": nblocks,
-           "working_set": working_set, "fast_path": {0: None, PATH_CD1: "cd1",
+           "working_set": working_set, "fast_path": {PATH_GENERIC: None, PATH_CD1: "cd1",
                                                      PATH_WS: "working_set"}[path]}
     if working_set:
         cfg["inner_sweeps"] = int(W.stat[2])

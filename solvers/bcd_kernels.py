@@ -33,34 +33,69 @@ from banditlab.solvers.bcd_problems import (
 
 __all__ = ["SELECTION_CODES", "UPDATE_CODES", "BCDArrays", "BCDConfig", "run_iterations"]
 
-SELECTION_CODES = {
-    "cyclic": 0, "random": 1, "permutation": 2, "lipschitz": 3, "gs": 4, "gsl": 5, "gsd": 6,
-    "gsd_rowsum": 7, "gsq": 8, "iht": 9, "greedy_tree": 10, "random_tree": 11,
-    "gsl_tree": 14, "gsd_tree": 15,
-}
+# Integer codes of the options, as the kernels see them (``BCDConfig.selection``, ``.update``,
+# ``.path``). Numba reads module-level ints as compile-time constants, so the kernels compare
+# against these names at no cost.
+# Selection rules (the ``selection=`` strings of :func:`banditlab.solvers.bcd.bcd`):
+SEL_CYCLIC = 0
+SEL_RANDOM = 1
+SEL_PERMUTATION = 2
+SEL_LIPSCHITZ = 3
+SEL_GS = 4
+SEL_GSL = 5
+SEL_GSD = 6
+SEL_GSD_ROWSUM = 7
+SEL_GSQ = 8
+SEL_IHT = 9
+SEL_GREEDY_TREE = 10
+SEL_RANDOM_TREE = 11
 SEL_GSQ_PROX = 12          # GS-q of proximal BCD (selection 'gsq' on an L1 problem)
 SEL_GS_PROX = 13           # GS-s: minimum-norm subgradient (selection 'gs' on an L1 problem)
+SEL_GSL_TREE = 14
+SEL_GSD_TREE = 15
+# Update rules (the ``update=`` strings):
+UPD_GRADIENT = 0
+UPD_GRADIENT_GLOBAL = 1
+UPD_LINE_SEARCH = 2
+UPD_MATRIX = 3
+UPD_NEWTON = 4
+UPD_EXACT = 5
+UPD_PROX_GRADIENT = 6
+UPD_PROX_NEWTON = 7
+UPD_TWO_METRIC = 8
+# Iteration loops:
+PATH_GENERIC = 0          # the generic loop: any selection and update
 PATH_CD1 = 1              # fast path: cyclic fixed 1-coordinate blocks, L1 least squares
 PATH_WS = 2               # working sets: GS-q/GS-s blocks grown with the support, inexact PN
 WS_INNER_RATIO = 0.3      # inner solve stops at this fraction of the outer optimality
 WS_MAX_SWEEPS = 10_000    # cap on inner sweeps per working set
+
+SELECTION_CODES = {
+    "cyclic": SEL_CYCLIC, "random": SEL_RANDOM, "permutation": SEL_PERMUTATION,
+    "lipschitz": SEL_LIPSCHITZ, "gs": SEL_GS, "gsl": SEL_GSL, "gsd": SEL_GSD,
+    "gsd_rowsum": SEL_GSD_ROWSUM, "gsq": SEL_GSQ, "iht": SEL_IHT,
+    "greedy_tree": SEL_GREEDY_TREE, "random_tree": SEL_RANDOM_TREE, "gsl_tree": SEL_GSL_TREE,
+    "gsd_tree": SEL_GSD_TREE,
+}
 UPDATE_CODES = {
-    "gradient": 0, "gradient_global": 1, "line_search": 2, "matrix": 3, "newton": 4,
-    "exact": 5, "prox_gradient": 6, "prox_newton": 7, "two_metric": 8,
+    "gradient": UPD_GRADIENT, "gradient_global": UPD_GRADIENT_GLOBAL,
+    "line_search": UPD_LINE_SEARCH, "matrix": UPD_MATRIX, "newton": UPD_NEWTON,
+    "exact": UPD_EXACT, "prox_gradient": UPD_PROX_GRADIENT, "prox_newton": UPD_PROX_NEWTON,
+    "two_metric": UPD_TWO_METRIC,
 }
 
 
 class BCDConfig(NamedTuple):
     variable: int          # 1: variable blocks, 0: fixed blocks (ptr/idx)
-    selection: int         # selection code
-    update: int            # update code
+    selection: int         # SEL_* code
+    update: int            # UPD_* code
     tau: int               # block size for variable blocks
     score_l1: int          # 1: the authors' code's L1-sum block scores (fixed blocks)
     forest: int            # 1: every block induces a forest (exact update by message passing)
     L_global: float        # lambda_max of the full matrix bound
     record: int            # 1: record F(x) after every iteration
     f_stop: float          # stop as soon as F(x) <= f_stop
-    path: int              # 0 generic, PATH_CD1 cyclic 1-coordinate L1, PATH_WS working sets
+    path: int              # PATH_GENERIC, PATH_CD1 (cyclic 1-coordinate L1), PATH_WS
     gap_tol: float         # working sets: stop when the duality gap <= gap_tol (-1: never)
 
 
@@ -179,7 +214,10 @@ def block_setup(P, ptr, idx, need_L, need_H, need_D, Lb, hptr, hinv, dfb, work):
 # --------------------------------------------------------------------------- selection
 @njit(error_model="numpy", no_cpython_wrapper=True)
 def _needs_full_grad(sel):
-    return sel >= 4 and sel != 11
+    """Whether the rule reads the full gradient: the greedy rules, i.e. all but the four
+    blind rules and the random forest."""
+    return not (sel == SEL_CYCLIC or sel == SEL_RANDOM or sel == SEL_PERMUTATION
+                or sel == SEL_LIPSCHITZ or sel == SEL_RANDOM_TREE)
 
 
 @njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
@@ -187,11 +225,11 @@ def _select_fixed(P, C, W, x, rng, it):
     """Choose a fixed block; return its index."""
     nblocks = W.ptr.shape[0] - 1
     sel = C.selection
-    if sel == 0:
+    if sel == SEL_CYCLIC:
         return it % nblocks
-    if sel == 1:
+    if sel == SEL_RANDOM:
         return rng.integers(0, nblocks)
-    if sel == 3:
+    if sel == SEL_LIPSCHITZ:
         u = rng.random() * W.Lcum[nblocks - 1]
         t = np.searchsorted(W.Lcum, u, side="right")
         return min(t, nblocks - 1)
@@ -200,13 +238,13 @@ def _select_fixed(P, C, W, x, rng, it):
     for t in range(nblocks):
         s = 0.0
         lo, hi = W.ptr[t], W.ptr[t + 1]
-        if sel == 4:                                      # GS
+        if sel == SEL_GS:
             for q in range(lo, hi):
                 gi = W.g[W.idx[q]]
                 s += abs(gi) if C.score_l1 == 1 else gi * gi
-        elif sel == 5:                                    # GSL
+        elif sel == SEL_GSL:
             Lb = W.Lb[t]
-            if C.update == 2:
+            if C.update == UPD_LINE_SEARCH:
                 Lb = 0.0
                 for q in range(lo, hi):
                     Lb = max(Lb, W.Lt[W.idx[q]])
@@ -214,12 +252,12 @@ def _select_fixed(P, C, W, x, rng, it):
                 gi = W.g[W.idx[q]]
                 s += abs(gi) if C.score_l1 == 1 else gi * gi
             s = s / np.sqrt(Lb) if C.score_l1 == 1 else s / Lb
-        elif sel == 6:                                    # GSD
+        elif sel == SEL_GSD:
             for q in range(lo, hi):
                 i = W.idx[q]
                 gi = W.g[i]
                 s += abs(gi) / np.sqrt(W.Li[i]) if C.score_l1 == 1 else gi * gi / W.dfb[i]
-        elif sel == 8:                                    # GSQ
+        elif sel == SEL_GSQ:
             nb = hi - lo
             o = W.hptr[t]
             for a in range(nb):
@@ -228,11 +266,11 @@ def _select_fixed(P, C, W, x, rng, it):
                 for c in range(nb):
                     acc += W.hinv[o + a * nb + c] * W.g[W.idx[lo + c]]
                 s += ga * acc
-        elif sel == SEL_GSQ_PROX:                        # GS-q (proximal)
+        elif sel == SEL_GSQ_PROX:
             for q in range(lo, hi):
                 i = W.idx[q]
                 s += abs(_gsq_score(P, x[i], W.g[i], W.Li[i]))
-        elif sel == SEL_GS_PROX:                         # GS-s (proximal)
+        elif sel == SEL_GS_PROX:
             for q in range(lo, hi):
                 i = W.idx[q]
                 v = _gss_score(P, x[i], W.g[i])
@@ -279,11 +317,11 @@ def _select_variable(P, C, W, x, rng, it):
     n = P.n
     tau = min(C.tau, n)
     sel = C.selection
-    if sel == 0 or sel == 2:                              # cyclic / permutation chunks
+    if sel == SEL_CYCLIC or sel == SEL_PERMUTATION:       # chunks of a permutation
         n_chunks = (n + tau - 1) // tau
         pos = W.ctr[0]
         chunk = pos % n_chunks
-        if pos == 0 or (sel == 2 and chunk == 0):
+        if pos == 0 or (sel == SEL_PERMUTATION and chunk == 0):
             for i in range(n - 1, 0, -1):
                 j = rng.integers(0, i + 1)
                 tmp = W.perm[i]
@@ -295,7 +333,7 @@ def _select_variable(P, C, W, x, rng, it):
         for t in range(hi - lo):
             W.b[t] = W.perm[lo + t]
         return hi - lo
-    if sel == 1:                                          # uniform without replacement
+    if sel == SEL_RANDOM:                                 # uniform without replacement
         for t in range(tau):
             j = t + rng.integers(0, n - t)
             tmp = W.perm2[t]
@@ -303,33 +341,34 @@ def _select_variable(P, C, W, x, rng, it):
             W.perm2[j] = tmp
             W.b[t] = W.perm2[t]
         return tau
-    if sel == 3:                                          # P(i) ~ L_i, without replacement
+    if sel == SEL_LIPSCHITZ:                              # P(i) ~ L_i, without replacement
         for i in range(n):
             u = rng.random()
             W.score[i] = np.log(max(u, 1e-300)) / W.Li[i]
         return _top_k(W.score, tau, W.b)
-    if sel == 4:
+    if sel == SEL_GS:
         for i in range(n):
             W.score[i] = abs(W.g[i])
         return _top_k(W.score, tau, W.b)
-    if sel == 6:
+    if sel == SEL_GSD:
         for i in range(n):
-            Li = W.Lt[i] if C.update == 2 else W.Li[i]
+            Li = W.Lt[i] if C.update == UPD_LINE_SEARCH else W.Li[i]
             W.score[i] = abs(W.g[i]) / np.sqrt(Li)
         return _top_k(W.score, tau, W.b)
-    if sel == 7:
+    if sel == SEL_GSD_ROWSUM:
         for i in range(n):
             W.score[i] = abs(W.g[i]) / np.sqrt(W.drow[i])
         return _top_k(W.score, tau, W.b)
-    if sel == 9:
+    if sel == SEL_IHT:
         return _iht(P, C, W, tau)
-    if sel == 10 or sel == 11 or sel == 14 or sel == 15:  # forest blocks
-        if sel != 11:                                     # greedy order: GS, GSL or GSD
+    if (sel == SEL_GREEDY_TREE or sel == SEL_RANDOM_TREE or sel == SEL_GSL_TREE
+            or sel == SEL_GSD_TREE):                      # forest blocks
+        if sel != SEL_RANDOM_TREE:                        # greedy order: GS, GSL or GSD
             for i in range(n):
                 W.score[i] = abs(W.g[i])
-                if sel == 14:
+                if sel == SEL_GSL_TREE:
                     W.score[i] /= np.sqrt(W.Li[i])
-                elif sel == 15:
+                elif sel == SEL_GSD_TREE:
                     W.score[i] /= np.sqrt(W.drow[i])
             order = np.argsort(-W.score)
         else:
@@ -570,18 +609,18 @@ def _two_metric(P, C, W, nb, bidx, x, aux, dv):
 @njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
 def _update(P, C, W, nb, bidx, x, aux, dv):
     upd = C.update
-    if upd == 0:
+    if upd == UPD_GRADIENT:
         L = _block_L(P, C, W, nb, bidx, aux, dv)
         for t in range(nb):
             W.d[t] = -W.gb[t] / L
         apply_step(P, x, aux, dv, W.b, nb, W.d)
-    elif upd == 1:
+    elif upd == UPD_GRADIENT_GLOBAL:
         for t in range(nb):
             W.d[t] = -W.gb[t] / C.L_global
         apply_step(P, x, aux, dv, W.b, nb, W.d)
-    elif upd == 2:
+    elif upd == UPD_LINE_SEARCH:
         _line_search_lipschitz(P, W, nb, x, aux, dv)
-    elif upd == 3 or (upd == 5 and C.forest == 0):
+    elif upd == UPD_MATRIX or (upd == UPD_EXACT and C.forest == 0):
         if C.variable == 0 and W.hinv.shape[0] > 0:
             o = W.hptr[bidx]
             Hi = np.ascontiguousarray(W.hinv[o:o + nb * nb]).reshape((nb, nb))
@@ -591,18 +630,18 @@ def _update(P, C, W, nb, bidx, x, aux, dv):
             Hi = _block_pinv(H)
         _matvec_neg(Hi, W.gb, nb, W.d)
         apply_step(P, x, aux, dv, W.b, nb, W.d)
-    elif upd == 4:
+    elif upd == UPD_NEWTON:
         _newton(P, W, nb, x, aux, dv)
-    elif upd == 5:                                        # exact forest solve (quadratic)
+    elif upd == UPD_EXACT:                                # exact forest solve (quadratic)
         for t in range(nb):
             W.vec2[t] = -W.gb[t]
         forest_solve(P.cp, P.ci, P.cx, W.b, nb, W.vec2, W.pos, W.d)
         apply_step(P, x, aux, dv, W.b, nb, W.d)
-    elif upd == 6:
+    elif upd == UPD_PROX_GRADIENT:
         _prox_gradient(P, W, nb, _block_L(P, C, W, nb, bidx, aux, dv), x, aux, dv)
-    elif upd == 7:
+    elif upd == UPD_PROX_NEWTON:
         _prox_newton(P, W, nb, x, aux, dv)
-    else:
+    else:                                                 # UPD_TWO_METRIC
         _two_metric(P, C, W, nb, bidx, x, aux, dv)
 
 

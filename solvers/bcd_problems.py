@@ -3,17 +3,19 @@
 Five smooth losses share one kernel representation (:class:`ProblemData`) so a single BCD loop
 (:mod:`banditlab.solvers.bcd`) serves all of them:
 
-* ``kind 0`` least squares ``0.5 ||M x - y||^2`` (optionally ``+ lam * ||x||_1`` and ``x >= 0``);
-* ``kind 1`` binary logistic ``sum_r log(1 + exp(-y_r m_r^T x))``, ``y_r in {-1, +1}``;
-* ``kind 2`` multinomial (softmax) logistic ``sum_r logsumexp(m_r^T X) - m_r^T X y_r`` with
-  ``X`` of shape ``(p, k)`` flattened row-major (coordinate ``j * k + c`` is feature ``j``,
-  class ``c``);
-* ``kind 3`` quadratic ``0.5 x^T A x - c^T x`` with sparse symmetric positive definite ``A``
-  (label propagation on a graph builds one).
+* ``KIND_LS``: least squares ``0.5 ||M x - y||^2`` (optionally ``+ lam * ||x||_1`` and
+  ``x >= 0``);
+* ``KIND_LOGISTIC``: binary logistic ``sum_r log(1 + exp(-y_r m_r^T x))``, ``y_r in {-1, +1}``;
+* ``KIND_SOFTMAX``: multinomial (softmax) logistic ``sum_r logsumexp(m_r^T X) - m_r^T X y_r``
+  with ``X`` of shape ``(p, k)`` flattened row-major (coordinate ``j * k + c`` is feature
+  ``j``, class ``c``);
+* ``KIND_QUADRATIC``: quadratic ``0.5 x^T A x - c^T x`` with sparse symmetric positive definite
+  ``A`` (label propagation on a graph builds one).
 
-The kernels keep an auxiliary vector in step with ``x``: the residual ``M x - y`` (kind 0), the
-scores ``M x`` (kinds 1, 2) or the gradient ``A x - c`` (kind 3), plus the derivative of the
-loss with respect to the scores, so one coordinate's gradient costs one column product.
+The kernels keep an auxiliary vector in step with ``x``: the residual ``M x - y`` (least
+squares), the scores ``M x`` (logistic, softmax) or the gradient ``A x - c`` (quadratic), plus
+the derivative of the loss with respect to the scores, so one coordinate's gradient costs one
+column product.
 
 Smoothness constants follow Nutini, Laradji & Schmidt (2022), Table in §2 of the spec:
 ``L_i = ||M_i||^2`` (least squares), ``0.25 ||M_i||^2`` (logistic and softmax; ``p(1-p) <= 1/4``
@@ -51,13 +53,17 @@ __all__ = [
     "Softmax",
 ]
 
-KIND_LS, KIND_LOGISTIC, KIND_SOFTMAX, KIND_QUADRATIC = 0, 1, 2, 3
+# Problem codes (``ProblemData.kind``); Numba reads module-level ints as compile-time constants.
+KIND_LS = 0               # least squares, with or without the L1 term
+KIND_LOGISTIC = 1         # binary logistic
+KIND_SOFTMAX = 2          # multinomial (softmax) logistic
+KIND_QUADRATIC = 3        # quadratic with a sparse SPD matrix
 
 
 class ProblemData(NamedTuple):
     """Kernel view of a problem (every field always present; unused ones are empty)."""
 
-    kind: int            # 0 least squares, 1 logistic, 2 softmax, 3 quadratic
+    kind: int            # KIND_LS, KIND_LOGISTIC, KIND_SOFTMAX or KIND_QUADRATIC
     n: int               # number of variables
     m: int               # rows of the design (n for a quadratic)
     k: int               # classes (softmax), else 1
@@ -151,9 +157,9 @@ def _sigmoid(z):
 @njit(error_model="numpy", no_cpython_wrapper=True)
 def _refresh_row(P, aux, dv, r):
     """Recompute the loss derivative of row ``r`` from the scores (kinds 1 and 2)."""
-    if P.kind == 1:
+    if P.kind == KIND_LOGISTIC:
         dv[r] = -P.y[r] * _sigmoid(-P.y[r] * aux[r])
-    elif P.kind == 2:
+    elif P.kind == KIND_SOFTMAX:
         k = P.k
         mx = aux[r * k]
         for c in range(1, k):
@@ -169,25 +175,25 @@ def _refresh_row(P, aux, dv, r):
 @njit(error_model="numpy")
 def init_aux(P, x, aux, dv):
     """Fill ``aux`` (residual / scores / gradient) and ``dv`` from scratch for ``x``."""
-    if P.kind == 3:
+    if P.kind == KIND_QUADRATIC:
         for i in range(P.n):
             aux[i] = -P.c[i]
         for i in range(P.n):
             if x[i] != 0.0:
                 col_axpy(P, i, x[i], aux)
         return
-    if P.kind == 0:
+    if P.kind == KIND_LS:
         for r in range(P.m):
             aux[r] = -P.y[r]
     else:
         aux[:] = 0.0
     for i in range(P.n):
         if x[i] != 0.0:
-            if P.kind == 2:
+            if P.kind == KIND_SOFTMAX:
                 col_axpy_k(P, i, x[i], aux)
             else:
                 col_axpy(P, i, x[i], aux)
-    if P.kind != 0:
+    if P.kind != KIND_LS:
         for r in range(P.m):
             _refresh_row(P, aux, dv, r)
 
@@ -196,15 +202,15 @@ def init_aux(P, x, aux, dv):
 def smooth_objective(P, x, aux):
     """The smooth part ``f(x)`` from the auxiliary vector (O(m k), or O(n) for a quadratic)."""
     s = 0.0
-    if P.kind == 0:
+    if P.kind == KIND_LS:
         for r in range(P.m):
             s += aux[r] * aux[r]
         return 0.5 * s
-    if P.kind == 1:
+    if P.kind == KIND_LOGISTIC:
         for r in range(P.m):
             s += _log1pexp(-P.y[r] * aux[r])
         return s
-    if P.kind == 2:
+    if P.kind == KIND_SOFTMAX:
         k = P.k
         for r in range(P.m):
             mx = aux[r * k]
@@ -242,9 +248,9 @@ def objective(P, x, aux):
 @njit(error_model="numpy", no_cpython_wrapper=True)
 def coord_grad(P, aux, dv, i):
     """``grad_i f(x)`` from the maintained auxiliary vectors."""
-    if P.kind == 3:
+    if P.kind == KIND_QUADRATIC:
         return aux[i]
-    if P.kind == 2:
+    if P.kind == KIND_SOFTMAX:
         return col_dot_k(P, i, dv)
     return col_dot(P, i, dv)
 
@@ -272,11 +278,11 @@ def apply_step(P, x, aux, dv, b, nb, d):
             continue
         touched = True
         x[i] += di
-        if P.kind == 2:
+        if P.kind == KIND_SOFTMAX:
             col_axpy_k(P, i, di, aux)
         else:
             col_axpy(P, i, di, aux)
-    if not touched or P.kind == 0 or P.kind == 3:
+    if not touched or P.kind == KIND_LS or P.kind == KIND_QUADRATIC:
         return
     if P.dense == 1:
         for r in range(P.m):
@@ -285,14 +291,14 @@ def apply_step(P, x, aux, dv, b, nb, d):
     for t in range(nb):
         if d[t] == 0.0:
             continue
-        j = b[t] // k if P.kind == 2 else b[t]
+        j = b[t] // k if P.kind == KIND_SOFTMAX else b[t]
         for q in range(P.cp[j], P.cp[j + 1]):
             _refresh_row(P, aux, dv, P.ci[q])
 
 
 @njit(error_model="numpy", no_cpython_wrapper=True)
 def _feature(P, i):
-    return i // P.k if P.kind == 2 else i
+    return i // P.k if P.kind == KIND_SOFTMAX else i
 
 
 @njit(error_model="numpy", no_cpython_wrapper=True)
@@ -347,12 +353,12 @@ def _quadratic_block(P, b, nb, out, work):
 @njit(error_model="numpy")
 def bound_block(P, b, nb, out, work):
     """The matrix bound ``H_b`` (upper bound of the block Hessian) into ``out[:nb, :nb]``."""
-    if P.kind == 3:
+    if P.kind == KIND_QUADRATIC:
         _quadratic_block(P, b, nb, out, work)
         return
     empty = np.zeros(0)
     _weighted_col_products(P, b, nb, empty, 1, out, work)
-    if P.kind == 2:
+    if P.kind == KIND_SOFTMAX:
         k = P.k
         seen = np.zeros(k, np.int64)
         n_cls = 0
@@ -375,10 +381,10 @@ def bound_block(P, b, nb, out, work):
 @njit(error_model="numpy")
 def hessian_block(P, aux, dv, b, nb, out, work):
     """The exact block Hessian ``hess_bb f(x)`` into ``out[:nb, :nb]``."""
-    if P.kind == 0 or P.kind == 3:
+    if P.kind == KIND_LS or P.kind == KIND_QUADRATIC:
         bound_block(P, b, nb, out, work)
         return
-    if P.kind == 1:
+    if P.kind == KIND_LOGISTIC:
         w = np.empty(P.m)
         for r in range(P.m):
             sg = _sigmoid(aux[r])
@@ -417,7 +423,7 @@ def hessian_block(P, aux, dv, b, nb, out, work):
 @njit(error_model="numpy", no_cpython_wrapper=True)
 def bound_matvec(P, v, out, work):
     """``out = H v`` for the full matrix bound ``H`` (``work``: float64[m * k])."""
-    if P.kind == 3:
+    if P.kind == KIND_QUADRATIC:
         for i in range(P.n):
             out[i] = col_dot(P, i, v)
         return
@@ -425,11 +431,11 @@ def bound_matvec(P, v, out, work):
     work[:] = 0.0
     for i in range(P.n):
         if v[i] != 0.0:
-            if P.kind == 2:
+            if P.kind == KIND_SOFTMAX:
                 col_axpy_k(P, i, v[i], work)
             else:
                 col_axpy(P, i, v[i], work)
-    if P.kind == 2:
+    if P.kind == KIND_SOFTMAX:
         for r in range(P.m):
             mean = 0.0
             for c in range(k):
@@ -527,8 +533,8 @@ class BCDProblem:
 
     def _state(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         P = self.data
-        aux = np.zeros(P.n if P.kind == 3 else P.m * P.k)
-        dv = aux if P.kind in (0, 3) else np.zeros(P.m * P.k)
+        aux = np.zeros(P.n if P.kind == KIND_QUADRATIC else P.m * P.k)
+        dv = aux if P.kind in (KIND_LS, KIND_QUADRATIC) else np.zeros(P.m * P.k)
         init_aux(P, x, aux, dv)
         return aux, dv
 
@@ -578,7 +584,7 @@ class BCDProblem:
         return f"{type(self).__name__}(n={self.data.n})"
 
 
-def _design_problem(self: BCDProblem, M: Any, y: np.ndarray | None, Y: np.ndarray | None,
+def _design_problem(self: BCDProblem, M: Any, *, y: np.ndarray | None, Y: np.ndarray | None,
                     kind: int, k: int, hscale: float, lam: float, nonneg: bool) -> None:
     owner = type(self).__name__
     MT, cp, ci, cx, dense, Mv = _as_design(M, owner)
@@ -586,8 +592,9 @@ def _design_problem(self: BCDProblem, M: Any, y: np.ndarray | None, Y: np.ndarra
     n = p * k
     yv = np.zeros(m) if y is None else y
     Yv = np.zeros(0) if Y is None else np.ascontiguousarray(Y, dtype=np.float64).ravel()
-    self.data = ProblemData(kind, n, m, k, dense, MT, cp, ci, cx, yv, Yv, np.zeros(0), hscale,
-                            float(lam), int(nonneg))
+    self.data = ProblemData(kind=kind, n=n, m=m, k=k, dense=dense, MT=MT, cp=cp, ci=ci, cx=cx,
+                            y=yv, Y=Yv, c=np.zeros(0), hscale=hscale, lam=float(lam),
+                            nonneg=int(nonneg))
     sq = _col_sq_norms(Mv)
     smax = _sigma_max_sq(Mv)
     rows = _abs_gram_rowsums(Mv)
@@ -620,7 +627,8 @@ class LeastSquares(BCDProblem):
         owner = type(self).__name__
         m = M.shape[0] if hasattr(M, "shape") else len(M)
         yv = check_array(y, "y", owner=owner, ndim=1, shape=(m,))
-        _design_problem(self, M, yv, None, KIND_LS, 1, 1.0, 0.0, False)
+        _design_problem(self, M, y=yv, Y=None, kind=KIND_LS, k=1, hscale=1.0, lam=0.0,
+                        nonneg=False)
 
 
 class L1LeastSquares(BCDProblem):
@@ -645,7 +653,8 @@ class L1LeastSquares(BCDProblem):
         yv = check_array(y, "y", owner=owner, ndim=1, shape=(m,))
         lam = check_real(lam, "lam", owner=owner, low=0.0, closed="neither")
         nonneg = check_bool(nonnegative, "nonnegative", owner=owner)
-        _design_problem(self, M, yv, None, KIND_LS, 1, 1.0, lam, nonneg)
+        _design_problem(self, M, y=yv, Y=None, kind=KIND_LS, k=1, hscale=1.0, lam=lam,
+                        nonneg=nonneg)
 
     @property
     def lam(self) -> float:
@@ -709,7 +718,8 @@ class Logistic(BCDProblem):
         if not np.all(np.abs(yv) == 1.0):
             raise ValueError(f"{owner}: 'y' must be a 1-d array of labels in {{-1, +1}}; got "
                              f"an entry equal to {yv[np.abs(yv) != 1.0][0]!r}.")
-        _design_problem(self, M, yv, None, KIND_LOGISTIC, 1, 0.25, 0.0, False)
+        _design_problem(self, M, y=yv, Y=None, kind=KIND_LOGISTIC, k=1, hscale=0.25, lam=0.0,
+                        nonneg=False)
 
 
 class Softmax(BCDProblem):
@@ -737,7 +747,8 @@ class Softmax(BCDProblem):
                           low=0, high=k - 1)
         Y = np.zeros((m, k))
         Y[np.arange(m), lab] = 1.0
-        _design_problem(self, M, None, Y, KIND_SOFTMAX, k, 0.5, 0.0, False)
+        _design_problem(self, M, y=None, Y=Y, kind=KIND_SOFTMAX, k=k, hscale=0.5, lam=0.0,
+                        nonneg=False)
         self.n_classes = k
 
 
@@ -780,10 +791,11 @@ class Quadratic(BCDProblem):
         if lmin <= 0:
             raise ValueError(f"{owner}: 'A' must be positive definite; got smallest eigenvalue "
                              f"{lmin:.3g}.")
-        self.data = ProblemData(KIND_QUADRATIC, n, n, 1, 0, np.zeros((0, 0)),
-                                As.indptr.astype(np.int64), As.indices.astype(np.int64),
-                                As.data.astype(np.float64), np.zeros(0), np.zeros(0), cv, 1.0,
-                                0.0, 0)
+        self.data = ProblemData(kind=KIND_QUADRATIC, n=n, m=n, k=1, dense=0,
+                                MT=np.zeros((0, 0)), cp=As.indptr.astype(np.int64),
+                                ci=As.indices.astype(np.int64), cx=As.data.astype(np.float64),
+                                y=np.zeros(0), Y=np.zeros(0), c=cv, hscale=1.0, lam=0.0,
+                                nonneg=0)
         self.A = As
         self.c = cv
         self.lipschitz = diag.astype(np.float64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -282,11 +283,16 @@ def test_movielens_construction_on_a_small_file(tmp_path: Path) -> None:
 
 
 def test_movielens_errors(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"'path' must be an existing folder"):
-        movielens_cascading_mdp(tmp_path / "nope")
-    with pytest.raises(FileNotFoundError, match=r"'path' must be a folder holding u\.data or "
-                                                r"u\.data\.gz"):
+    nope = tmp_path / "nope"
+    with pytest.raises(FileNotFoundError, match=r"^movielens_cascading_mdp: MovieLens 100K "
+                                                r"\(u\.data or u\.data\.gz and u\.item or "
+                                                r"u\.item\.gz\) not found; looked in "
+                                                rf"{re.escape(repr(str(nope)))}, "):
+        movielens_cascading_mdp(nope)
+    tmp_path.joinpath("u.item").write_text("1|A|||x|0\n")
+    with pytest.raises(FileNotFoundError, match=r"MovieLens 100K \(u\.data or u\.data\.gz and "):
         movielens_cascading_mdp(tmp_path)
+    tmp_path.joinpath("u.item").unlink()
     _write_movielens(tmp_path)
     with pytest.raises(ValueError, match=r"'n_items' must be an int in \[1, 4\] \(movies with "
                                          r"ratings\); got 5"):

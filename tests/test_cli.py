@@ -173,6 +173,25 @@ def test_reproduce_list_and_errors(capsys):
     assert code == 2 and "give a NAME or --list" in err
 
 
+def test_reproduce_without_data_prints_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("BANDITLAB_DATA", str(tmp_path / "empty"))
+    monkeypatch.setattr("banditlab.data.user_data_dir", lambda: tmp_path / "user")
+    out_dir = tmp_path / "out"
+    code, _, err = _run(["reproduce", "cascading-rl", "--full", "--out", str(out_dir)], capsys)
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("error: cascading_rl: MovieLens 100K (u.data or u.data.gz and u.item "
+                          "or u.item.gz) not found; looked in ")
+    assert str(tmp_path / "empty" / "ml-100k") in err and "--data DIR" in err
+    assert not out_dir.exists()
+    given = tmp_path / "given"
+    code, _, err = _run(["reproduce", "cascading-rl", "--data", str(given)], capsys)
+    assert code == 1 and err.count("\n") == 1 and repr(str(given)) in err
+    code, _, err = _run(["reproduce", "baselines", "--data", str(given)], capsys)
+    assert code == 2
+    assert err.strip() == "error: reproduce: --data: 'baselines' reads no data files."
+
+
 def test_reproduce_baselines_quick(tmp_path, capsys):
     out_dir = tmp_path / "bl"
     code, out, err = _run(["reproduce", "baselines", "--out", str(out_dir)], capsys)

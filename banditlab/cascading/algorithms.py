@@ -3,9 +3,11 @@
 This implements Du, Srikant & Chen, "Cascading Reinforcement Learning" (ICLR 2024): the
 BestPerm oracle, backward induction with it, **CascadingVI** (regret minimisation with
 variance-aware bonuses), **CascadingBPI** (best policy identification) and the paper's
-baselines **CascadingVI-Oracle** (exhaustive search over lists), **CascadingVI-Bonus**
-(variance-unaware bonuses) and **AdaptVI** (UCBVI with lists as atomic actions). All loops
-run in the Numba kernels of :mod:`banditlab.cascading.kernels` and
+baselines **CascadingVI-Oracle** (exhaustive search over lists), **CascadingVI-Bonus** (a
+Hoeffding instead of a variance-aware bonus on the attraction probabilities only) and
+**AdaptVI** (UCBVI with lists as atomic actions), plus an ablation the paper does not run,
+**CascadingVI-BothHoeffding** (Hoeffding bonuses on the attraction probabilities and on the
+transitions). All loops run in the Numba kernels of :mod:`banditlab.cascading.kernels` and
 :mod:`banditlab.envs.cascading_kernels`; this module validates, allocates and delegates.
 
 Episodic protocol (``EPISODIC``)
@@ -74,6 +76,7 @@ __all__ = [
     "CascadingBPI",
     "CascadingVI",
     "CascadingVIBonus",
+    "CascadingVIBothHoeffding",
     "CascadingVIOracle",
     "best_list_brute_force",
     "best_perm",
@@ -349,7 +352,9 @@ class CascadingVI(CascadingAgent):
     reconstruction, so ``bonus_scale`` multiplies every bonus). The list in each state is
     BestPerm's on ``(q̄, w̄)``; a pessimistic value ``V̲`` of the chosen list (lower bounds
     ``q̲``, ``w̲``) feeds the variance correction. Statistics are shared across steps (the
-    model is stationary); attraction outcomes are counted only up to the click.
+    model is stationary); attraction outcomes are counted only up to the click. The ablations
+    replace ``b_q`` (:class:`CascadingVIBonus`) or both ``b_q`` and ``b_pV``
+    (:class:`CascadingVIBothHoeffding`) by Hoeffding bonuses.
 
     Parameters
     ----------
@@ -376,7 +381,10 @@ class CascadingVI(CascadingAgent):
 
     kernels = register_kernels(CascadingVIParams, Kernels(None, plan=cvi_plan, update=cvi_update),
                                EPISODIC)
-    _bernstein: ClassVar[bool] = True
+    #: Hoeffding instead of variance-aware bonus on the attraction probabilities
+    _hoeffding_attraction: ClassVar[bool] = False
+    #: Hoeffding instead of variance-aware bonus on the transitions (``p̂ᵀV̄``)
+    _hoeffding_transition: ClassVar[bool] = False
     _exhaustive: ClassVar[bool] = False
 
     def __init__(self, n_states: int, n_items: int, list_size: int, horizon: int, *,
@@ -389,8 +397,11 @@ class CascadingVI(CascadingAgent):
         self._rewards = self._check_rewards(rewards)
         big_l = math.log(4.0 * v["n_states"] * v["n_items"] * v["horizon"] * v["n_episodes"]
                          / v["delta"])
-        self.params = CascadingVIParams(float(big_l), False, self._bernstein, self._exhaustive,
-                                        float(v["bonus_scale"]))
+        self.params = CascadingVIParams(
+            log_term=float(big_l), anytime=False,
+            hoeffding_attraction=self._hoeffding_attraction,
+            hoeffding_transition=self._hoeffding_transition, exhaustive=self._exhaustive,
+            bonus_scale=float(v["bonus_scale"]))
 
     def _check_rewards(self, rewards: Any) -> np.ndarray | None:
         if rewards is None:
@@ -425,14 +436,36 @@ class CascadingVI(CascadingAgent):
 
 
 class CascadingVIBonus(CascadingVI):
-    """CascadingVI-Bonus: CascadingVI with variance-unaware (Hoeffding) bonuses.
+    """CascadingVI-Bonus: CascadingVI with a Hoeffding bonus on the attraction probabilities.
 
-    ``b_q = 2 sqrt(L / n)`` and ``b_pV = 2 c_h sqrt(L / n)`` (``c_h = H - h + 1``; the spec's
-    constants with ``H`` replaced by the remaining horizon). The paper's ablation showing what
-    the variance-aware bonus buys.
+    The paper's ablation (Du et al. 2024, experiments; spec §3.2): the variance-aware bonus on
+    the attraction probabilities is replaced by the variance-unaware ``b_q = 2 sqrt(L / n)``
+    (the constant is the spec's assumption); the transition bonus ``b_pV`` stays
+    variance-aware, as in :class:`CascadingVI`. It isolates what the variance-aware attraction
+    bonus buys (the ``sqrt(m)`` saving of the paper's analysis). Swapping the transition bonus
+    too is a different ablation, :class:`CascadingVIBothHoeffding`.
     """
 
-    _bernstein = False
+    _hoeffding_attraction = True
+
+
+class CascadingVIBothHoeffding(CascadingVI):
+    """CascadingVI-BothHoeffding: CascadingVI with Hoeffding attraction and transition bonuses.
+
+    ``b_q = 2 sqrt(L / n)`` and ``b_pV = 2 c_h sqrt(L / n)`` (``c_h = H - h + 1``; the spec's
+    constants with ``H`` replaced by the remaining horizon). Not an ablation of the paper: it
+    swaps the transition bonus as well as the attraction one (:class:`CascadingVIBonus` swaps
+    only the latter). With the spec's constants the variance-aware transition bonus is the
+    larger one until a (state, item) pair has been clicked about ``6 L`` times (its
+    lower-order term alone, ``5 c_h L / n``, exceeds ``2 c_h sqrt(L / n)`` for
+    ``n < 6.25 L``; ``L`` is about 25 at the paper's sizes), and longer while ``V̄ - V̲`` is
+    large. During that burn-in this variant explores less and has lower regret than
+    CascadingVI; it falls behind between 2e5 and 3e5 episodes at ``N = 10`` on the MovieLens
+    instance (spec §3.2; the measurements are in ``benchmarks/README_cascading.md``).
+    """
+
+    _hoeffding_attraction = True
+    _hoeffding_transition = True
 
 
 class CascadingVIOracle(CascadingVI):
@@ -528,8 +561,9 @@ class CascadingBPI(CascadingVI):
         self.epsilon = float(v["epsilon"])
         self.max_episodes = int(v["max_episodes"])
         big_l = math.log(4.0 * v["n_states"] * v["n_items"] * v["horizon"] / v["delta"])
-        self.params = CascadingVIParams(float(big_l + v["n_states"]), True, True, False,
-                                        float(v["bonus_scale"]))
+        self.params = CascadingVIParams(
+            log_term=float(big_l + v["n_states"]), anytime=True, hoeffding_attraction=False,
+            hoeffding_transition=False, exhaustive=False, bonus_scale=float(v["bonus_scale"]))
 
     def identify(self, env: CascadingMDP, *, seed: SeedLike = None) -> BPIResult:
         """Run until the stopping rule fires (or the budget ends) on ``env``.
@@ -570,22 +604,33 @@ class AdaptVI(CascadingAgent):
         As in :class:`CascadingVI`.
     bonus_scale : float, default 1.0
         ``c`` in the Hoeffding bonus ``c c_h sqrt(L / n)``.
+    full_backup : bool, default True
+        Scan every list at every (h, s), as the spec's baseline does (§3.4:
+        ``V̄_h(s) = max_{A ∈ A} Q̄_h(s, A)`` at a cost of ``O(S |A| S)`` per backup; the
+        paper reports AdaptVI as slow). ``False`` stops the scan at a state as soon as a list
+        reaches the cap ``c_h`` (in practice the first unplayed list): the same values and
+        lists (no later list can exceed the cap, and ties keep the first), hence the same
+        regret, but a running time that no longer grows with ``|A|`` while unplayed lists
+        remain. The default is the faithful one; ``False`` is a shortcut of this library.
     """
 
     kernels = register_kernels(AdaptVIParams, Kernels(None, plan=adaptvi_plan,
                                                       update=adaptvi_update), EPISODIC)
+    constraints = {**CascadingAgent.constraints, "full_backup": Boolean()}
 
     def __init__(self, n_states: int, n_items: int, list_size: int, horizon: int, *,
                  initial_state: int = 0, delta: float = 0.005, n_episodes: int = 100_000,
-                 bonus_scale: float = 1.0) -> None:
+                 bonus_scale: float = 1.0, full_backup: bool = True) -> None:
         v = self._validate_dims(n_states=n_states, n_items=n_items, list_size=list_size,
                                 horizon=horizon, initial_state=initial_state, delta=delta,
-                                n_episodes=n_episodes, bonus_scale=bonus_scale)
+                                n_episodes=n_episodes, bonus_scale=bonus_scale,
+                                full_backup=full_backup)
         n_lists = sum(math.perm(v["n_items"], k) for k in range(1, v["list_size"] + 1))
         self.n_lists = n_lists
         big_l = math.log(4.0 * v["n_states"] * n_lists * v["horizon"] * v["n_episodes"]
                          / v["delta"])
-        self.params = AdaptVIParams(float(big_l), float(v["bonus_scale"]))
+        self.params = AdaptVIParams(log_term=float(big_l), bonus_scale=float(v["bonus_scale"]),
+                                    full_backup=bool(v["full_backup"]))
 
     def _init_state(self) -> AdaptVIState:
         S, N, m, H = self.n_states, self.n_items, self.list_size, self.horizon

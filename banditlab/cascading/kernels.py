@@ -47,13 +47,18 @@ __all__ = [
 # Agents: CascadingVI (and its ablations / the BPI planner) and AdaptVI
 # ---------------------------------------------------------------------------------------------
 class CascadingVIParams(NamedTuple):
-    """Hyperparameters of CascadingVI, its ablations and CascadingBPI."""
+    """Hyperparameters of CascadingVI, its ablations and CascadingBPI.
 
-    log_term: float        # L (constant part of the log term)
-    anytime: bool          # True: L_k = log_term + log(k (k + 1)) at episode k (BPI)
-    bernstein: bool        # True: variance-aware bonuses; False: Hoeffding (CascadingVI-Bonus)
-    exhaustive: bool       # True: exhaustive oracle (CascadingVI-Oracle); False: BestPerm
-    bonus_scale: float     # multiplies every bonus (1 = the specified constants)
+    The two bonus flags are independent: CascadingVI sets neither, CascadingVI-Bonus (the
+    paper's ablation) only ``hoeffding_attraction``, CascadingVI-BothHoeffding both.
+    """
+
+    log_term: float              # L (constant part of the log term)
+    anytime: bool                # True: L_k = log_term + log(k (k + 1)) at episode k (BPI)
+    hoeffding_attraction: bool   # True: b_q = 2 sqrt(L / n); False: variance-aware b_q
+    hoeffding_transition: bool   # True: b_pV = 2 c_h sqrt(L / n); False: variance-aware b_pV
+    exhaustive: bool             # True: exhaustive oracle (CascadingVI-Oracle); False: BestPerm
+    bonus_scale: float           # multiplies every bonus (1 = the specified constants)
 
 
 class CascadingVIState(NamedTuple):
@@ -83,8 +88,10 @@ def _cvi_log(params, episode):
 def cvi_plan(params, state, episode):
     """Optimistic / pessimistic backward induction of CascadingVI (one plan per episode).
 
-    Fills ``state.v_up``, ``state.v_low`` and ``state.policy`` in place and returns
-    ``(v_up[0, s1], v_low[0, s1])``.
+    The attraction bonus ``b_q`` and the transition bonus ``b_pV`` are variance-aware
+    (Bernstein) or Hoeffding according to ``params.hoeffding_attraction`` and
+    ``params.hoeffding_transition``, independently. Fills ``state.v_up``, ``state.v_low``
+    and ``state.policy`` in place and returns ``(v_up[0, s1], v_low[0, s1])``.
     """
     n_states, n_items = state.n_q.shape
     horizon, _, m = state.policy.shape
@@ -100,10 +107,10 @@ def cvi_plan(params, state, episode):
                 q_low[s, a] = 0.0
                 continue
             qh = state.clicks[s, a] / n
-            if params.bernstein:
-                b = 2.0 * np.sqrt(qh * (1.0 - qh) * big_l / n) + 5.0 * big_l / n
-            else:
+            if params.hoeffding_attraction:
                 b = 2.0 * np.sqrt(big_l / n)
+            else:
+                b = 2.0 * np.sqrt(qh * (1.0 - qh) * big_l / n) + 5.0 * big_l / n
             b *= scale
             q_up[s, a] = min(1.0, qh + b)
             q_low[s, a] = max(0.0, qh - b)
@@ -145,12 +152,12 @@ def cvi_plan(params, state, episode):
                         sq_up += ph * v_up[h + 1, t] ** 2
                         d = v_up[h + 1, t] - v_low[h + 1, t]
                         gap2 += ph * d * d
-                if params.bernstein:
+                if params.hoeffding_transition:
+                    b = 2.0 * cap * np.sqrt(big_l / n)
+                else:
                     var = max(0.0, sq_up - m_up * m_up)
                     b = (2.0 * np.sqrt(var * big_l / n) + 2.0 * np.sqrt(gap2 * big_l / n)
                          + 5.0 * cap * big_l / n)
-                else:
-                    b = 2.0 * cap * np.sqrt(big_l / n)
                 b *= scale
                 w_up[a] = min(cap, r_up + m_up + b)
                 w_low[a] = max(0.0, r_low + m_low - b)
@@ -192,6 +199,7 @@ class AdaptVIParams(NamedTuple):
 
     log_term: float        # L
     bonus_scale: float     # c in the bonus c * cap * sqrt(L / n)
+    full_backup: bool      # True: scan every list; False: stop at the first list worth the cap
 
 
 class AdaptVIState(NamedTuple):
@@ -212,11 +220,17 @@ class AdaptVIState(NamedTuple):
 def adaptvi_plan(params, state, episode):
     """UCBVI backup over atomic lists; unplayed (s, A) get the cap (first such list wins).
 
+    With ``params.full_backup`` every list is scanned at every (h, s) (``O(S |A|)`` per step
+    plus ``O(S)`` per played list); otherwise the scan stops at the first list whose value
+    reaches the cap ``c_h``. No later list can beat it (values are capped and ties keep the
+    first list), so both give the same values and lists; only the running time differs.
+
     Returns ``(v_up[0, s1], nan)``: AdaptVI keeps no pessimistic value.
     """
     n_states, n_lists = state.n.shape
     horizon, _, m = state.policy.shape
     big_l = params.log_term
+    stop_at_cap = not params.full_backup
     v_up = state.v_up
     v_up[horizon, :] = 0.0
     for h in range(horizon - 1, -1, -1):
@@ -240,7 +254,7 @@ def adaptvi_plan(params, state, episode):
                 if val > best:
                     best = val
                     best_i = i
-                    if val >= cap:
+                    if stop_at_cap and val >= cap:
                         break
             v_up[h, s] = best
             state.choice[h, s] = best_i

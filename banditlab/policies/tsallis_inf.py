@@ -15,9 +15,12 @@ tuning, where losses are unbounded iteration counts: ``s`` is the mean loss obse
 positive loss.
 
 Newton's method is started at ``x = min_i L_i / s - 2 / eta`` (where ``sum_i p_i >= 1``), from
-which it decreases monotonically to the unique normaliser; the reference code starts at
-``x = -1`` for 20 steps and falls back to uniform play when that fails. Whenever both converge
-they give the same distribution (the normaliser is unique).
+which it decreases monotonically to the unique normaliser. The reference code runs 20 steps
+from ``x = -1`` without a convergence test, which in most rounds stop far from the normaliser
+(``sum_i p_i`` is not 1); its weighted sampler then draws from these weights renormalised to
+sum 1, not from the uniform distribution (the fallback only for weights it rejects, such as
+non-finite ones), and the importance weight uses the unrenormalised ``p_i``. Whenever the
+reference's steps converge both give the same distribution (the normaliser is unique).
 
 References
 ----------

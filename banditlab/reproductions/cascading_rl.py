@@ -1,19 +1,22 @@
 """Cascading RL (Du, Srikant & Chen, ICLR 2024): regret and running time of CascadingVI.
 
 Reproduces the paper's comparison of **CascadingVI**, **CascadingVI-Oracle** (exhaustive search
-over lists), **CascadingVI-Bonus** (variance-unaware bonuses) and **AdaptVI** (lists as atomic
-actions):
+over lists), **CascadingVI-Bonus** (a Hoeffding bonus on the attraction probabilities only) and
+**AdaptVI** (lists as atomic actions, full backup over all lists), with one extra ablation not
+in the paper, **CascadingVI-BothHoeffding** (Hoeffding attraction and transition bonuses):
 
 ``movielens``
     The main-text experiment: ``S = 20``, ``H = 3``, ``m = 3``, ``N in {10, 15, 20, 25}``,
     regret and running time per method. The paper does not describe how it turned MovieLens
     into an MDP; the instance is :func:`banditlab.envs.cascading.movielens_cascading_mdp` (the
     spec's proposal on MovieLens 100K: a start state plus 19 genre states gives ``S = 20``). The
-    ratings are read from ``$BANDITLAB_MOVIELENS_DIR`` (a folder with ``u.data[.gz]`` and
-    ``u.item``), else from ``shared/data/movielens-100k`` beside the checkout, else from
-    ``/work/shared/data/movielens-100k``, if one exists (the files are never part of the
-    package: MovieLens may not be redistributed). Without data the
-    panel runs on synthetic instances of the same sizes (``instance = synthetic`` in the table).
+    files (``u.data[.gz]`` and ``u.item``) are never part of the package (MovieLens may not be
+    redistributed): the folder is ``data`` (``--data DIR`` on the command line), else
+    ``movielens-100k/`` or ``ml-100k/`` in ``$BANDITLAB_DATA`` or in the per-user data folder
+    (:mod:`banditlab.data`). Without the files, a quick run logs one line saying where it
+    looked and runs the panel on synthetic instances of the same sizes (``instance =
+    synthetic`` in the table); a ``--full`` run, or one given ``data``, stops with
+    :class:`~banditlab.errors.DataNotFoundError` instead.
 ``synthetic``
     The spec's grid ``S in {5, 10}``, ``N in {4, 6, 8}``, ``m in {2, 3}``, ``H in {3, 5}`` with
     ``q, r ~ U(0, 1)``, ``p ~ Dirichlet(1)``.
@@ -21,34 +24,45 @@ actions):
     CascadingBPI on a small synthetic instance: episodes until stopping and the realised
     suboptimality, for several ``epsilon``.
 ``bonus_scale``
-    Not in the paper: CascadingVI and CascadingVI-Bonus on the ``N = 10`` instance with every
-    bonus multiplied by ``bonus_scale in {1, 0.3, 0.1}``. The spec's bonus constants are a
-    reconstruction; this table shows how much the comparison between the two bonus shapes
-    depends on them.
+    Not in the paper: CascadingVI, CascadingVI-Bonus and CascadingVI-BothHoeffding on the
+    ``N = 10`` instance with every bonus multiplied by ``bonus_scale in {1, 0.3, 0.1}``. The
+    spec's bonus constants are a reconstruction; this table shows how much the comparison
+    between the bonus shapes depends on them.
+``long_run``
+    The same three agents on the ``N = 10`` instance for 1e6 episodes (``--full``): 1e5
+    episodes is still burn-in with the spec's constants, so the table and figure give the
+    per-episode regret (means over log-spaced blocks of episodes) next to the cumulative
+    regret, where the sublinear phase shows as falling per-episode regret.
 
 Expected (the paper's qualitative findings; it prints no numbers): CascadingVI has the lowest
 regret and a fast running time; the Oracle has comparable regret (identical up to ties) but a
 running time that explodes with N; CascadingVI-Bonus has higher regret; AdaptVI has by far the
 largest regret and a high running time.
 
-Measured with ``--full`` (MovieLens 100K, 5 seeds, 1e5 episodes, 26 min on 2 cores; the
-numbers are in ``benchmarks/README_cascading.md``): AdaptVI has by far the largest regret and
-the Oracle matches CascadingVI's regret (within 3 %) at 4 to 33 times its time per episode,
-as the paper reports; but **CascadingVI-Bonus has lower regret than CascadingVI** at every N
-(by 18 to 36 %), the opposite of the paper's finding. With the spec's constants the
-Bernstein bonus's lower-order terms (``5 L / n`` and ``5 H L / n`` with ``L`` about 25) are
-larger than the Hoeffding bonus until a pair has been observed a few hundred times, and
-regret is still close to linear after 1e5 episodes (log-log slope 0.7 to 1.1). The
-``bonus_scale`` table shows the constants at work: smaller bonuses make both learners
+Measured (MovieLens 100K, 5 seeds, 1e5 episodes; the numbers are in
+``benchmarks/README_cascading.md``): AdaptVI has by far the largest regret and the Oracle
+matches CascadingVI's regret (within 3 %) at 4 to 33 times its time per episode, as the paper
+reports; CascadingVI-Bonus has higher regret than CascadingVI at every N (by 2 to 4 %), as
+the paper reports. CascadingVI-BothHoeffding has *lower* regret than CascadingVI (by 18 to
+36 %): with the spec's constants the variance-aware transition bonus's lower-order term
+``5 c_h L / n`` (``L`` about 25) is larger than the Hoeffding one until a pair has been
+clicked about ``6 L`` times, so swapping the transition bonus explores less during burn-in.
+Regret is still close to linear after 1e5 episodes (log-log slope 0.7 to 1.2 over the second
+half), hence the long run: on one seed at N = 10, CascadingVI's per-episode regret falls from
+about 0.27 before 1e5 episodes to 0.018 over the last 5e5, CascadingVI-Bonus stays about
+14 % above it, and CascadingVI-BothHoeffding falls behind between 2e5 and 3e5 episodes. The
+``bonus_scale`` table shows the constants at work: smaller bonuses make the learners
 sublinear within the horizon.
 
 Quick mode (default; under 3 minutes on 2 cores including Numba compilation): 2,000
 episodes and 2 seeds for ``movielens``, 1,000 episodes and 1 seed per ``synthetic`` cell,
-2 seeds and ``epsilon in {0.5, 0.3}`` for ``bpi``. ``--full``: 100,000 episodes (the paper's
-scale) and 5 seeds for ``movielens`` (the exhaustive Oracle dominates: about 2 ms per episode
+2 seeds and ``epsilon in {0.5, 0.3}`` for ``bpi``, 5,000 episodes and 1 seed for
+``long_run``. ``--full``: 100,000 episodes (the paper's scale) and 5 seeds for ``movielens``
+(the exhaustive Oracle and AdaptVI's full backup dominate: about 2 ms and 1 ms per episode
 at N = 25), 20,000 episodes and 3 seeds for ``synthetic``, 10 seeds and
-``epsilon in {0.5, 0.3, 0.2, 0.1}`` for ``bpi``. Constants: ``delta = 0.005`` (regret), the
-spec's bonus constants (``bonus_scale = 1``).
+``epsilon in {0.5, 0.3, 0.2, 0.1}`` for ``bpi``, 1,000,000 episodes and 2 seeds for
+``long_run``. Constants: ``delta = 0.005`` (regret), the spec's bonus constants
+(``bonus_scale = 1``).
 
 References
 ----------
@@ -58,6 +72,7 @@ F. M. Harper, J. A. Konstan. The MovieLens Datasets: History and Context. ACM Ti
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 from typing import Any
@@ -71,31 +86,45 @@ from banditlab.cascading import (
     CascadingBPI,
     CascadingVI,
     CascadingVIBonus,
+    CascadingVIBothHoeffding,
     CascadingVIOracle,
     run_episodes,
 )
+from banditlab.data import find_dataset
 from banditlab.envs.cascading import CascadingMDP, movielens_cascading_mdp, random_cascading_mdp
+from banditlab.errors import DataNotFoundError
 from banditlab.parallel import check_n_jobs
-from banditlab.reproduce import Reproduction, stage
+from banditlab.reproduce import LOGGER, Reproduction, stage
 from banditlab.results import Results
 
 __all__ = ["REPRODUCTION", "movielens_dir", "run"]
 
-AGENTS = (CascadingVI, CascadingVIOracle, CascadingVIBonus, AdaptVI)
+AGENTS = (CascadingVI, CascadingVIOracle, CascadingVIBonus, CascadingVIBothHoeffding, AdaptVI)
 LABELS = {"CascadingVI": "CascadingVI", "CascadingVIOracle": "CascadingVI-Oracle",
-          "CascadingVIBonus": "CascadingVI-Bonus", "AdaptVI": "AdaptVI"}
+          "CascadingVIBonus": "CascadingVI-Bonus",
+          "CascadingVIBothHoeffding": "CascadingVI-BothHoeffding", "AdaptVI": "AdaptVI"}
 MOVIELENS_N = (10, 15, 20, 25)
-#: ``shared/data`` beside a checkout (``<checkout>/../shared/data``)
-CHECKOUT_MOVIELENS = Path(__file__).resolve().parents[3] / "shared" / "data" / "movielens-100k"
+#: the three bonus variants (the bonus-scale table and the long run)
+BONUS_AGENTS = (CascadingVI, CascadingVIBonus, CascadingVIBothHoeffding)
 
 
-def movielens_dir() -> Path | None:
-    """The MovieLens folder to use, or None (``$BANDITLAB_MOVIELENS_DIR`` first)."""
-    env = os.environ.get("BANDITLAB_MOVIELENS_DIR")
-    for cand in ([Path(env)] if env else []) + [CHECKOUT_MOVIELENS]:
-        if cand.is_dir() and ((cand / "u.data").is_file() or (cand / "u.data.gz").is_file()):
-            return cand
-    return None
+def movielens_dir(data: str | os.PathLike[str] | None = None, *, required: bool = False
+                  ) -> Path | None:
+    """The MovieLens 100K folder (:func:`banditlab.data.find_dataset`), or None.
+
+    ``data`` is the MovieLens folder or a data folder holding it; by default
+    ``$BANDITLAB_DATA`` and the per-user data folder are searched. When the files are missing,
+    :class:`~banditlab.errors.DataNotFoundError` is raised if ``data`` is given or
+    ``required``; otherwise its one-line message is logged and None returned (the caller falls
+    back to synthetic instances).
+    """
+    try:
+        return find_dataset("movielens-100k", data, owner="cascading_rl", param="data")
+    except DataNotFoundError as exc:
+        if data is not None or required:
+            raise
+        LOGGER.warning("%s Running on synthetic instances instead.", exc)
+        return None
 
 
 def _summary_row(res: Results, **keys: Any) -> dict[str, Any]:
@@ -114,9 +143,8 @@ def _write(df: pd.DataFrame, out: Path, stem: str) -> list[Path]:
     return [csv, parquet]
 
 
-def _movielens_panel(out: Path, *, episodes: int, runs: int, seed: int, n_jobs: int | None
-                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    folder = movielens_dir()
+def _movielens_panel(out: Path, *, folder: Path | None, episodes: int, runs: int, seed: int,
+                     n_jobs: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows, curves = [], []
     for i, n in enumerate(MOVIELENS_N):
         if folder is not None:
@@ -170,9 +198,9 @@ def _bpi_table(*, runs: int, seed: int, epsilons: tuple[float, ...]) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def _bonus_scale_table(*, episodes: int, runs: int, seed: int, n_jobs: int | None,
-                       scales: tuple[float, ...] = (1.0, 0.3, 0.1)) -> pd.DataFrame:
-    folder = movielens_dir()
+def _bonus_scale_table(*, folder: Path | None, episodes: int, runs: int, seed: int,
+                       n_jobs: int | None, scales: tuple[float, ...] = (1.0, 0.3, 0.1)
+                       ) -> pd.DataFrame:
     if folder is not None:
         env: CascadingMDP = movielens_cascading_mdp(folder, n_items=10, list_size=3, horizon=3)
         instance = "movielens"
@@ -181,7 +209,7 @@ def _bonus_scale_table(*, episodes: int, runs: int, seed: int, n_jobs: int | Non
         instance = "synthetic"
     rows = []
     for scale in scales:
-        for cls in (CascadingVI, CascadingVIBonus):
+        for cls in BONUS_AGENTS:
             agent = cls.for_env(env, n_episodes=episodes, bonus_scale=scale)
             with stage(f"bonus scale {scale}: {LABELS[cls.__name__]}, {runs} runs x "
                        f"{episodes:,} episodes"):
@@ -193,6 +221,68 @@ def _bonus_scale_table(*, episodes: int, runs: int, seed: int, n_jobs: int | Non
             rows.append({**_summary_row(res, instance=instance, S=env.n_states, N=10, m=3, H=3),
                          "bonus_scale": scale, "second_half_loglog_slope": float(slope)})
     return pd.DataFrame(rows)
+
+
+def _long_run(*, folder: Path | None, episodes: int, runs: int, seed: int,
+              n_jobs: int | None, n_blocks: int = 200) -> pd.DataFrame:
+    """The three bonus variants on the ``N = 10`` instance for ``episodes`` episodes.
+
+    Returns per-episode regret ``V*_1(s1) - V^{pi_k}_1(s1)`` averaged over log-spaced blocks
+    of episodes (mean over runs), next to the cumulative regret at each block's end, so the
+    burn-in (per-episode regret near its starting level) and the sublinear phase (falling
+    per-episode regret) can be told apart.
+    """
+    if folder is not None:
+        env: CascadingMDP = movielens_cascading_mdp(folder, n_items=10, list_size=3, horizon=3)
+        instance = "movielens"
+    else:
+        env = random_cascading_mdp(20, 10, 3, 3, seed=seed)
+        instance = "synthetic"
+    edges = np.unique(np.geomspace(1, episodes, n_blocks + 1).round().astype(np.int64))
+    edges[0] = 0
+    rows = []
+    for cls in BONUS_AGENTS:
+        agent = cls.for_env(env, n_episodes=episodes)
+        with stage(f"long run N=10 {LABELS[cls.__name__]}: {runs} runs x {episodes:,} "
+                   "episodes"):
+            res = run_episodes(agent, env, episodes, n_runs=runs, seed=seed, n_jobs=n_jobs)
+        gaps = (res.optimal_value - res.values).mean(axis=0)
+        cumulative = res.regret.mean(axis=0)
+        for lo, hi in itertools.pairwise(edges):
+            rows.append({"instance": instance, "N": 10, "agent": LABELS[res.policy],
+                         "runs": runs, "first_episode": int(lo) + 1, "last_episode": int(hi),
+                         "per_episode_regret": float(gaps[lo:hi].mean()),
+                         "cumulative_regret": float(cumulative[hi - 1]),
+                         "time_per_episode_ms": float(1e3 * res.run_time_s.mean() / episodes)})
+    return pd.DataFrame(rows)
+
+
+def _long_run_plot(out: Path, long: pd.DataFrame) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for label, sub in long.groupby("agent", sort=False):
+        axes[0].plot(sub["last_episode"], sub["cumulative_regret"], label=label)
+        middle = np.sqrt(sub["first_episode"] * sub["last_episode"])
+        axes[1].plot(middle, sub["per_episode_regret"], label=label)
+    episodes = int(long["last_episode"].max())
+    title = f"{long['instance'].iloc[0]}: N = 10, {episodes:,} episodes"
+    for ax, ylabel in zip(axes, ("cumulative regret", "per-episode regret (block mean)"),
+                          strict=True):
+        ax.set_xscale("log")
+        ax.set_xlabel("episode")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+    axes[0].set_yscale("log")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    p = out / "cascading_long_run.png"
+    fig.savefig(p, dpi=100)
+    plt.close(fig)
+    return p
 
 
 def _plots(out: Path, ml: pd.DataFrame, curves: pd.DataFrame, grid: pd.DataFrame,
@@ -265,42 +355,56 @@ def _warmup() -> None:
     CascadingBPI.for_env(env, epsilon=1.0, max_episodes=2).identify(env, seed=0)
 
 
-def run(out: str | Path, *, full: bool = False, seed: int = 0, n_jobs: int | None = None
-        ) -> list[Path]:
+def run(out: str | Path, *, full: bool = False, seed: int = 0, n_jobs: int | None = None,
+        data: str | os.PathLike[str] | None = None) -> list[Path]:
     """Run the comparison and write its tables (CSV + Parquet) and plots (PNG) under ``out``.
 
+    ``data`` is the MovieLens 100K folder, or a data folder holding it (default:
+    ``$BANDITLAB_DATA``, then the per-user data folder; see :func:`movielens_dir`). A
+    ``full`` run needs the files and raises :class:`~banditlab.errors.DataNotFoundError`
+    (one line saying where it looked) before any work when they are missing.
+
     Returns the paths written: ``cascading_movielens`` (summary), ``cascading_curves``,
-    ``cascading_synthetic``, ``cascading_bpi``, ``cascading_bonus_scale`` tables and two PNG
-    figures.
+    ``cascading_synthetic``, ``cascading_bpi``, ``cascading_bonus_scale``,
+    ``cascading_long_run`` tables and three PNG figures.
     """
     owner = "cascading_rl"
     full = Boolean().check(full, "full", owner)
     seed = int(Integer(0, None).check(seed, "seed", owner))
     n_jobs = check_n_jobs(n_jobs, owner)
+    folder = movielens_dir(data, required=full)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _warmup()
     if full:
-        ml, curves = _movielens_panel(out, episodes=100_000, runs=5, seed=seed, n_jobs=n_jobs)
+        ml, curves = _movielens_panel(out, folder=folder, episodes=100_000, runs=5, seed=seed,
+                                      n_jobs=n_jobs)
         with stage("synthetic grid: 24 cells x 4 agents, 3 runs x 20,000 episodes"):
             grid = _synthetic_grid(episodes=20_000, runs=3, seed=seed, n_jobs=n_jobs)
         with stage("CascadingBPI: 10 runs per epsilon"):
             bpi = _bpi_table(runs=10, seed=seed, epsilons=(0.5, 0.3, 0.2, 0.1))
-        scales = _bonus_scale_table(episodes=100_000, runs=5, seed=seed, n_jobs=n_jobs)
+        scales = _bonus_scale_table(folder=folder, episodes=100_000, runs=5, seed=seed,
+                                    n_jobs=n_jobs)
+        long = _long_run(folder=folder, episodes=1_000_000, runs=2, seed=seed, n_jobs=n_jobs)
     else:
         jobs = 2 if n_jobs is None else n_jobs
-        ml, curves = _movielens_panel(out, episodes=2_000, runs=2, seed=seed, n_jobs=jobs)
+        ml, curves = _movielens_panel(out, folder=folder, episodes=2_000, runs=2, seed=seed,
+                                      n_jobs=jobs)
         with stage("synthetic grid: 24 cells x 4 agents, 1 run x 1,000 episodes"):
             grid = _synthetic_grid(episodes=1_000, runs=1, seed=seed, n_jobs=1)
         with stage("CascadingBPI: 2 runs per epsilon"):
             bpi = _bpi_table(runs=2, seed=seed, epsilons=(0.5, 0.3))
-        scales = _bonus_scale_table(episodes=2_000, runs=2, seed=seed, n_jobs=jobs)
+        scales = _bonus_scale_table(folder=folder, episodes=2_000, runs=2, seed=seed,
+                                    n_jobs=jobs)
+        long = _long_run(folder=folder, episodes=5_000, runs=1, seed=seed, n_jobs=1)
     paths = _write(ml, out, "cascading_movielens")
     paths += _write(curves, out, "cascading_curves")
     paths += _write(grid, out, "cascading_synthetic")
     paths += _write(bpi, out, "cascading_bpi")
     paths += _write(scales, out, "cascading_bonus_scale")
+    paths += _write(long, out, "cascading_long_run")
     paths += _plots(out, ml, curves, grid, bpi)
+    paths.append(_long_run_plot(out, long))
     return paths
 
 
@@ -310,4 +414,5 @@ REPRODUCTION = Reproduction(
                 "AdaptVI (regret, running time vs N on MovieLens, synthetic grid, BPI)",
     run=run,
     quick_budget_s=180.0,
+    datasets=("movielens-100k",),
 )
