@@ -21,7 +21,12 @@ in what makes a cached function stale:
   that such a kernel imports from yet another file of the user's are not tracked: numba's own
   rule applies to them.)
 * An index that can no longer be unpickled (it names a class that an upgrade renamed) reads as
-  a cache miss instead of raising ``AttributeError`` on the first call.
+  a cache miss instead of raising ``AttributeError`` on the first call, and so does a damaged
+  data file (``.nbc``: truncated, overwritten, unreadable): the kernel is compiled again and the
+  entry rewritten.
+* Where no cache location is writable (a read-only install, no writable home directory and no
+  ``NUMBA_CACHE_DIR``) kernels are compiled in memory in every process, with one
+  :class:`~banditlab.errors.BanditlabWarning` saying how to enable the cache.
 
 Every edit therefore recompiles the kernels a process uses once (a few seconds each); a fresh
 install compiles them once anyway. ``NUMBA_DISABLE_JIT=1`` returns the plain Python functions.
@@ -133,14 +138,25 @@ class _CacheImpl(caching.CompileResultCacheImpl):
     _locator_classes = [_UserProvidedLocator, _InTreeLocator, _UserWideLocator]
 
 
+_UNREADABLE = (AttributeError, ImportError, pickle.UnpicklingError, EOFError, ValueError,
+               TypeError, IndexError, KeyError, MemoryError, OverflowError)
+
+
 class _IndexFile(caching.IndexDataCacheFile):
-    """An index that cannot be unpickled (a class it names is gone) is a miss."""
+    """An index or a data file that cannot be unpickled (a class it names is gone, the file
+    is damaged) is a miss."""
 
     def _load_index(self) -> dict:
         try:
             return super()._load_index()
-        except (AttributeError, ImportError, pickle.UnpicklingError, EOFError, ValueError):
+        except _UNREADABLE:
             return {}
+
+    def _load_data(self, name: str) -> Any:
+        try:
+            return super()._load_data(name)
+        except _UNREADABLE:
+            return None
 
 
 class _PackageCache(caching.FunctionCache):
@@ -161,6 +177,32 @@ class _PackageCache(caching.FunctionCache):
     def _index_key(self, sig: Any, codegen: Any) -> tuple:
         return (*super()._index_key(sig, codegen), _external_sources(sig))
 
+    def load_overload(self, sig: Any, target_context: Any) -> Any:
+        """A cached entry that unpickles but cannot be rebuilt (damaged object code) is a
+        miss: the kernel is compiled again and its entry overwritten."""
+        try:
+            return super().load_overload(sig, target_context)
+        except Exception:   # any failure to rebuild a cache entry means: compile again
+            return None
+
+
+_warned_no_cache = False
+
+
+def _warn_no_cache(name: str, exc: Exception) -> None:
+    global _warned_no_cache
+    if _warned_no_cache:
+        return
+    _warned_no_cache = True
+    import warnings
+
+    from banditlab.errors import BanditlabWarning
+
+    warnings.warn(f"banditlab: no writable location for the kernel cache ({exc}); kernels are "
+                  f"compiled in memory in every process. Set NUMBA_CACHE_DIR to a writable "
+                  f"directory to keep them (first kernel: {name}).", BanditlabWarning,
+                  stacklevel=3)
+
 
 def njit(func: Callable[..., Any] | None = None, **options: Any) -> Any:
     """``numba.njit`` with the package-wide cache (``cache`` is always on; do not pass it).
@@ -175,7 +217,10 @@ def njit(func: Callable[..., Any] | None = None, **options: Any) -> Any:
         if isinstance(disp, numba.core.dispatcher.Dispatcher) and os.environ.get(
                 "NUMBA_DISABLE_JIT", "0") != "1":
             # what Dispatcher.enable_caching() does, with our cache class
-            disp._cache = _PackageCache(disp.py_func)
+            try:
+                disp._cache = _PackageCache(disp.py_func)
+            except RuntimeError as exc:      # numba: "cannot cache function ...: no locator"
+                _warn_no_cache(getattr(f, "__qualname__", repr(f)), exc)
         return disp
 
     return wrap if func is None else wrap(func)

@@ -148,7 +148,7 @@ def karmed_instances(draw: st.DrawFn, min_arms: int = 1) -> dict[str, Any]:
     elif kind == "gaussian":
         env = GaussianBandit(means, sigma=draw(st.floats(0.01, 2.0)), horizon=horizon)
     elif kind == "beta":
-        env = BetaBandit(np.clip(means, 0.01, 0.99), horizon=horizon)
+        env = BetaBandit(np.clip(means, 0.05, 0.95), horizon=horizon)  # shapes >= 0.1
     elif kind == "poisson":
         env = PoissonBandit(10.0 * means, horizon=horizon)
     elif kind == "exponential":

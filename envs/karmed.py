@@ -171,6 +171,13 @@ class GaussianBandit(KArmedEnv):
         self._setup(_arrays(GAUSSIAN, v["means"], v["sigma"]), v["horizon"], v)
 
 
+#: smallest Beta shape parameter accepted. Below about 0.02, NumPy's Beta sampler (Johnk's
+#: method) can underflow to 0/0 and switches to a log-space branch that Numba's does not have,
+#: so the two engines would draw different rewards; from 0.1 on, U ** (1 / shape) >= 2**-530
+#: never underflows for a uniform U >= 2**-53, and both samplers take the same branches.
+MIN_BETA_SHAPE = 0.1
+
+
 class BetaBandit(KArmedEnv):
     """K arms with rewards in [0, 1] drawn from ``Beta(c * means[a], c * (1 - means[a]))``.
 
@@ -179,7 +186,9 @@ class BetaBandit(KArmedEnv):
     means : array-like of shape (n_arms,)
         Expected rewards, each in (0, 1).
     concentration : float, default 2.0
-        ``c`` above (> 0); larger means less noise. ``c = 2`` with mean 1/2 is uniform.
+        ``c`` above (> 0); larger means less noise. ``c = 2`` with mean 1/2 is uniform. Both
+        shapes must be at least :data:`MIN_BETA_SHAPE` (0.1), where the kernel and Python
+        engines sample Beta draws identically.
     horizon : int, default 1000
     """
 
@@ -190,6 +199,13 @@ class BetaBandit(KArmedEnv):
     def __init__(self, means: Any, *, concentration: float = 2.0, horizon: int = 1000) -> None:
         v = self._validate(means=means, concentration=concentration, horizon=horizon)
         m, c = v["means"], v["concentration"]
+        shape = float(c * min(m.min(), 1.0 - m.max()))
+        if not shape >= MIN_BETA_SHAPE:
+            raise ValueError(
+                f"BetaBandit: 'concentration' must make both Beta shapes at least "
+                f"{MIN_BETA_SHAPE} (concentration * min(means, 1 - means) >= {MIN_BETA_SHAPE}); "
+                f"got concentration={concentration!r}, which gives a smallest shape of "
+                f"{shape:.3g}.")
         self._setup(_arrays(BETA, m, c * m, c * (1.0 - m)), v["horizon"], v)
 
 

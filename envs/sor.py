@@ -43,6 +43,7 @@ import scipy.sparse as sp
 from banditlab._validation import Array, Boolean, Integer, Options, Real
 from banditlab.envs.base import BanditEnv, check_action
 from banditlab.solvers.sor import (
+    HISTORY_CHUNK,
     as_csr_system,
     jacobi_radius,
     poisson_2d,
@@ -84,14 +85,14 @@ def solve_cost(system: Any, b: np.ndarray, omega: float, *, solver: str = "sor",
     iteration count), as in the reference code. ``iterations`` is at least 1 for SOR.
     """
     x = np.zeros(system.n) if x0 is None else np.array(x0, dtype=np.float64)
-    res = np.empty(maxiter + 1)
+    res = np.empty(min(maxiter + 1, HISTORY_CHUNK))
     if solver == "sor":
-        k, status = sor_iterate(system.indptr, system.indices, system.data, system.inv_diag, b,
-                                x, omega, 0, tol, maxiter, 1e10, res)
+        k, status, _ = sor_iterate(system.indptr, system.indices, system.data, system.inv_diag,
+                                   b, x, omega, 0, tol, maxiter, 1e10, res)
         k = max(int(k), 1)
     else:
-        k, status = ssor_pcg_iterate(system.indptr, system.indices, system.data,
-                                     system.inv_diag, b, x, omega, 0, tol, maxiter, res)
+        k, status, _ = ssor_pcg_iterate(system.indptr, system.indices, system.data,
+                                        system.inv_diag, b, x, omega, 0, tol, maxiter, res)
     if status == 2:       # diverged: charge the cap, as a run to the cap would
         k = maxiter
     return int(k), status in (1, 3), x

@@ -39,8 +39,10 @@ from banditlab._jit import njit
 from banditlab._validation import check_integer, check_option, check_real
 
 __all__ = [
+    "HISTORY_CHUNK",
     "SolveResult",
     "csr_residual_norm",
+    "grow_history",
     "jacobi_radius",
     "poisson_2d",
     "sor",
@@ -119,32 +121,49 @@ def csr_residual_norm(indptr, indices, data, b, x):
     return math.sqrt(total)
 
 
+#: initial length of a residual history; it doubles as iterations are made (up to maxiter + 1)
+HISTORY_CHUNK = 1024
+
+
+@njit
+def grow_history(residuals, k, maxiter):
+    """``residuals`` with room for index ``k``: the same array, or a copy of twice the length
+    (at most ``maxiter + 1``), so memory grows with the iterations actually made."""
+    if k < residuals.shape[0]:
+        return residuals
+    out = np.empty(min(max(2 * residuals.shape[0], k + 1), maxiter + 1))
+    out[:residuals.shape[0]] = residuals
+    return out
+
+
 @njit
 def sor_iterate(indptr, indices, data, inv_diag, b, x, omega, sweep, tol, maxiter, divtol,
                 residuals):
-    """Run SOR in place on ``x``; return ``(n_iter, status)``.
+    """Run SOR in place on ``x``; return ``(n_iter, status, residuals)``.
 
     ``sweep``: 0 forward, 1 backward, 2 symmetric (forward then backward, same ``omega``).
-    ``residuals``: float64[maxiter + 1], filled with ``||b - A x_k||`` for ``k <= n_iter``.
+    ``residuals``: a float64 buffer of any length >= 1 (grown as needed, see
+    :func:`grow_history`); the returned array holds ``||b - A x_k||`` for ``k <= n_iter``.
     Status: 0 cap reached, 1 converged, 2 diverged, 3 zero initial residual.
     """
     n = b.shape[0]
     r0 = csr_residual_norm(indptr, indices, data, b, x)
     residuals[0] = r0
     if r0 == 0.0:
-        return 0, 3
+        return 0, 3, residuals
     for k in range(1, maxiter + 1):
         if sweep != 1:
             sor_sweep(indptr, indices, data, inv_diag, b, x, omega, 0, n, 1)
         if sweep != 0:
             sor_sweep(indptr, indices, data, inv_diag, b, x, omega, n - 1, -1, -1)
         r = csr_residual_norm(indptr, indices, data, b, x)
+        residuals = grow_history(residuals, k, maxiter)
         residuals[k] = r
         if not math.isfinite(r) or r > divtol * r0:
-            return k, 2
+            return k, 2, residuals
         if r < tol * r0:
-            return k, 1
-    return maxiter, 0
+            return k, 1, residuals
+    return maxiter, 0, residuals
 
 
 @njit
@@ -179,11 +198,12 @@ def _csr_matvec(indptr, indices, data, x, out):
 @njit
 def ssor_pcg_iterate(indptr, indices, data, inv_diag, b, x, omega, order, tol, maxiter,
                      residuals):
-    """SSOR-preconditioned CG in place on ``x``; return ``(n_iter, status)``.
+    """SSOR-preconditioned CG in place on ``x``; return ``(n_iter, status, residuals)``.
 
     Stops when ``||b - A x_k|| <= tol ||b||``: the recursive residual is tested first and
     confirmed with the true residual (as MATLAB ``pcg`` does); if the confirmation fails the
     recursive residual is replaced by the true one and the iteration continues.
+    ``residuals`` is grown as in :func:`sor_iterate`.
     Status: 0 cap reached, 1 converged, 3 zero right-hand side / exact start, 4 breakdown.
     """
     n = b.shape[0]
@@ -199,42 +219,43 @@ def ssor_pcg_iterate(indptr, indices, data, inv_diag, b, x, omega, order, tol, m
     rnorm = math.sqrt(rnorm)
     residuals[0] = rnorm
     if rnorm <= tol * bnorm:
-        return 0, 3
+        return 0, 3, residuals
     z = np.empty(n)
     q = np.empty(n)
     ssor_apply(indptr, indices, data, inv_diag, r, z, omega, order)
     p = z.copy()
     rz = np.dot(r, z)
     if not rz > 0.0:
-        return 0, 4
+        return 0, 4, residuals
     for k in range(1, maxiter + 1):
         _csr_matvec(indptr, indices, data, p, q)
         pq = np.dot(p, q)
         if not pq > 0.0:
-            return k - 1, 4
+            return k - 1, 4, residuals
         alpha = rz / pq
         for i in range(n):
             x[i] += alpha * p[i]
             r[i] -= alpha * q[i]
         rnorm = math.sqrt(np.dot(r, r))
+        residuals = grow_history(residuals, k, maxiter)
         residuals[k] = rnorm
         if rnorm <= tol * bnorm:
             true_norm = csr_residual_norm(indptr, indices, data, b, x)
             if true_norm <= tol * bnorm:
                 residuals[k] = true_norm
-                return k, 1
+                return k, 1, residuals
             _csr_matvec(indptr, indices, data, x, r)
             for i in range(n):
                 r[i] = b[i] - r[i]
         ssor_apply(indptr, indices, data, inv_diag, r, z, omega, order)
         rz_new = np.dot(r, z)
         if not rz_new > 0.0:
-            return k, 4
+            return k, 4, residuals
         beta = rz_new / rz
         rz = rz_new
         for i in range(n):
             p[i] = z[i] + beta * p[i]
-    return maxiter, 0
+    return maxiter, 0, residuals
 
 
 # --------------------------------------------------------------------------------------------
@@ -349,9 +370,9 @@ def sor(A: Any, b: Any, *, omega: float, x0: Any = None, sweep: str = "forward",
     w, t, m = _check_common(omega, tol, maxiter, owner)
     code = _SWEEPS.index(check_option(sweep, "sweep", _SWEEPS, owner=owner))
     dt = check_real(divtol, "divtol", owner=owner, low=1.0, closed="neither")
-    res = np.empty(m + 1)
-    k, status = sor_iterate(sysm.indptr, sysm.indices, sysm.data, sysm.inv_diag, bb, x, w,
-                            code, t, m, dt, res)
+    res = np.empty(min(m + 1, HISTORY_CHUNK))
+    k, status, res = sor_iterate(sysm.indptr, sysm.indices, sysm.data, sysm.inv_diag, bb, x, w,
+                                 code, t, m, dt, res)
     conv, reason = _STATUS[int(status)]
     return SolveResult(x, int(k), res[:k + 1].copy(), conv, reason)
 
@@ -387,9 +408,9 @@ def ssor_pcg(A: Any, b: Any, *, omega: float, x0: Any = None, order: str = "text
     x = np.zeros(sysm.n) if x0 is None else _as_vector(x0, sysm.n, "x0", owner)
     w, t, m = _check_common(omega, tol, maxiter, owner)
     code = _ORDERS.index(check_option(order, "order", _ORDERS, owner=owner))
-    res = np.empty(m + 1)
-    k, status = ssor_pcg_iterate(sysm.indptr, sysm.indices, sysm.data, sysm.inv_diag, bb, x, w,
-                                 code, t, m, res)
+    res = np.empty(min(m + 1, HISTORY_CHUNK))
+    k, status, res = ssor_pcg_iterate(sysm.indptr, sysm.indices, sysm.data, sysm.inv_diag, bb,
+                                      x, w, code, t, m, res)
     conv, reason = _STATUS[int(status)]
     return SolveResult(x, int(k), res[:k + 1].copy(), conv, reason)
 

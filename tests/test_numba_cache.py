@@ -198,3 +198,48 @@ def test_no_module_bypasses_the_package_cache() -> None:
                 offenders.append(str(path.relative_to(root.parent)))
     assert not offenders, offenders
     assert Path(banditlab.__file__).parent in package_roots()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
+def test_a_damaged_data_file_is_a_miss(tmp_path: Path, damage: str) -> None:
+    """A damaged ``.nbc`` (the compiled code, not the index) recompiles instead of breaking
+    every later run; the canary checks that the first run did write data files to damage."""
+    pkg = _copy_package(tmp_path)
+    (pkg / "cachedmod.py").write_text(STALE_V1)
+    assert _run(tmp_path, STALE_DRIVER) == 2.0
+    data = list(tmp_path.rglob("*.nbc"))
+    assert data, "the first run cached nothing"
+    for f in data:
+        raw = f.read_bytes()
+        f.write_bytes({"garbage": os.urandom(len(raw)), "truncated": raw[: len(raw) // 2],
+                       "empty": b""}[damage])
+    assert _run(tmp_path, STALE_DRIVER) == 2.0
+    assert _run(tmp_path, DRIVER) == {"kernel": _run(tmp_path, DRIVER)["python"],
+                                      "python": _run(tmp_path, DRIVER)["python"]}
+
+
+NO_CACHE_DRIVER = textwrap.dedent("""
+    import json, sys, warnings
+    sys.path.insert(0, sys.argv[1])
+    from banditlab import _jit
+    _jit._CacheImpl._locator_classes = []          # no location can be written
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        @_jit.njit
+        def f(x):
+            return x + 1.0
+        @_jit.njit
+        def g(x):
+            return 2.0 * x
+        out = [f(1.0), g(2.0)]
+    print(json.dumps({"out": out, "warnings": [str(w.message) for w in caught]}))
+""")
+
+
+def test_no_writable_cache_location_compiles_in_memory(tmp_path: Path) -> None:
+    _copy_package(tmp_path)
+    got = _run(tmp_path, NO_CACHE_DRIVER)
+    assert got["out"] == [2.0, 4.0]
+    assert len(got["warnings"]) == 1
+    assert "no writable location for the kernel cache" in got["warnings"][0]
+    assert "NUMBA_CACHE_DIR" in got["warnings"][0]

@@ -231,3 +231,12 @@ def test_bayes_ucb_beats_uniform_on_bernoulli_arms() -> None:
     env = bl.BernoulliBandit([0.2, 0.4, 0.45, 0.6], horizon=2000)
     res = bl.run_many(bl.BayesUCB(4), env, n_runs=20, seed=3, n_jobs=1)
     assert res.mean_regret()[-1] < 0.2 * 2000 * float(np.mean(env.gaps))
+
+
+def test_klucb_tolerance_has_a_floor() -> None:
+    with pytest.raises(ValueError, match=r"KLUCB: 'tol' must be a float in \[1e-12, 0\.1\]; "
+                                         r"got 5e-324"):
+        bl.KLUCB(2, tol=5e-324)
+    # at the floor the Bernoulli bisection still ends (it is capped at 200 halvings)
+    assert 0.5 < kl_ucb_index(DIV_BERNOULLI, 0.5, 0.1, 1.0, 1e-12) < 1.0
+    assert kl_ucb_index(DIV_BERNOULLI, 0.5, 0.1, 1.0, 0.0) < 1.0

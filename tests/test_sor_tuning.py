@@ -185,7 +185,7 @@ def test_tsallis_inf_cb_uses_the_bin_of_the_context():
     (lambda: TsallisINFCB(3, low=0.0, high=1.0, n_bins=0), ValueError,
      r"TsallisINFCB: 'n_bins' must be an int in \[1, inf\); got 0."),
     (lambda: TsallisINF(3, eta_scale=-1.0), ValueError,
-     r"TsallisINF: 'eta_scale' must be a float in \(0, inf\); got -1.0."),
+     r"TsallisINF: 'eta_scale' must be a float in \(0, 1000000\]; got -1.0."),
     (lambda: ChebCB(2, low=0.0, high=1.0).reset(seed=0).select([1.0, 2.0, 3.0]), ValueError,
      r"ChebCB.select: 'obs' must be a finite float"),
 ])

@@ -366,8 +366,9 @@ def test_parallel_equals_serial():
 
 @pytest.mark.parametrize("make, exc, match", [
     (lambda: NaiveEpsBest(eps=0.0), ValueError,
-     "NaiveEpsBest: 'eps' must be a float in \\(0, 1\\]"),
-    (lambda: NaiveEpsBest(eps=1.5), ValueError, "'eps' must be a float in \\(0, 1\\] or None"),
+     "NaiveEpsBest: 'eps' must be a float in \\[1e-09, 1(\\.0)?\\]"),
+    (lambda: NaiveEpsBest(eps=1.5), ValueError,
+     "'eps' must be a float in \\[1e-09, 1(\\.0)?\\] or None"),
     (lambda: GameOfArms(eps="a"), TypeError, "GameOfArms: 'eps'"),
     (lambda: GameOfArms(oracle_gap=1), TypeError, "GameOfArms: 'oracle_gap' must be a bool"),
     (lambda: LevelAlgorithm(schedule="ln"), ValueError, "'schedule' must be one of 'log'"),

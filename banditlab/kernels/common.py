@@ -91,7 +91,9 @@ def kl_ucb_bernoulli(mean, level, tol):
     hi = 1.0
     if kl_bernoulli(mean, hi) <= level:
         return 1.0
-    while hi - lo > tol:
+    for _ in range(200):         # 200 halvings of [0, 1] reach adjacent doubles
+        if hi - lo <= tol:
+            break
         mid = 0.5 * (lo + hi)
         if kl_bernoulli(mean, mid) > level:
             hi = mid

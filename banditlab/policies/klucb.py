@@ -55,7 +55,7 @@ DIVERGENCES = {"bernoulli": DIV_BERNOULLI, "gaussian": DIV_GAUSSIAN, "poisson": 
 
 class KLUCBParams(NamedTuple):
     c: float           # weight of the log log t term, >= 0
-    tol: float         # bisection tolerance, > 0
+    tol: float         # bisection tolerance, in [1e-12, 0.1]
     divergence: int    # DIV_BERNOULLI, DIV_GAUSSIAN, DIV_POISSON or DIV_EXPONENTIAL
     sigma: float       # Gaussian divergence: the known noise scale (> 0)
 
@@ -89,14 +89,15 @@ class KLUCB(Policy):
     c : float, default 0.0
         Weight of the ``log log t`` term (>= 0; 3 in the analysis).
     tol : float, default 1e-6
-        Bisection tolerance of the index (in (0, 0.1]); relative to ``max(1, mean)`` for the
-        Poisson and exponential divergences.
+        Bisection tolerance of the index, in [1e-12, 0.1]: smaller values cost steps without
+        changing a decision, and below about 1e-16 (the spacing of doubles near 1) could never
+        be met. Relative to ``max(1, mean)`` for the Poisson and exponential divergences.
     """
 
     protocol = KARMED
     kernels = register_kernels(KLUCBParams, Kernels(init_counts, select, update_counts))
     constraints = {"n_arms": Integer(1, None), "c": Real(0.0, None),
-                   "tol": Real(0.0, 0.1, closed="right"),
+                   "tol": Real(1e-12, 0.1),
                    "divergence": Options(tuple(DIVERGENCES)),
                    "sigma": Real(0.0, None, closed="neither")}
     _contract_kwargs = {"c": 0.0}

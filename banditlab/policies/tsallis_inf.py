@@ -142,10 +142,12 @@ class TsallisINF(Policy):
     ----------
     n_arms : int
     eta_scale : float, default 2.0
-        ``eta_t = eta_scale / sqrt(t)`` (2 gives the ``4 sqrt(KT) + 1`` bound).
+        ``eta_t = eta_scale / sqrt(t)`` (2 gives the ``4 sqrt(KT) + 1`` bound), in (0, 1e6]:
+        beyond that ``(eta (L_i - x))^2`` overflows and every probability becomes 0.
     reward_max : float, default 1.0
         Losses are ``reward_max - reward``: 1 for rewards in [0, 1]; -1 with ``reward = -cost``
-        for iteration counts (minimum cost 1), as in SOR tuning.
+        for iteration counts (minimum cost 1), as in SOR tuning. In [-1e6, 1e6]: larger values
+        give importance-weighted losses whose squares overflow in the normaliser.
     adaptive_scale : bool, default False
         Divide loss estimates by the running mean loss (reference SOR-tuning code).
 
@@ -159,8 +161,8 @@ class TsallisINF(Policy):
     kernels = register_kernels(TsallisINFParams, Kernels(
         init, select, update, action_probabilities=action_probabilities))
     constraints = {"n_arms": Integer(1, None),
-                   "eta_scale": Real(0.0, None, closed="neither"),
-                   "reward_max": Real(),
+                   "eta_scale": Real(0.0, 1e6, closed="right"),
+                   "reward_max": Real(-1e6, 1e6),
                    "adaptive_scale": Boolean()}
 
     def __init__(self, n_arms: int, *, eta_scale: float = 2.0, reward_max: float = 1.0,

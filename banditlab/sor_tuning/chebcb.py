@@ -225,7 +225,10 @@ class ChebCB(ScalarContextPolicy):
     ----------
     n_arms : int
     low, high : float
-        Context range (``low < high``); contexts outside it are clipped.
+        Context range, each in [-1e12, 1e12] with ``high - low >= 1e-12 max(1, |low|, |high|)``
+        (so that the width, the Lipschitz estimate ``(max - min cost) / (high - low)`` and
+        their products stay finite and the feature map is well conditioned); contexts outside
+        it are clipped.
     n_coef : int, default 6
         Chebyshev coefficients per arm (``m``; degree ``m - 1``).
     min_cost : float, default 1.0
@@ -234,16 +237,18 @@ class ChebCB(ScalarContextPolicy):
 
     kernels = register_kernels(ChebCBParams, Kernels(init, select, update,
                                                      action_probabilities=action_probabilities))
-    constraints = {"n_arms": Integer(1, None), "low": Real(), "high": Real(),
+    constraints = {"n_arms": Integer(1, None), "low": Real(-1e12, 1e12),
+                   "high": Real(-1e12, 1e12),
                    "n_coef": Integer(1, 50), "min_cost": Real()}
     _contract_kwargs = {"low": 0.0, "high": 1.0}
 
     def __init__(self, n_arms: int, *, low: float, high: float, n_coef: int = 6,
                  min_cost: float = 1.0) -> None:
         v = self._validate(n_arms=n_arms, low=low, high=high, n_coef=n_coef, min_cost=min_cost)
-        if not v["high"] > v["low"]:
-            raise ValueError(f"ChebCB: 'high' must be a float in ({v['low']}, inf); "
-                             f"got {high!r}.")
+        gap = 1e-12 * max(1.0, abs(v["low"]), abs(v["high"]))
+        if not v["high"] - v["low"] >= gap:
+            raise ValueError(f"ChebCB: 'high' must be a float in [{v['low'] + gap!r}, 1e12] "
+                             f"(at least low + 1e-12 max(1, |low|, |high|)); got {high!r}.")
         self.n_arms = v["n_arms"]
         self._coerced["n_features"] = 1
         self.params = ChebCBParams(v["low"], v["high"], v["n_coef"], v["min_cost"])

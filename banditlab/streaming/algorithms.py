@@ -69,7 +69,9 @@ __all__ = [
 
 _SCHEDULES = {"log": LOG, "loglog": LOGLOG, "logstar": LOGSTAR}
 
-_EPS = Real(0.0, 1.0, closed="right", allow_none=True)
+#: eps in [1e-9, 1]: below 1e-9 the per-arm sample sizes ~1/eps^2 exceed every supported
+#: horizon (2**62), and at 1e-162 and below eps**2 underflows to 0
+_EPS = Real(1e-9, 1.0, allow_none=True)
 
 
 class StreamingAlgorithm(Agent):
@@ -123,7 +125,7 @@ class NaiveEpsBest(StreamingAlgorithm):
 
     Parameters
     ----------
-    eps : float in (0, 1], optional
+    eps : float in [1e-9, 1], optional
         Accuracy; default ``(K/T)^(1/3)``.
 
     Notes
@@ -144,7 +146,7 @@ class GameOfArms(StreamingAlgorithm):
 
     Parameters
     ----------
-    eps : float in (0, 1], optional
+    eps : float in [1e-9, 1], optional
         Accuracy; default ``(K/T)^(1/3)``.
     oracle_gap : bool, default False
         Re-estimate a newly crowned king as ``min(max(x, king_est + Delta/2), 1)`` with the
@@ -181,7 +183,7 @@ class LevelAlgorithm(StreamingAlgorithm):
     schedule : {'log', 'loglog', 'logstar'}, default 'logstar'
         ``'logstar'`` is the Aggressive-Selective-Promotion-like schedule with about
         ``log* K`` levels (towers ``R_{l+1} = 2^{R_l}``).
-    eps : float in (0, 1], optional
+    eps : float in [1e-9, 1], optional
         Accuracy; default ``(K/T)^(1/3)``.
     legacy_accounting : bool, default False
         Reproduce the author code's accounting quirks: Q2 (challenger pulls charged at the

@@ -134,6 +134,11 @@ def test_invalid_args_through_gymnasium_make() -> None:
      r"GaussianBandit: 'sigma' must be a float in \(0, inf\); got 0\.0\."),
     (lambda: bl.BetaBandit([0.0, 0.5]),
      r"BetaBandit: 'means' must be .* with entries in \(0, 1\); got an entry equal to 0\.0\."),
+    (lambda: bl.BetaBandit([0.5, 0.5], concentration=1e-3),
+     r"BetaBandit: 'concentration' must make both Beta shapes at least 0\.1 .*; got "
+     r"concentration=0\.001, which gives a smallest shape of 0\.0005\."),
+    (lambda: bl.BetaBandit([0.01, 0.5], concentration=2.0),
+     r"BetaBandit: 'concentration' must make both Beta shapes .*smallest shape of 0\.02\."),
     (lambda: bl.LinearBandit([1.0, 0.0]),
      r"LinearBandit: 'n_arms' must be an int in \[1, inf\) when 'features' is None; got None"),
     (lambda: bl.LinearBandit([1.0, 0.0], features=np.ones((3, 3))),
@@ -327,6 +332,27 @@ def test_beta_rewards() -> None:
         law = stats.beta(c * means[arm], c * (1.0 - means[arm]))
         assert stats.kstest(x, law.cdf).pvalue > FAIL_PROB
         assert abs(x.mean() - means[arm]) <= np.sqrt(np.log(2 / FAIL_PROB) / (2 * N_DRAWS))
+
+
+def test_beta_engines_agree_at_the_smallest_accepted_shape() -> None:
+    """Shapes of 0.1 (the smallest accepted) give the same draws on both engines; the canary
+    is the sampler at 1e-3, where NumPy's and Numba's draws differ (so the bound is needed)."""
+    env = bl.BetaBandit([0.05, 0.5, 0.95], concentration=2.0, horizon=20_000)
+    policy = bl.Uniform(3, mode="random")
+    k, p = (bl.run(policy, env, seed=3, engine=e) for e in ("kernel", "python"))
+    assert k.regret.tobytes() == p.regret.tobytes() and np.array_equal(k.pulls, p.pulls)
+    from banditlab.envs.karmed import BETA, KArmedArrays, _reward
+
+    assert _reward.__name__ == "karmed_reward"
+    tiny = KArmedArrays(BETA, np.array([0.5]), np.array([1e-3]), np.array([1e-3]),
+                        np.zeros((0, 1)), 0, 0.5)
+    from banditlab.envs.kernels import karmed_reward
+
+    py = np.random.default_rng(0)
+    nb = np.random.default_rng(0)
+    a = [_reward(tiny, 0, 0, py) for _ in range(2000)]
+    b = [karmed_reward(tiny, 0, 0, nb) for _ in range(2000)]
+    assert a != b
 
 
 def test_reward_noise_does_not_depend_on_the_arm() -> None:

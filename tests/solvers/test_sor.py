@@ -264,3 +264,30 @@ def test_young_functions_validate_and_are_continuous_at_omega_star():
         young_omega(1.0)
     with pytest.raises(ValueError, match=r"young_rate: 'omega' must be a float in \(0, 2\)"):
         young_rate(2.5, 0.5)
+
+
+@pytest.mark.parametrize("solver", ["sor", "ssor_pcg"])
+def test_histories_grow_with_the_iterations_made(solver: str) -> None:
+    """maxiter=1e10 used to preallocate 74.5 GiB; the history now grows as iterations are
+    made, and its length never changes a result (a 1-element start buffer gives the same bits
+    as a full one)."""
+    import importlib
+
+    sor_mod = importlib.import_module("banditlab.solvers.sor")   # the module, not the function
+    A = poisson_2d(12)
+    b = np.ones(144)
+    call = sor_mod.sor if solver == "sor" else sor_mod.ssor_pcg
+    big = call(A, b, omega=1.5, maxiter=10**10)
+    ref = call(A, b, omega=1.5, maxiter=5000)
+    assert big.converged and big.n_iter == ref.n_iter
+    assert big.residuals.tobytes() == ref.residuals.tobytes()
+    assert big.x.tobytes() == ref.x.tobytes()
+    # a run longer than the first chunk crosses several doublings
+    slow = call(A, b, omega=0.05, tol=1e-12, maxiter=3000)
+    kernel = sor_mod.sor_iterate if solver == "sor" else sor_mod.ssor_pcg_iterate
+    sysm = sor_mod.as_csr_system(A, owner="test")
+    x = np.zeros(144)
+    extra = (0, 1e-12, 3000, 1e10) if solver == "sor" else (0, 1e-12, 3000)
+    k, _, res = kernel(sysm.indptr, sysm.indices, sysm.data, sysm.inv_diag, b, x, 0.05,
+                       *extra, np.empty(1))
+    assert int(k) == slow.n_iter and res[:k + 1].tobytes() == slow.residuals.tobytes()
