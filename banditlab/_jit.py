@@ -220,7 +220,15 @@ def njit(func: Callable[..., Any] | None = None, **options: Any) -> Any:
             try:
                 disp._cache = _PackageCache(disp.py_func)
             except RuntimeError as exc:      # numba: "cannot cache function ...: no locator"
-                _warn_no_cache(getattr(f, "__qualname__", repr(f)), exc)
+                # a function typed at a prompt or in a notebook cell has no file to cache
+                # beside: compiled in memory, as numba does; a real file means no location
+                # is writable, which the user should hear about once
+                try:
+                    has_file = os.path.isfile(inspect.getfile(f))
+                except (TypeError, OSError):
+                    has_file = False
+                if has_file:
+                    _warn_no_cache(getattr(f, "__qualname__", repr(f)), exc)
         return disp
 
     return wrap if func is None else wrap(func)

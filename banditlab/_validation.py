@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
@@ -26,13 +27,58 @@ __all__ = [
     "Integer",
     "Options",
     "Real",
+    "available_memory",
     "check_array",
     "check_bool",
     "check_integer",
+    "check_memory",
     "check_option",
     "check_real",
     "validate",
 ]
+
+#: largest number of arms a policy or env accepts (2**24): beyond it the per-arm state arrays
+#: of one learner alone reach gigabytes, and every round of an index policy scans all arms
+MAX_ARMS = 2**24
+#: largest horizon (rounds, budget) of a bandit env or policy (2**62): counters are int64 with
+#: room to spare (the streaming env's MAX_HORIZON is the same)
+MAX_HORIZON = 2**62
+#: largest number of independent runs one call accepts (2**31): each run has its own seeds and
+#: result rows, held in memory at once
+MAX_RUNS = 2**31
+#: fraction of the available memory one request (a learner's state, a batch of results) may use
+MEMORY_FRACTION = 0.5
+
+
+def available_memory() -> int:
+    """Bytes of memory available now (``MemAvailable`` of ``/proc/meminfo``, else physical)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (OSError, ValueError, AttributeError):
+        return 2**34          # 16 GiB: a conservative guess where nothing can be read
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.3g} GiB"
+
+
+def check_memory(n_bytes: float, what: str, owner: str) -> None:
+    """Refuse, before allocating, a request of ``n_bytes`` above ``MEMORY_FRACTION`` of the
+    available memory: ``ValueError`` naming ``what`` (the sizes that ask for it)."""
+    if n_bytes <= 2**26:        # 64 MiB: not worth reading /proc/meminfo
+        return
+    limit = MEMORY_FRACTION * available_memory()
+    if not n_bytes <= limit:
+        raise ValueError(f"{owner}: {what} needs about {_gib(n_bytes)} of memory, more than "
+                         f"the {_gib(limit)} allowed (half of the {_gib(limit / MEMORY_FRACTION)}"
+                         f" available); use smaller sizes.")
 
 
 def _fmt_bound(x: float | None, neg: bool) -> str:
@@ -120,11 +166,11 @@ class Real(Constraint):
         out: list[tuple[Any, type[Exception]]] = [("1.0", TypeError), (True, TypeError),
                                                   (float("nan"), ValueError)]
         if self.low is not None:
-            out.append((self.low if self.closed in ("right", "neither") else self.low - 1.0,
-                        ValueError))
+            out.append((self.low if self.closed in ("right", "neither")
+                        else self.low - max(1.0, abs(self.low)), ValueError))
         if self.high is not None:
-            out.append((self.high if self.closed in ("left", "neither") else self.high + 1.0,
-                        ValueError))
+            out.append((self.high if self.closed in ("left", "neither")
+                        else self.high + max(1.0, abs(self.high)), ValueError))
         return out
 
 
@@ -261,11 +307,14 @@ class Array(Constraint):
         out: list[tuple[Any, type[Exception]]] = [
             ("abc", TypeError), (np.zeros((2,) * (self.ndim + 1), dtype=self.dtype), ValueError)]
         # values of the constraint's own dtype, so the error is about the value, not the type
+        # steps of max(1, |bound|): a step of 1 vanishes next to a bound such as 1e100
         if self.low is not None:
-            below = math.floor(self.low - 1) if integral else self.low - 1.0
+            below = (math.floor(self.low - 1) if integral
+                     else self.low - max(1.0, abs(self.low)))
             out.append((np.full(shape, below, dtype=self.dtype), ValueError))
         if self.high is not None:
-            above = math.ceil(self.high + 1) if integral else self.high + 1.0
+            above = (math.ceil(self.high + 1) if integral
+                     else self.high + max(1.0, abs(self.high)))
             out.append((np.full(shape, above, dtype=self.dtype), ValueError))
         return out
 

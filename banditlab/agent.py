@@ -28,7 +28,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from banditlab._seeding import check_seed, make_rng
-from banditlab._validation import Constraint, validate
+from banditlab._validation import Constraint, check_memory, validate
 from banditlab.protocols import Kernels, Protocol
 
 __all__ = ["Agent"]
@@ -88,12 +88,25 @@ class Agent:
     def _dims(self) -> tuple[int, ...]:
         return ()
 
+    def _state_nbytes(self) -> tuple[float, str] | None:
+        """``(bytes, sizes)``: an estimate of the state's memory and the sizes that set it
+        (``'n_arms=...'``), checked before any allocation; None when negligible."""
+        return None
+
+    def check_state_memory(self, owner: str | None = None) -> None:
+        """Refuse (``ValueError`` naming the sizes) a state larger than memory allows,
+        before allocating it (see :func:`banditlab._validation.check_memory`)."""
+        est = self._state_nbytes()
+        if est is not None:
+            check_memory(est[0], est[1], owner or self.name)
+
     def _on_reset(self) -> None:
         """Hook for per-protocol bookkeeping after :meth:`reset`."""
 
     def reset(self, *, seed: int | None = None) -> Agent:
         """Start afresh: a new state and a new generator from ``seed`` (fresh entropy if None)."""
         self.rng = make_rng(check_seed(seed, f"{self.name}.reset"))
+        self.check_state_memory(f"{self.name}.reset")
         self.state = self._init_state()
         self._on_reset()
         return self

@@ -64,6 +64,14 @@ class Policy(Agent):
             return (self.n_arms, int(self._coerced["n_features"]))
         return (self.n_arms,)
 
+    def _state_nbytes(self) -> tuple[float, str]:
+        # index policies keep a few float64/int64 arrays per arm; contextual ones a d x d matrix
+        n = float(self.n_arms)
+        if self.protocol.contextual:
+            d = float(self._dims()[1])
+            return 8.0 * (8.0 * n + d * d + 4.0 * d), f"n_arms={self.n_arms}, n_features={int(d)}"
+        return 8.0 * 8.0 * n, f"n_arms={self.n_arms}"
+
     # -- interaction ----------------------------------------------------------------------
     def _on_reset(self) -> None:
         self._last_context: np.ndarray | None = None

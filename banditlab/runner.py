@@ -24,7 +24,7 @@ import gymnasium as gym
 import numpy as np
 
 from banditlab._seeding import SeedLike, spawn_run_seeds
-from banditlab._validation import Boolean, Integer, Options
+from banditlab._validation import MAX_RUNS, Boolean, Integer, Options, check_memory
 from banditlab.engine import run_contextual, run_karmed
 from banditlab.errors import IncompatibleEnvError
 from banditlab.parallel import check_n_jobs, parallel_map
@@ -266,7 +266,7 @@ def run_many(policy: Policy, env: gym.Env, horizon: int | None = None, *, n_runs
     Results
     """
     owner = "run_many"
-    n_runs = int(Integer(1, None).check(n_runs, "n_runs", owner))
+    n_runs = int(Integer(1, MAX_RUNS).check(n_runs, "n_runs", owner))
     horizon = _check_pair(policy, env, horizon, owner)
     check_rewards = Boolean().check(check_rewards, "check_rewards", owner)
     if check_rewards:
@@ -276,6 +276,10 @@ def run_many(policy: Policy, env: gym.Env, horizon: int | None = None, *, n_runs
     if progress is not None and not isinstance(progress, bool):
         raise TypeError(f"{owner}: 'progress' must be a bool or None; got {progress!r}.")
     ck = make_checkpoints(horizon, checkpoints, owner=owner)
+    # the results (regret at checkpoints, pulls per arm) of every run are held at once
+    check_memory(8.0 * n_runs * (ck.size + policy.n_arms + 2),
+                 f"n_runs={n_runs} x ({ck.size} checkpoints + {policy.n_arms} arms)", owner)
+    policy.check_state_memory(owner)
     entropy, seeds = spawn_run_seeds(seed, n_runs, owner=owner)
 
     start = time.perf_counter()

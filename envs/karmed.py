@@ -7,7 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from banditlab._validation import Array, Integer, Real
+from banditlab._validation import MAX_HORIZON, Array, Integer, Real
 from banditlab.envs.base import BanditEnv, check_action
 from banditlab.envs.kernels import (
     ADVERSARIAL,
@@ -37,6 +37,11 @@ __all__ = [
     "KArmedEnv",
     "PoissonBandit",
 ]
+
+
+#: largest magnitude of a mean or noise scale of the unbounded envs: 1e100 x (2**62 rounds) x
+#: (a few sums) stays far below the float64 limit 1.8e308, so regret and estimates stay finite
+MAX_ABS_REWARD = 1e100
 
 
 class KArmedEnv(BanditEnv):
@@ -137,7 +142,7 @@ class BernoulliBandit(KArmedEnv):
         Rounds per episode; the last step returns ``truncated=True``.
     """
 
-    constraints = {"means": Array(1, low=0.0, high=1.0), "horizon": Integer(1, None)}
+    constraints = {"means": Array(1, low=0.0, high=1.0), "horizon": Integer(1, MAX_HORIZON)}
 
     def __init__(self, means: Any, *, horizon: int = 1000) -> None:
         v = self._validate(means=means, horizon=horizon)
@@ -150,18 +155,22 @@ class GaussianBandit(KArmedEnv):
     Parameters
     ----------
     means : array-like of shape (n_arms,)
+        Each in [-1e100, 1e100] (:data:`MAX_ABS_REWARD`), so that regret summed over any
+        supported horizon stays finite.
     sigma : float or array-like of shape (n_arms,), default 1.0
-        Noise standard deviations, each > 0.
+        Noise standard deviations, each in (0, 1e100].
     horizon : int, default 1000
     """
 
-    constraints = {"means": Array(1), "sigma": Array(1, low=0.0, closed="neither"),
-                   "horizon": Integer(1, None)}
+    constraints = {"means": Array(1, low=-MAX_ABS_REWARD, high=MAX_ABS_REWARD),
+                   "sigma": Array(1, low=0.0, high=MAX_ABS_REWARD, closed="right"),
+                   "horizon": Integer(1, MAX_HORIZON)}
 
     def __init__(self, means: Any, *, sigma: Any = 1.0, horizon: int = 1000) -> None:
         v = self._validate(means=means, horizon=horizon)
         if np.ndim(sigma) == 0:
-            scalar = Real(0.0, None, closed="neither").check(sigma, "sigma", "GaussianBandit")
+            scalar = Real(0.0, MAX_ABS_REWARD, closed="right").check(sigma, "sigma",
+                                                                     "GaussianBandit")
             v["sigma"] = np.full(v["means"].shape, scalar)
         else:
             v["sigma"] = self._validate(sigma=sigma)["sigma"]
@@ -194,7 +203,7 @@ class BetaBandit(KArmedEnv):
 
     constraints = {"means": Array(1, low=0.0, high=1.0, closed="neither"),
                    "concentration": Real(0.0, None, closed="neither"),
-                   "horizon": Integer(1, None)}
+                   "horizon": Integer(1, MAX_HORIZON)}
 
     def __init__(self, means: Any, *, concentration: float = 2.0, horizon: int = 1000) -> None:
         v = self._validate(means=means, concentration=concentration, horizon=horizon)
@@ -240,7 +249,7 @@ class PoissonBandit(KArmedEnv):
     horizon : int, default 1000
     """
 
-    constraints = {"means": Array(1, low=0.0, high=1e6), "horizon": Integer(1, None)}
+    constraints = {"means": Array(1, low=0.0, high=1e6), "horizon": Integer(1, MAX_HORIZON)}
 
     def __init__(self, means: Any, *, horizon: int = 1000) -> None:
         v = self._validate(means=means, horizon=horizon)
@@ -258,7 +267,7 @@ class ExponentialBandit(KArmedEnv):
     """
 
     constraints = {"means": Array(1, low=0.0, high=1e6, closed="right"),
-                   "horizon": Integer(1, None)}
+                   "horizon": Integer(1, MAX_HORIZON)}
 
     def __init__(self, means: Any, *, horizon: int = 1000) -> None:
         v = self._validate(means=means, horizon=horizon)

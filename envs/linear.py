@@ -7,7 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from banditlab._validation import Array, Integer, Real
+from banditlab._validation import MAX_ARMS, MAX_HORIZON, Array, Integer, Real
 from banditlab.envs.base import BanditEnv, check_action
 from banditlab.envs.kernels import (
     LinearArrays,
@@ -19,6 +19,11 @@ from banditlab.envs.kernels import (
 from banditlab.reward_models import RewardModel
 
 __all__ = ["LinearBandit"]
+
+
+#: largest magnitude of an entry of theta, a feature, a misspecification or the noise scale:
+#: products of two such entries summed over features and over 2**62 rounds stay finite
+_BIG = 1e100
 
 
 class LinearBandit(BanditEnv):
@@ -42,17 +47,20 @@ class LinearBandit(BanditEnv):
         ``max |eta_a|`` is the misspecification level.
     noise_sd : float, default 0.1
         Standard deviation of the Gaussian reward noise (>= 0).
+
+    Every entry of ``theta``, ``features`` and ``misspec``, and ``noise_sd``, is at most 1e100
+    in magnitude, so that means, rewards and regret sums stay finite.
     horizon : int, default 1000
     """
 
     family = "linear"
     constraints = {
-        "theta": Array(1),
-        "features": Array(2, allow_none=True),
-        "n_arms": Integer(1, None, allow_none=True),
-        "misspec": Array(1, allow_none=True),
-        "noise_sd": Real(0.0, None),
-        "horizon": Integer(1, None),
+        "theta": Array(1, low=-_BIG, high=_BIG),
+        "features": Array(2, low=-_BIG, high=_BIG, allow_none=True),
+        "n_arms": Integer(1, MAX_ARMS, allow_none=True),
+        "misspec": Array(1, low=-_BIG, high=_BIG, allow_none=True),
+        "noise_sd": Real(0.0, _BIG),
+        "horizon": Integer(1, MAX_HORIZON),
     }
 
     def __init__(self, theta: Any, *, features: Any = None, n_arms: int | None = None,

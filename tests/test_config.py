@@ -185,7 +185,7 @@ def test_invalid_config_raises_one_config_error_naming_the_field(case):
     if case == "policy invalid for this env":
         data["env"][0]["means"] = [0.5]        # SequentialHalving needs at least 2 arms
         pattern = (r"^policy\[0\] on env\[0\] \(BernoulliBandit\): SequentialHalving: "
-                   r"'n_arms' must be an int in \[2, inf\); got 1\.$")
+                   r"'n_arms' must be an int in \[2, 16777216\]; got 1\.$")
     if case == "kernel engine impossible":
         data["experiment"]["engine"] = "kernel"   # UCB on a linear env runs on Python only
         pattern = r"^experiment\.engine: UCB: engine='kernel' needs a 'karmed' env"

@@ -218,6 +218,18 @@ def test_a_damaged_data_file_is_a_miss(tmp_path: Path, damage: str) -> None:
                                       "python": _run(tmp_path, DRIVER)["python"]}
 
 
+NO_CACHE_MODULE = textwrap.dedent("""
+    from banditlab._jit import njit
+
+    @njit
+    def f(x):
+        return x + 1.0
+
+    @njit
+    def g(x):
+        return 2.0 * x
+""")
+
 NO_CACHE_DRIVER = textwrap.dedent("""
     import json, sys, warnings
     sys.path.insert(0, sys.argv[1])
@@ -225,19 +237,15 @@ NO_CACHE_DRIVER = textwrap.dedent("""
     _jit._CacheImpl._locator_classes = []          # no location can be written
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        @_jit.njit
-        def f(x):
-            return x + 1.0
-        @_jit.njit
-        def g(x):
-            return 2.0 * x
-        out = [f(1.0), g(2.0)]
+        import nocache_mod
+        out = [nocache_mod.f(1.0), nocache_mod.g(2.0)]
     print(json.dumps({"out": out, "warnings": [str(w.message) for w in caught]}))
 """)
 
 
 def test_no_writable_cache_location_compiles_in_memory(tmp_path: Path) -> None:
     _copy_package(tmp_path)
+    (tmp_path / "nocache_mod.py").write_text(NO_CACHE_MODULE)
     got = _run(tmp_path, NO_CACHE_DRIVER)
     assert got["out"] == [2.0, 4.0]
     assert len(got["warnings"]) == 1

@@ -21,6 +21,8 @@ from banditlab.kernels.common import (
     DIV_EXPONENTIAL,
     DIV_GAUSSIAN,
     DIV_POISSON,
+    argmax_tiebreak,
+    kl_ucb_argmax,
     kl_ucb_index,
 )
 from banditlab.kernels.special import beta_upper_quantile, betainc, normal_upper_quantile
@@ -120,18 +122,51 @@ def test_klucb_poisson_picks_the_arm_with_the_largest_index() -> None:
     level = [math.log(33) / n for n in counts]
     want = [_reference_index("poisson", s / n, lv, 1.0)
             for s, n, lv in zip(sums, counts, level, strict=True)]
+    got = [kl_ucb_index(DIV_POISSON, s / n, lv, 1.0, 1e-6)
+           for s, n, lv in zip(sums, counts, level, strict=True)]
+    assert np.allclose(got, want, rtol=1e-6)
     p = with_counts(bl.KLUCB(3, divergence="poisson"), counts, sums)
     assert p.select() == int(np.argmax(want))
-    assert np.allclose(p.state.scratch, want, rtol=1e-6)
 
 
 def test_klucb_gaussian_is_ucb_with_the_kl_budget() -> None:
     counts, sums = [3, 12], [3.0, 18.0]
-    p = with_counts(bl.KLUCB(2, divergence="gaussian", sigma=2.0, c=3.0), counts, sums)
-    p.select()
     budget = math.log(15) + 3.0 * math.log(math.log(15))
     want = [s / n + 2.0 * math.sqrt(2.0 * budget / n) for s, n in zip(sums, counts, strict=True)]
-    assert np.allclose(p.state.scratch, want, rtol=1e-14)
+    got = [kl_ucb_index(DIV_GAUSSIAN, s / n, budget / n, 2.0, 1e-6)
+           for s, n in zip(sums, counts, strict=True)]
+    assert np.allclose(got, want, rtol=1e-14)
+    p = with_counts(bl.KLUCB(2, divergence="gaussian", sigma=2.0, c=3.0), counts, sums)
+    assert p.select() == int(np.argmax(want))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(divergence=st.sampled_from(sorted(_CODES)), data=st.data())
+def test_kl_ucb_argmax_is_solving_every_index(divergence: str, data: st.DataObject) -> None:
+    """The argmax that skips indices certainly below the running maximum picks the same arm
+    and draws the same uniforms as solving every index and calling argmax_tiebreak, ties
+    (identical arms, indices capped at 1) included."""
+    k = data.draw(st.integers(1, 10))
+    counts = np.array(data.draw(st.lists(st.integers(1, 40), min_size=k, max_size=k)),
+                      np.int64)
+    if data.draw(st.booleans()):
+        counts[:] = counts[0]                              # many exact ties
+    grid = data.draw(st.booleans())
+    top = 1.0 if divergence == "bernoulli" else 6.0
+    means = np.array(data.draw(st.lists(
+        st.sampled_from([0.0, top / 2, top]) if grid else st.floats(0.0, top),
+        min_size=k, max_size=k)))
+    sums = means * counts
+    budget = math.log(data.draw(st.integers(k, 10**7)))
+    tol = data.draw(st.sampled_from([1e-12, 1e-6, 1e-3]))
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    r1, r2 = np.random.default_rng(seed), np.random.default_rng(seed)
+    code = _CODES[divergence]
+    got = kl_ucb_argmax(code, sums, counts, budget, 1.3, tol, r1)
+    index = np.array([kl_ucb_index(code, s / n, budget / n, 1.3, tol)
+                      for s, n in zip(sums, counts, strict=True)])
+    assert got == argmax_tiebreak(index, r2)
+    assert r1.bit_generator.state == r2.bit_generator.state
 
 
 def test_klucb_bernoulli_is_unchanged() -> None:

@@ -91,7 +91,8 @@ def test_horizon_defaults_to_the_env_and_cannot_exceed_it() -> None:
 
 
 @pytest.mark.parametrize(("kwargs", "exc", "pattern"), [
-    ({"n_runs": 0}, ValueError, r"run_many: 'n_runs' must be an int in \[1, inf\); got 0\."),
+    ({"n_runs": 0}, ValueError,
+     r"run_many: 'n_runs' must be an int in \[1, 2147483648\]; got 0\."),
     ({"n_jobs": 0}, ValueError, r"run_many: 'n_jobs' must be None, -1 or an int in "
                                 r"\[1, inf\); got 0\."),
     ({"engine": "gpu"}, ValueError, r"run_many: 'engine' must be one of 'auto', 'kernel', "

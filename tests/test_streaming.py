@@ -375,7 +375,7 @@ def test_parallel_equals_serial():
     (lambda: LevelAlgorithm(legacy_accounting=None), TypeError, "'legacy_accounting'"),
     (lambda: run_streaming(NaiveEpsBest(), "env"), TypeError, "'env' must be a StreamingBandit"),
     (lambda: run_streaming(NaiveEpsBest(), StreamingBandit([0.5], horizon=5), n_runs=0),
-     ValueError, "run_streaming: 'n_runs' must be an int in \\[1, inf\\)"),
+     ValueError, "run_streaming: 'n_runs' must be an int in \\[1, 2147483648\\]"),
 ])
 def test_algorithms_reject_bad_input(make, exc, match):
     with pytest.raises(exc, match=match):

@@ -145,6 +145,18 @@ def best_perm(u: Any, w: Any, w_bot: float, m: int, *, u_lo: Any = None
     return float(val), out[:k].copy()
 
 
+def count_lists(n_items: int, list_size: int, cap: int = 2**62) -> int:
+    """Ordered lists of 1 to ``list_size`` distinct items, ``sum_k perm(n_items, k)``, or
+    ``cap`` once the count exceeds it (so huge sizes are refused without computing them)."""
+    total, term = 0, 1
+    for k in range(1, list_size + 1):
+        term *= n_items - k + 1
+        total += term
+        if total > cap:
+            return cap
+    return total
+
+
 def enumerate_lists(n_items: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     """All ordered lists of 1 to ``m`` distinct items: ``(lists int64[n, m], lengths)``.
 
@@ -274,7 +286,17 @@ class CascadingAgent(Agent):
         self.n_states, self.n_items = v["n_states"], v["n_items"]
         self.list_size, self.horizon = v["list_size"], v["horizon"]
         self.initial_state = v["initial_state"]
+        self.check_state_memory(owner)
         return v
+
+    def _state_nbytes(self) -> tuple[float, str]:
+        # counts and estimates per (s, item) and per (s, item or no-click, s'), values per
+        # (h, s) and the planned lists per (h, s): 8-byte entries
+        S, N, m, H = (float(x) for x in (self.n_states, self.n_items, self.list_size,
+                                          self.horizon))
+        n = 8.0 * (S * (N + 1.0) * S + 6.0 * S * (N + 1.0) + 2.0 * (H + 1.0) * S + H * S * m)
+        return n, (f"n_states={self.n_states}, n_items={self.n_items}, "
+                   f"list_size={self.list_size}, horizon={self.horizon}")
 
     @classmethod
     def for_env(cls, env: CascadingMDP, **kwargs: Any) -> CascadingAgent:
@@ -625,12 +647,20 @@ class AdaptVI(CascadingAgent):
                                 horizon=horizon, initial_state=initial_state, delta=delta,
                                 n_episodes=n_episodes, bonus_scale=bonus_scale,
                                 full_backup=full_backup)
-        n_lists = sum(math.perm(v["n_items"], k) for k in range(1, v["list_size"] + 1))
-        self.n_lists = n_lists
+        self.n_lists = n_lists = count_lists(v["n_items"], v["list_size"])
+        self.check_state_memory(self.name)
         big_l = math.log(4.0 * v["n_states"] * n_lists * v["horizon"] * v["n_episodes"]
                          / v["delta"])
         self.params = AdaptVIParams(log_term=float(big_l), bonus_scale=float(v["bonus_scale"]),
                                     full_backup=bool(v["full_backup"]))
+
+    def _state_nbytes(self) -> tuple[float, str]:
+        # per list: its items, and counts and estimates per (s, list) and (s, list, s')
+        S, m, H = float(self.n_states), float(self.list_size), float(self.horizon)
+        n_lists = float(getattr(self, "n_lists", 0))
+        n = 8.0 * (n_lists * (m + 1.0 + 2.0 * S + S * S) + 2.0 * (H + 1.0) * S + H * S * m)
+        return n, (f"n_states={self.n_states}, n_lists={n_lists:.3g} (n_items={self.n_items}, "
+                   f"list_size={self.list_size})")
 
     def _init_state(self) -> AdaptVIState:
         S, N, m, H = self.n_states, self.n_items, self.list_size, self.horizon

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from banditlab._seeding import SeedLike, spawn_run_seeds
-from banditlab._validation import Integer, Options
+from banditlab._validation import MAX_RUNS, Integer, Options
 from banditlab.cascading.algorithms import CascadingAgent
 from banditlab.cascading.kernels import run_episodes_kernel
 from banditlab.envs.cascading import CascadingMDP
@@ -108,7 +108,7 @@ def run_episodes(agent: CascadingAgent, env: CascadingMDP, n_episodes: int, *, n
         raise TypeError(f"{owner}: 'agent' must be a CascadingAgent; got {type(agent).__name__}.")
     base = agent.check_env(env, owner)
     n_episodes = int(Integer(1, None).check(n_episodes, "n_episodes", owner))
-    n_runs = int(Integer(1, None).check(n_runs, "n_runs", owner))
+    n_runs = int(Integer(1, MAX_RUNS).check(n_runs, "n_runs", owner))
     engine = Options(("kernel", "python")).check(engine, "engine", owner)
     check_n_jobs(n_jobs, owner)
     if progress is not None and not isinstance(progress, bool):

@@ -21,6 +21,7 @@ __all__ = [
     "kl_bernoulli",
     "kl_exponential",
     "kl_poisson",
+    "kl_ucb_argmax",
     "kl_ucb_bernoulli",
     "kl_ucb_index",
 ]
@@ -170,3 +171,60 @@ def kl_ucb_index(divergence, mean, level, sigma, tol):
         else:
             lo = mid
     return 0.5 * (lo + hi)
+
+
+@njit
+def _certainly_below(divergence, mean, level, tol, best):
+    """Whether :func:`kl_ucb_index` (Bernoulli, Poisson or exponential) is certainly < ``best``.
+
+    One divergence evaluation at ``x = best - tol * scale``: if it exceeds ``level``, the root
+    is below ``x``, and the bisection's result, within ``tol * scale / 2`` of the root (plus
+    rounding far below ``tol``), is below ``best``. ``False`` means "not certain" only.
+    """
+    if not np.isfinite(best):
+        return False
+    if divergence == DIV_BERNOULLI:
+        x = best - tol
+        if not (mean < x < 1.0):
+            return False
+        return kl_bernoulli(mean, x) > level
+    if divergence == DIV_POISSON:
+        p = max(mean, 0.0)
+    else:
+        p = max(mean, _POS_EPS)
+    x = best - tol * max(1.0, best)
+    if not x > p:
+        return False
+    return _kl(divergence, p, x) > level
+
+
+@njit
+def kl_ucb_argmax(divergence, sums, counts, budget, sigma, tol, rng):
+    """The arm :func:`argmax_tiebreak` picks among the KL-UCB indices, solving few of them.
+
+    Arms are scanned in order with the reservoir rule of :func:`argmax_tiebreak`; an arm whose
+    index is certainly below the running maximum (:func:`_certainly_below`, one divergence
+    evaluation) cannot change the choice or draw a uniform there, so its index is not solved.
+    Every other index is computed exactly as :func:`kl_ucb_index` computes it, so the choice and
+    the random draws are those of solving every index (bit-identical trajectories).
+    """
+    best = -np.inf
+    best_i = 0
+    n_ties = 0
+    for i in range(counts.shape[0]):
+        n = counts[i]
+        mean = sums[i] / n
+        level = budget / n
+        if divergence != DIV_GAUSSIAN and level > 0.0 and n_ties > 0 and \
+                _certainly_below(divergence, mean, level, tol, best):
+            continue
+        v = kl_ucb_index(divergence, mean, level, sigma, tol)
+        if v > best:
+            best = v
+            best_i = i
+            n_ties = 1
+        elif v == best:
+            n_ties += 1
+            if rng.random() * n_ties < 1.0:
+                best_i = i
+    return best_i

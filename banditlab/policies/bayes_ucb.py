@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 from banditlab._jit import njit
-from banditlab._validation import Integer, Options, Real
+from banditlab._validation import MAX_ARMS, MAX_HORIZON, Integer, Options, Real
 from banditlab.kernels.common import argmax_tiebreak
 from banditlab.kernels.special import beta_upper_quantile, normal_upper_quantile
 from banditlab.policies._index import init_counts, update_counts
@@ -91,9 +91,9 @@ class BayesUCB(Policy):
 
     protocol = KARMED
     kernels = register_kernels(BayesUCBParams, Kernels(init_counts, select, update_counts))
-    constraints = {"n_arms": Integer(1, None), "posterior": Options(_POSTERIORS),
+    constraints = {"n_arms": Integer(1, MAX_ARMS), "posterior": Options(_POSTERIORS),
                    "sigma": Real(0.0, None, closed="neither"), "c": Real(0.0, 100.0),
-                   "horizon": Integer(2, None, allow_none=True)}
+                   "horizon": Integer(2, MAX_HORIZON, allow_none=True)}
     _contract_kwargs = {"posterior": "beta"}
     reward_variants = ({}, {"posterior": "gaussian", "sigma": ENV_SIGMA})
 

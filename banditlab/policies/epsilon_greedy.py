@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from banditlab._jit import njit
-from banditlab._validation import Integer, Options, Real
+from banditlab._validation import MAX_ARMS, Integer, Options, Real
 from banditlab.kernels.common import argmax_tiebreak
 from banditlab.policies._index import first_unpulled, init_counts, update_counts
 from banditlab.policy import Policy
@@ -63,7 +63,7 @@ class EpsilonGreedy(Policy):
 
     protocol = KARMED
     kernels = register_kernels(EpsilonGreedyParams, Kernels(init_counts, select, update_counts))
-    constraints = {"n_arms": Integer(1, None), "epsilon": Real(0.0, None),
+    constraints = {"n_arms": Integer(1, MAX_ARMS), "epsilon": Real(0.0, None),
                    "schedule": Options(_SCHEDULES)}
     _contract_kwargs = {"epsilon": 0.2}
 

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from banditlab._jit import njit
-from banditlab._validation import Integer
+from banditlab._validation import MAX_ARMS, Integer
 from banditlab.kernels.common import argmax_tiebreak
 from banditlab.policy import Policy
 from banditlab.protocols import KARMED, Kernels, register_kernels
@@ -72,7 +72,7 @@ class ExploreThenCommit(Policy):
 
     protocol = KARMED
     kernels = register_kernels(ETCParams, Kernels(init, select, update))
-    constraints = {"n_arms": Integer(1, None), "m": Integer(1, None)}
+    constraints = {"n_arms": Integer(1, MAX_ARMS), "m": Integer(1, None)}
     _contract_kwargs = {"m": 3}
     # Lattimore & Szepesvari (2020), Theorem 6.1: 1-sub-Gaussian rewards
     reward_model = RewardModel.subgaussian(1.0)

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from banditlab._jit import njit
-from banditlab._validation import Integer, Real
+from banditlab._validation import MAX_ARMS, MAX_HORIZON, Integer, Real
 from banditlab.kernels.common import categorical
 from banditlab.policy import Policy
 from banditlab.protocols import KARMED, Kernels, register_kernels
@@ -89,9 +89,9 @@ class EXP3(Policy):
     protocol = KARMED
     kernels = register_kernels(EXP3Params, Kernels(init, select, update,
                                                    action_probabilities=action_probabilities))
-    constraints = {"n_arms": Integer(1, None),
+    constraints = {"n_arms": Integer(1, MAX_ARMS),
                    "eta": Real(0.0, None, closed="neither", allow_none=True),
-                   "horizon": Integer(1, None, allow_none=True)}
+                   "horizon": Integer(1, MAX_HORIZON, allow_none=True)}
     _contract_kwargs = {"horizon": 100}
     reward_model = RewardModel.bounded(0.0, 1.0)
 

@@ -32,14 +32,13 @@ from typing import NamedTuple
 import numpy as np
 
 from banditlab._jit import njit
-from banditlab._validation import Integer, Options, Real
+from banditlab._validation import MAX_ARMS, Integer, Options, Real
 from banditlab.kernels.common import (
     DIV_BERNOULLI,
     DIV_EXPONENTIAL,
     DIV_GAUSSIAN,
     DIV_POISSON,
-    argmax_tiebreak,
-    kl_ucb_index,
+    kl_ucb_argmax,
 )
 from banditlab.policies._index import first_unpulled, init_counts, update_counts
 from banditlab.policy import Policy
@@ -67,12 +66,10 @@ def select(params, state, rng):
         return a
     logt = np.log(state.t)
     budget = logt + params.c * np.log(max(logt, 1.0))
-    n = state.counts.shape[0]
-    index = state.scratch
-    for i in range(n):
-        index[i] = kl_ucb_index(params.divergence, state.sums[i] / state.counts[i],
-                                budget / state.counts[i], params.sigma, params.tol)
-    return argmax_tiebreak(index, rng)
+    # the argmax of the indices with argmax_tiebreak's draws, solving only the indices that
+    # can still win (kl_ucb_argmax); the same choices as solving them all
+    return kl_ucb_argmax(params.divergence, state.sums, state.counts, budget, params.sigma,
+                         params.tol, rng)
 
 
 class KLUCB(Policy):
@@ -96,7 +93,7 @@ class KLUCB(Policy):
 
     protocol = KARMED
     kernels = register_kernels(KLUCBParams, Kernels(init_counts, select, update_counts))
-    constraints = {"n_arms": Integer(1, None), "c": Real(0.0, None),
+    constraints = {"n_arms": Integer(1, MAX_ARMS), "c": Real(0.0, None),
                    "tol": Real(1e-12, 0.1),
                    "divergence": Options(tuple(DIVERGENCES)),
                    "sigma": Real(0.0, None, closed="neither")}

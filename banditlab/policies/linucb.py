@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from banditlab._jit import njit
-from banditlab._validation import Integer, Real
+from banditlab._validation import MAX_ARMS, Integer, Real
 from banditlab.kernels.common import argmax_tiebreak
 from banditlab.policy import Policy
 from banditlab.protocols import CONTEXTUAL, Kernels, register_kernels
@@ -122,7 +122,7 @@ class LinUCB(Policy):
 
     protocol = CONTEXTUAL
     kernels = register_kernels(LinUCBParams, Kernels(init, select, update))
-    constraints = {"n_arms": Integer(1, None), "n_features": Integer(1, None),
+    constraints = {"n_arms": Integer(1, MAX_ARMS), "n_features": Integer(1, None),
                    "alpha": Real(0.0, None, allow_none=True),
                    "reg": Real(0.0, None, closed="neither"),
                    "noise_sd": Real(0.0, None, closed="neither"),

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from banditlab._jit import njit
-from banditlab._validation import Integer
+from banditlab._validation import MAX_ARMS, MAX_HORIZON, Integer
 from banditlab.kernels.common import argmax_tiebreak
 from banditlab.policies._index import init_counts, update_counts
 from banditlab.policy import Policy
@@ -67,7 +67,7 @@ class MOSS(Policy):
 
     protocol = KARMED
     kernels = register_kernels(MOSSParams, Kernels(init_counts, select, update_counts))
-    constraints = {"n_arms": Integer(1, None), "horizon": Integer(1, None)}
+    constraints = {"n_arms": Integer(1, MAX_ARMS), "horizon": Integer(1, MAX_HORIZON)}
     _contract_kwargs = {"horizon": 100}
     reward_model = RewardModel.bounded(0.0, 1.0)
 

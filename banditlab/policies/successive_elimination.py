@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from banditlab._jit import njit
-from banditlab._validation import Integer, Real
+from banditlab._validation import MAX_ARMS, Integer, Real
 from banditlab.policy import Policy
 from banditlab.protocols import KARMED, Kernels, register_kernels
 from banditlab.reward_models import RewardModel
@@ -86,7 +86,7 @@ class SuccessiveElimination(Policy):
 
     protocol = KARMED
     kernels = register_kernels(SEParams, Kernels(init, select, update))
-    constraints = {"n_arms": Integer(1, None), "delta": Real(0.0, 1.0, closed="neither")}
+    constraints = {"n_arms": Integer(1, MAX_ARMS), "delta": Real(0.0, 1.0, closed="neither")}
     _contract_kwargs = {"delta": 0.1}
     reward_model = RewardModel.bounded(0.0, 1.0)
 

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from banditlab._jit import njit
-from banditlab._validation import Integer
+from banditlab._validation import MAX_ARMS, MAX_HORIZON, Integer
 from banditlab.policies._bai import count_pull, rank_active, recommend_survivor
 from banditlab.policy import Policy
 from banditlab.protocols import FIXED_BUDGET_BAI, Kernels, register_kernels
@@ -91,7 +91,7 @@ class SuccessiveRejects(Policy):
     protocol = FIXED_BUDGET_BAI
     kernels = register_kernels(SRParams, Kernels(init, select, count_pull,
                                                  recommend=recommend_survivor))
-    constraints = {"n_arms": Integer(2, None), "budget": Integer(1, None)}
+    constraints = {"n_arms": Integer(2, MAX_ARMS), "budget": Integer(1, MAX_HORIZON)}
     _contract_kwargs = {"budget": 60}
     reward_model = RewardModel.bounded(0.0, 1.0)
 

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from banditlab._jit import njit
-from banditlab._validation import Integer, Real
+from banditlab._validation import MAX_ARMS, Integer, Real
 from banditlab.kernels.common import argmax_tiebreak
 from banditlab.policies._index import init_counts, update_counts
 from banditlab.policy import Policy
@@ -74,7 +74,7 @@ class ThompsonSampling(Policy):
 
     protocol = KARMED
     kernels = register_kernels(BetaTSParams, Kernels(init_beta, select_beta, update_beta))
-    constraints = {"n_arms": Integer(1, None), "a0": Real(0.0, None, closed="neither"),
+    constraints = {"n_arms": Integer(1, MAX_ARMS), "a0": Real(0.0, None, closed="neither"),
                    "b0": Real(0.0, None, closed="neither")}
     _contract_kwargs = {"a0": 1.0, "b0": 1.0}
     reward_model = RewardModel.bounded(0.0, 1.0)
@@ -115,7 +115,7 @@ class GaussianThompsonSampling(Policy):
 
     protocol = KARMED
     kernels = register_kernels(GaussTSParams, Kernels(init_counts, select_gauss, update_counts))
-    constraints = {"n_arms": Integer(1, None), "sigma": Real(0.0, None, closed="neither")}
+    constraints = {"n_arms": Integer(1, MAX_ARMS), "sigma": Real(0.0, None, closed="neither")}
     _contract_kwargs = {"sigma": 0.5}
     reward_variants = ({}, {"sigma": ENV_SIGMA})
 

@@ -37,7 +37,7 @@ from typing import NamedTuple
 import numpy as np
 
 from banditlab._jit import njit
-from banditlab._validation import Boolean, Integer, Real
+from banditlab._validation import MAX_ARMS, Boolean, Integer, Real
 from banditlab.kernels.common import categorical
 from banditlab.policy import Policy
 from banditlab.protocols import KARMED, Kernels, register_kernels
@@ -160,7 +160,7 @@ class TsallisINF(Policy):
     protocol = KARMED
     kernels = register_kernels(TsallisINFParams, Kernels(
         init, select, update, action_probabilities=action_probabilities))
-    constraints = {"n_arms": Integer(1, None),
+    constraints = {"n_arms": Integer(1, MAX_ARMS),
                    "eta_scale": Real(0.0, 1e6, closed="right"),
                    "reward_max": Real(-1e6, 1e6),
                    "adaptive_scale": Boolean()}

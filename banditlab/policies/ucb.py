@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from banditlab._jit import njit
-from banditlab._validation import Integer, Real
+from banditlab._validation import MAX_ARMS, Integer, Real
 from banditlab.kernels.common import argmax_tiebreak
 from banditlab.policies._index import init_counts, update_counts
 from banditlab.policy import Policy
@@ -76,7 +76,7 @@ class UCB(Policy):
 
     protocol = KARMED
     kernels = register_kernels(UCBParams, Kernels(init_counts, select, update_counts))
-    constraints = {"n_arms": Integer(1, None), "alpha": Real(0.0, None, closed="neither"),
+    constraints = {"n_arms": Integer(1, MAX_ARMS), "alpha": Real(0.0, None, closed="neither"),
                    "sigma": Real(0.0, None, closed="neither")}
     _contract_kwargs = {"alpha": 2.0}
     reward_variants = ({}, {"sigma": ENV_SIGMA})

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from banditlab._jit import njit
-from banditlab._validation import Integer, Options
+from banditlab._validation import MAX_ARMS, Integer, Options
 from banditlab.policy import Policy
 from banditlab.protocols import KARMED, Kernels, register_kernels
 from banditlab.reward_models import RewardModel
@@ -69,7 +69,7 @@ class Uniform(Policy):
     protocol = KARMED
     kernels = register_kernels(UniformParams, Kernels(init, select, update,
                                                       action_probabilities=action_probabilities))
-    constraints = {"n_arms": Integer(1, None), "mode": Options(_MODES)}
+    constraints = {"n_arms": Integer(1, MAX_ARMS), "mode": Options(_MODES)}
     _contract_kwargs = {"mode": "random"}
     reward_model = RewardModel.any()
 

@@ -52,7 +52,7 @@ from typing import NamedTuple
 import numpy as np
 
 from banditlab._jit import njit
-from banditlab._validation import Integer, Real
+from banditlab._validation import MAX_ARMS, Integer, Real
 from banditlab.kernels.common import categorical
 from banditlab.protocols import Kernels, register_kernels
 from banditlab.sor_tuning._scalar_context import ScalarContextPolicy
@@ -237,7 +237,7 @@ class ChebCB(ScalarContextPolicy):
 
     kernels = register_kernels(ChebCBParams, Kernels(init, select, update,
                                                      action_probabilities=action_probabilities))
-    constraints = {"n_arms": Integer(1, None), "low": Real(-1e12, 1e12),
+    constraints = {"n_arms": Integer(1, MAX_ARMS), "low": Real(-1e12, 1e12),
                    "high": Real(-1e12, 1e12),
                    "n_coef": Integer(1, 50), "min_cost": Real()}
     _contract_kwargs = {"low": 0.0, "high": 1.0}

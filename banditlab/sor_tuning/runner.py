@@ -29,7 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from banditlab._seeding import SeedLike, as_seed_sequence
-from banditlab._validation import Array, Integer, Options, Real
+from banditlab._validation import MAX_RUNS, Array, Integer, Options, Real
 from banditlab.envs.sor import (
     DEFAULT_OMEGAS,
     beta_shift,
@@ -293,7 +293,7 @@ def run_on_table(learner: Policy, table: CostTable, *, n_runs: int = 1, seed: Se
     if not isinstance(table, CostTable):
         raise TypeError(f"{owner}: 'table' must be a CostTable (see shifted_cost_table); got "
                         f"{type(table).__name__}.")
-    n_runs = int(Integer(1, None).check(n_runs, "n_runs", owner))
+    n_runs = int(Integer(1, MAX_RUNS).check(n_runs, "n_runs", owner))
     Options(("auto", "kernel", "python")).check(engine, "engine", owner)
     check_n_jobs(n_jobs, owner)
     costs = np.ascontiguousarray(table.costs, dtype=np.int64)

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from banditlab._jit import njit
-from banditlab._validation import Boolean, Integer, Real
+from banditlab._validation import MAX_ARMS, Boolean, Integer, Real
 from banditlab.kernels.common import categorical
 from banditlab.policies.tsallis_inf import tsallis_probabilities
 from banditlab.protocols import Kernels, register_kernels
@@ -101,7 +101,7 @@ class TsallisINFCB(ScalarContextPolicy):
     """
 
     kernels = register_kernels(TsallisINFCBParams, Kernels(init, select, update))
-    constraints = {"n_arms": Integer(1, None), "low": Real(), "high": Real(),
+    constraints = {"n_arms": Integer(1, MAX_ARMS), "low": Real(), "high": Real(),
                    "n_bins": Integer(1, None),
                    "eta_scale": Real(0.0, None, closed="neither"),
                    "reward_max": Real(), "adaptive_scale": Boolean()}

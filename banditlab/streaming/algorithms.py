@@ -195,6 +195,12 @@ class LevelAlgorithm(StreamingAlgorithm):
     -----
     Memory: one king per level (``level_schedule``) besides the buffer. Expected regret
     ``O(K^(1/3) T^(2/3))`` is claimed for the ASP-based algorithm (Wang, 2023).
+
+    Deviation from the author code (documented, kept): a level here promotes its arm as soon
+    as its count reaches the level's cap, following the spec's pseudo-code; the author code
+    promotes only when the count is strictly above the cap, checked at the next arrival. With
+    the ``logstar`` schedule the clean rule explores about 21-27 % more (an independent audit's
+    runs; the streaming reproduction reports ``mean_explore_pulls`` per algorithm).
     """
 
     kernels = register_kernels(LevelParams, Kernels(None, explore=explore_level), STREAMING)

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from banditlab._seeding import SeedLike, make_rng, spawn_run_seeds
-from banditlab._validation import Integer
+from banditlab._validation import MAX_RUNS, Integer
 from banditlab.envs.streaming import (
     C_NEXT,
     C_PEAK_EXCL,
@@ -98,7 +98,7 @@ def run_streaming(algorithm: StreamingAlgorithm, env: StreamingBandit, *, n_runs
                         f"got {type(algorithm).__name__}.")
     if not isinstance(env, StreamingBandit):
         raise TypeError(f"{owner}: 'env' must be a StreamingBandit; got {type(env).__name__}.")
-    n_runs = int(Integer(1, None).check(n_runs, "n_runs", owner))
+    n_runs = int(Integer(1, MAX_RUNS).check(n_runs, "n_runs", owner))
     check_n_jobs(n_jobs, owner)
     need = algorithm.memory_budget(env.n_arms)
     if env.memory < need:

@@ -131,7 +131,7 @@ def test_invalid_args_through_gymnasium_make() -> None:
     (lambda: bl.GaussianBandit([0.0, 1.0], sigma=[1.0, 1.0, 1.0]),
      r"GaussianBandit: 'sigma' must be a float > 0 or an array of shape \(2,\); got shape"),
     (lambda: bl.GaussianBandit([0.0, 1.0], sigma=0.0),
-     r"GaussianBandit: 'sigma' must be a float in \(0, inf\); got 0\.0\."),
+     r"GaussianBandit: 'sigma' must be a float in \(0, 1e\+100\]; got 0\.0\."),
     (lambda: bl.BetaBandit([0.0, 0.5]),
      r"BetaBandit: 'means' must be .* with entries in \(0, 1\); got an entry equal to 0\.0\."),
     (lambda: bl.BetaBandit([0.5, 0.5], concentration=1e-3),
