@@ -39,7 +39,7 @@ import gymnasium as gym
 import numpy as np
 
 from banditlab._seeding import SeedLike, as_seed_sequence
-from banditlab._validation import Array, Integer, Real
+from banditlab._validation import Array, Integer, Options, Real
 from banditlab.data import find_dataset
 from banditlab.envs.base import BanditEnv
 from banditlab.envs.cascading_kernels import (
@@ -430,12 +430,14 @@ def read_movielens(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarr
 
 def movielens_cascading_mdp(path: str | Path | None = None, *, n_items: int = 10,
                             list_size: int = 3, horizon: int = 3, q_min: float = 0.02,
-                            q_max: float = 0.9) -> CascadingMDP:
+                            q_max: float = 0.9, item_order: str = "popularity",
+                            seed: int | None = None, attraction_scale: float = 1.0
+                            ) -> CascadingMDP:
     """A cascading MDP built from MovieLens 100K ratings (``u.data`` + ``u.item``).
 
-    The paper does not describe its construction; this is the spec's proposal (its §5.1),
-    adapted to MovieLens 100K's 19 genre flags by adding a *start* state, which gives the
-    paper's ``S = 20``:
+    This construction is the project's own: the paper does not describe one. It follows the
+    spec's proposal (its §5.1), adapted to MovieLens 100K's 19 genre flags by adding a *start*
+    state, which gives the paper's ``S = 20``:
 
     * items: the ``n_items`` movies with the most ratings (ties: smaller id);
     * states: ``0`` = start (no click yet, the initial state), ``1 + g`` = "last clicked
@@ -458,8 +460,24 @@ def movielens_cascading_mdp(path: str | Path | None = None, *, n_items: int = 10
     list_size, horizon : int, default 3
     q_min, q_max : float, default 0.02, 0.9
         Clipping range of the attraction probabilities, ``0 <= q_min <= q_max <= 1``.
+    item_order : {'popularity', 'shuffled'}, default 'popularity'
+        Item ids ``0 .. N-1``: by decreasing number of ratings, or shuffled with ``seed``.
+        With popularity ranks the tie rule of BestPerm (smaller id first) puts near-optimal
+        items first while the optimistic values are still saturated, which flatters every
+        agent early on; ``'shuffled'`` removes that accident (one permutation per instance).
+    seed : int, optional
+        Seed of the shuffle (``item_order='shuffled'`` only; None: fresh entropy).
+    attraction_scale : float, default 1.0
+        Multiplies every attraction probability after clipping, in (0, 1]: ``0.1`` gives
+        click-through-like probabilities (at most ``0.1 q_max``).
     """
     owner = "movielens_cascading_mdp"
+    item_order = Options(("popularity", "shuffled")).check(item_order, "item_order", owner)
+    scale = float(Real(0.0, 1.0, closed="right").check(attraction_scale, "attraction_scale",
+                                                       owner))
+    from banditlab._seeding import check_seed
+
+    seed = check_seed(seed, owner)
     n_items = int(Integer(1, None).check(n_items, "n_items", owner))
     list_size = int(Integer(1, n_items).check(list_size, "list_size", owner))
     horizon = int(Integer(1, None).check(horizon, "horizon", owner))
@@ -491,7 +509,7 @@ def movielens_cascading_mdp(path: str | Path | None = None, *, n_items: int = 10
     for g in range(n_genres):
         who = rated_genre[:, g]
         q[1 + g] = liked[who].mean(axis=0) if who.any() else q[0]
-    q = np.clip(q, q_min, q_max)
+    q = scale * np.clip(q, q_min, q_max)
     mean_rating = np.array([stars[movies == mv].mean() for mv in top])
     r = np.tile((mean_rating - 1.0) / 4.0, (n_states, 1))
     p = np.zeros((n_states, n_items + 1, n_states))
@@ -503,4 +521,8 @@ def movielens_cascading_mdp(path: str | Path | None = None, *, n_items: int = 10
     for s in range(n_states):
         p[s, n_items, 1:] = 0.5 / n_genres
         p[s, n_items, s] += 0.5
+    if item_order == "shuffled":
+        perm = np.random.default_rng(seed).permutation(n_items)
+        q, r = q[:, perm], r[:, perm]
+        p = np.concatenate([p[:, perm], p[:, n_items:]], axis=1)
     return CascadingMDP(q, r, p, list_size=list_size, horizon=horizon, initial_state=0)

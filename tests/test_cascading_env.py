@@ -314,3 +314,31 @@ def test_value_iteration_front_matches_env_oracle() -> None:
         value_iteration(env, oracle="dp")
     with pytest.raises(TypeError, match=r"value_iteration: 'env' must be a CascadingMDP"):
         value_iteration(3)
+
+
+def test_movielens_shuffled_items_and_attraction_scale(tmp_path: Path) -> None:
+    """Issue 16, item 3: item ids can be shuffled (seeded) so BestPerm's tie rule does not
+    favour popular items, and attractions can be scaled to click-through-like values."""
+    _write_movielens(tmp_path)
+    kw = {"n_items": 4, "list_size": 2, "horizon": 2}
+    pop = movielens_cascading_mdp(tmp_path, **kw)
+    a = movielens_cascading_mdp(tmp_path, item_order="shuffled", seed=3, **kw)
+    b = movielens_cascading_mdp(tmp_path, item_order="shuffled", seed=3, **kw)
+    np.testing.assert_array_equal(a.attraction, b.attraction)       # seeded
+    perm = np.random.default_rng(3).permutation(4)
+    assert perm.tolist() != [0, 1, 2, 3]                            # a real shuffle
+    np.testing.assert_array_equal(a.attraction, pop.attraction[:, perm])
+    np.testing.assert_array_equal(a.rewards, pop.rewards[:, perm])
+    np.testing.assert_array_equal(a.transitions[:, :4], pop.transitions[:, perm])
+    np.testing.assert_array_equal(a.transitions[:, 4], pop.transitions[:, 4])   # no click
+    # the same MDP up to renaming items: the same optimal value
+    assert a.optimal_value() == pytest.approx(pop.optimal_value())
+    ctr = movielens_cascading_mdp(tmp_path, attraction_scale=0.1, **kw)
+    np.testing.assert_allclose(ctr.attraction, 0.1 * pop.attraction, rtol=1e-15)
+    with pytest.raises(ValueError, match=r"'item_order' must be one of 'popularity', "
+                                         r"'shuffled'; got 'random'"):
+        movielens_cascading_mdp(tmp_path, item_order="random", **kw)
+    with pytest.raises(ValueError, match=r"'attraction_scale' must be a float in \(0, 1\]"):
+        movielens_cascading_mdp(tmp_path, attraction_scale=0.0, **kw)
+    with pytest.raises(ValueError, match=r"'seed' must be None or an int in \[0, inf\)"):
+        movielens_cascading_mdp(tmp_path, item_order="shuffled", seed=-1, **kw)
