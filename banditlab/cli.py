@@ -20,20 +20,31 @@ Usage::
 * ``regret.png``: mean cumulative regret per env, linear and log-log, with 10-90% bands;
 * ``summary.csv``: one row per pair (final regret mean, sem, median, engine, wall time).
 
-It prints the same summary as a table. Exit status: 0 on success; 2 for an invalid
-configuration or command line, with one ``config error: <field>: <reason>`` line on stderr and
-no traceback.
+It prints the same summary as a table. A ``run`` stopped by Ctrl-C keeps the pairs it saved
+(and its seed, in ``DIR/.run-state.json``); the same command then resumes: saved pairs are read
+back, the others run with the same seed, and the numbers equal those of an uninterrupted run.
+A run that completed leaves no state file, so running it again starts afresh.
+
+Exit status (:mod:`banditlab.cli_args`), always with one line on stderr and no traceback: 0 on
+success; 1 for a failure of the environment (a full disk, an output directory that cannot be
+written, a sweep store in use), ``error: ...`` naming the path and what to do; 2 for an invalid
+configuration, a file asking for more than :mod:`banditlab.limits` allows or a bad command
+line, ``config error: <field>: <reason>``; 130 after Ctrl-C, ``interrupted: ...``, which stops
+within a few seconds (worker processes are killed) and keeps the finished work.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import logging
 import os
 import re
 import shutil
 import sys
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -41,17 +52,24 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
-from banditlab.cli_args import n_jobs_arg, non_negative_int
+from banditlab.cli_args import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    n_jobs_arg,
+    non_negative_int,
+    os_error_line,
+)
 from banditlab.config import ExperimentConfig, Job, load_config
-from banditlab.errors import ConfigError, DataNotFoundError
-from banditlab.results import Results
+from banditlab.errors import ConfigError, DataNotFoundError, StoreLockedError
+from banditlab.results import Results, load_results
 from banditlab.runner import ENGINES, run_many
 
 __all__ = ["main", "plot_experiment", "run_experiment", "summary_frame"]
 
-EXIT_OK = 0
-EXIT_NO_DATA = 1
-EXIT_USAGE = 2
+#: the seed and finished pairs of a run under way, beside its results (see resume)
+RUN_STATE = ".run-state.json"
 
 
 def _slug(text: str) -> str:
@@ -60,8 +78,52 @@ def _slug(text: str) -> str:
 
 
 # -- run ----------------------------------------------------------------------------------------
+def _fingerprint(config: ExperimentConfig) -> str:
+    """What the numbers of a run depend on, hashed: a resumed run must match it exactly."""
+    from banditlab import __version__
+
+    doc = {"version": __version__, "horizon": config.horizon, "n_runs": config.n_runs,
+           "seed": config.seed, "checkpoints": np.asarray(config.checkpoints).tolist(),
+           "engine": config.engine, "check_rewards": config.check_rewards,
+           "envs": [[e.id, e.label, e.kwargs] for e in config.envs],
+           "policies": [[p.name, p.label, p.kwargs] for p in config.policies]}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=repr).encode()).hexdigest()
+
+
+def _read_state(file: Path, key: str) -> int | None:
+    """The seed recorded by an interrupted run of the same experiment, if any."""
+    try:
+        state = json.loads(file.read_bytes())
+    except (OSError, ValueError):
+        return None
+    seed = state.get("seed") if isinstance(state, dict) and state.get("key") == key else None
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        return None
+    return seed
+
+
+def _write_state(file: Path, key: str, seed: int) -> None:
+    tmp = file.with_name(f"{file.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_text(json.dumps({"key": key, "seed": seed}))
+        os.replace(tmp, file)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _kept(where: Path, job: Job, config: ExperimentConfig, seed: int) -> Results | None:
+    """The saved result of a pair finished before an interruption, if it reads back whole."""
+    try:
+        res = load_results(where)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    same = (res.seed_entropy == seed and res.n_runs == config.n_runs
+            and res.horizon == config.horizon and res.policy == job.policy.name)
+    return res if same else None
+
+
 def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | None = None,
-                   progress: bool = True, log: TextIO | None = None
+                   progress: bool = True, log: TextIO | None = None, resume: bool = False
                    ) -> list[tuple[Job, Results, Path]]:
     """Run every job of ``config`` and save each ``Results`` under ``out/runs``.
 
@@ -78,6 +140,12 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | N
         for large batches.
     log : text stream, optional
         Where progress lines go (default ``sys.stderr``).
+    resume : bool, default False
+        Record the experiment's fingerprint and seed in ``out/.run-state.json`` while running
+        (the file is deleted at the end), and continue a run of the same experiment that was
+        interrupted: the pairs it saved are read back (when they load whole and match its
+        seed, runs and horizon), the others run with its seed. The ``banditlab run`` command
+        passes True.
 
     Returns
     -------
@@ -89,23 +157,40 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | N
                         f"{type(config).__name__}.")
     stream = sys.stderr if log is None else log
     root = Path(out)
-    seed = config.seed
+    state_file, key = root / RUN_STATE, _fingerprint(config)
+    earlier = _read_state(state_file, key) if resume else None
+    seed = config.seed if earlier is None else earlier
     if seed is None:
         seed = int(np.random.SeedSequence().entropy)
+    if resume:
+        root.mkdir(parents=True, exist_ok=True)
+        _write_state(state_file, key, seed)
     done = []
     n = len(config.jobs)
     for k, job in enumerate(config.jobs):
-        res = run_many(job.policy, job.env, config.horizon, n_runs=config.n_runs, seed=seed,
-                       engine=config.engine, checkpoints=config.checkpoints, n_jobs=n_jobs,
-                       progress=None if progress else False,
-                       check_rewards=config.check_rewards)
         where = (root / "runs" / f"{job.env_index:02d}_{_slug(job.env_label)}"
                  / f"{job.policy_index:02d}_{_slug(job.policy_label)}")
-        res.save(where)
+        res = _kept(where, job, config, seed) if earlier is not None else None
+        if res is None:
+            res = run_many(job.policy, job.env, config.horizon, n_runs=config.n_runs,
+                           seed=seed, engine=config.engine, checkpoints=config.checkpoints,
+                           n_jobs=n_jobs, progress=None if progress else False,
+                           check_rewards=config.check_rewards)
+            try:
+                res.save(where)
+            except OSError as exc:
+                raise OSError(exc.errno, f"{exc.strerror or exc}; give the output a directory "
+                              "that can be written, with free space, then run the same "
+                              "command again (finished pairs are kept)") from exc
+            how = f"{res.wall_time_s:.2f} s ({res.engine})"
+        else:
+            how = "kept from the interrupted run"
         done.append((job, res, where))
         if progress:
-            print(f"[{k + 1}/{n}] {job.policy_label} on {job.env_label}: "
-                  f"{res.wall_time_s:.2f} s ({res.engine})", file=stream, flush=True)
+            print(f"[{k + 1}/{n}] {job.policy_label} on {job.env_label}: {how}", file=stream,
+                  flush=True)
+    if resume:
+        state_file.unlink(missing_ok=True)
     return done
 
 
@@ -162,22 +247,42 @@ def plot_experiment(done: Sequence[tuple[Job, Results, Path]], path: str | Path)
     return out
 
 
+def _cannot_write(path: Path, exc: OSError) -> OSError:
+    return OSError(exc.errno, f"--out: cannot write {str(path)!r} ({exc.strerror or exc}); "
+                              "give --out a directory that can be written, with free space")
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     config = load_config(args.config, engine=args.engine, seed=args.seed,
                          check_rewards=False if args.no_check_rewards else None)
     out = Path(args.out) if args.out is not None else Path("results") / _slug(config.name)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out: must be a directory; {str(out)!r} is a file.")
-    out.mkdir(parents=True, exist_ok=True)
     copy = out / "config.toml"
     src = Path(args.config)
-    if not (copy.exists() and copy.samefile(src)):
-        shutil.copyfile(src, copy)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot_write(out, exc) from exc
+    try:
+        if not (copy.exists() and copy.samefile(src)):
+            shutil.copyfile(src, copy)
+    except OSError as exc:
+        raise _cannot_write(copy, exc) from exc
     start = time.perf_counter()
-    done = run_experiment(config, out, n_jobs=args.n_jobs, progress=not args.no_progress)
+    try:
+        done = run_experiment(config, out, n_jobs=args.n_jobs, progress=not args.no_progress,
+                              resume=True)
+    except KeyboardInterrupt:
+        print(f"interrupted: the finished pairs are kept under {out / 'runs'}; run the same "
+              "command again to resume.", file=sys.stderr)
+        return EXIT_INTERRUPTED
     frame = summary_frame(done, out)
-    frame.to_csv(out / "summary.csv", index=False)
-    plot_experiment(done, out / "regret.png")
+    try:
+        frame.to_csv(out / "summary.csv", index=False)
+        plot_experiment(done, out / "regret.png")
+    except OSError as exc:
+        raise _cannot_write(out, exc) from exc
     seed = done[0][1].seed_entropy
     print(f"{config.name}: {len(config.policies)} policies x {len(config.envs)} envs, "
           f"horizon {config.horizon}, {config.n_runs} runs, seed {seed}")
@@ -354,11 +459,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except DataNotFoundError as exc:   # one line: where it looked and how to provide the files
+    except (DataNotFoundError, StoreLockedError) as exc:
+        # one line: where it looked and how to provide the files / who holds the store
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_NO_DATA
+        return EXIT_FAILED
     except BrokenPipeError:
         # stdout was closed early (e.g. ``banditlab list | head``): stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except OSError as exc:      # the environment: a full disk, a path that cannot be written
+        print(f"error: {os_error_line(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -40,7 +40,17 @@ Filled in automatically, unless given:
   ``horizon`` argument from ``experiment.horizon``;
 * a contextual policy's ``n_features`` from the env's observation shape.
 
-Any number array can be written ``{ linspace = [start, stop, num] }`` (``numpy.linspace``).
+Any number array can be written ``{ linspace = [start, stop, num] }`` (``numpy.linspace``,
+at most :data:`banditlab.limits.MAX_LINSPACE` points).
+
+Limits
+------
+The work a file asks for is estimated before anything is built or run, and a file beyond
+:mod:`banditlab.limits` is refused with the estimate in the message: at most ``MAX_CELLS``
+(policy, env) pairs, ``MAX_STEPS`` rounds in all (pairs x ``n_runs`` x ``horizon``), results
+(``n_runs`` x (checkpoints + arms) per pair, 8 bytes each) within half the memory available
+now, at most ``MAX_CHECKPOINTS`` evenly spaced checkpoints and values nested at most
+``MAX_DEPTH`` levels.
 
 Every error is a :class:`~banditlab.errors.ConfigError` whose message starts with the TOML path
 of the offending field, with tables indexed from 0 in file order, e.g.
@@ -56,6 +66,7 @@ number of processes.
 
 from __future__ import annotations
 
+import collections
 import inspect
 import math
 import numbers
@@ -67,7 +78,17 @@ from typing import Any
 
 import numpy as np
 
-from banditlab._validation import Boolean, Constraint, Integer, Options
+from banditlab import limits
+from banditlab._validation import (
+    MAX_HORIZON,
+    MAX_RUNS,
+    MEMORY_FRACTION,
+    Boolean,
+    Constraint,
+    Integer,
+    Options,
+    available_memory,
+)
 from banditlab.envs import ENV_REGISTRY
 from banditlab.errors import ConfigError
 from banditlab.policies import REGISTRY
@@ -210,14 +231,20 @@ def _expand_arrays(value: Any, path: str) -> Any:
         ok = (isinstance(spec, list) and len(spec) == 3
               and all(isinstance(x, numbers.Real) and not isinstance(x, bool)
                       and math.isfinite(x) for x in spec[:2])
-              and isinstance(spec[2], int) and not isinstance(spec[2], bool) and spec[2] >= 1)
+              and isinstance(spec[2], int) and not isinstance(spec[2], bool)
+              and 1 <= spec[2] <= limits.MAX_LINSPACE)
         if not ok:
             raise ConfigError(f"{path}.linspace: must be [start, stop, num] with finite numbers "
-                              f"start, stop and an int num >= 1; got {spec!r}.")
+                              f"start, stop and an int num in [1, {limits.MAX_LINSPACE}] "
+                              f"(banditlab.limits.MAX_LINSPACE); got {_short(spec)}.")
         return np.linspace(float(spec[0]), float(spec[1]), int(spec[2])).tolist()
     if isinstance(value, list):
         return [_expand_arrays(v, f"{path}[{i}]") for i, v in enumerate(value)]
     return value
+
+
+def _short(value: Any) -> str:
+    return limits.clip(repr(value), 80)
 
 
 def _split_entry(entry: Any, path: str, head: str, allowed_heads: dict[str, Any]
@@ -265,7 +292,7 @@ def _unique_labels(bases: list[str], explicit: list[bool], section: str) -> list
             raise ConfigError(f"{section}[{i}].label: must be unique; {lab!r} is also the "
                               f"label of {section}[{seen[lab]}].")
         seen.setdefault(lab, i)
-    counts = {lab: labels.count(lab) for lab in labels}
+    counts = collections.Counter(labels)
     for i, (lab, exp) in enumerate(zip(bases, explicit)):
         if counts[lab] > 1 and not exp:
             labels[i] = f"{lab}#{i}"
@@ -285,10 +312,10 @@ def _parse_experiment(data: dict[str, Any], source: str) -> dict[str, Any]:
             raise ConfigError(f"experiment.{k}: unknown key; allowed keys: "
                               f"{_options(EXPERIMENT_KEYS)}.")
     if "horizon" not in exp:
-        raise ConfigError("experiment.horizon: missing; must be an int in [1, inf).")
+        raise ConfigError(f"experiment.horizon: missing; must be an int in [1, {MAX_HORIZON}].")
     out: dict[str, Any] = {}
-    for key, rule, default in (("horizon", Integer(1, None), None),
-                               ("n_runs", Integer(1, None), _DEFAULT_RUNS),
+    for key, rule, default in (("horizon", Integer(1, MAX_HORIZON), None),
+                               ("n_runs", Integer(1, MAX_RUNS), _DEFAULT_RUNS),
                                ("seed", Integer(0, None), None),
                                ("engine", Options(ENGINES), "auto"),
                                ("check_rewards", Boolean(), True)):
@@ -298,6 +325,12 @@ def _parse_experiment(data: dict[str, Any], source: str) -> dict[str, Any]:
         raise ConfigError(f"experiment.name: must be a non-empty string; got {_type_name(name)}.")
     out["name"] = name
     if "checkpoints" in exp:
+        ck = exp["checkpoints"]
+        if (isinstance(ck, int) and not isinstance(ck, bool)
+                and min(ck, out["horizon"]) > limits.MAX_CHECKPOINTS):
+            raise ConfigError(f"experiment.checkpoints: must be at most "
+                              f"{limits.MAX_CHECKPOINTS} evenly spaced rounds "
+                              f"(banditlab.limits.MAX_CHECKPOINTS); got {ck}.")
         try:
             out["checkpoints"] = make_checkpoints(out["horizon"], exp["checkpoints"],
                                                   owner="experiment")
@@ -414,6 +447,43 @@ def _make_policy(cls: type[Policy], entry: PolicyEntry, env_entry: EnvEntry,
                           f"{exc}") from None
 
 
+# -- the work a file asks for (banditlab.limits) -------------------------------------------------
+def _check_size(data: dict[str, Any], exp: dict[str, Any]) -> None:
+    """Refuse too many pairs or rounds, from the table counts alone (nothing built yet)."""
+    n_env = len(_tables(data, "env", "id", ENV_REGISTRY))
+    n_pol = len(_tables(data, "policy", "name", REGISTRY))
+    pairs = n_env * n_pol
+    if pairs > limits.MAX_CELLS:
+        raise ConfigError(f"policy: the file asks for {limits.count(pairs)} (policy, env) pairs "
+                          f"({n_pol} [[policy]] x {n_env} [[env]]), more than "
+                          f"{limits.count(limits.MAX_CELLS)} (banditlab.limits.MAX_CELLS); "
+                          "split it into several files.")
+    steps = pairs * exp["n_runs"] * exp["horizon"]
+    if steps > limits.MAX_STEPS:
+        raise ConfigError(f"experiment: the file asks for {limits.count(steps)} rounds "
+                          f"({pairs} pairs x n_runs={exp['n_runs']} x "
+                          f"horizon={exp['horizon']}), more than {limits.MAX_STEPS:.3g} "
+                          "(banditlab.limits.MAX_STEPS); lower experiment.horizon or "
+                          "experiment.n_runs.")
+
+
+def _check_memory(envs: list[EnvEntry], n_policies: int, exp: dict[str, Any]) -> None:
+    """Refuse results (every run of every pair, held at once) beyond the memory available."""
+    n_ck = int(np.asarray(exp["checkpoints"]).size)
+    arms = [int(getattr(e.env.action_space, "n", 0)) for e in envs]
+    need = 8.0 * n_policies * exp["n_runs"] * sum(n_ck + a + 2 for a in arms)
+    if need <= 2**26:           # 64 MiB: not worth reading /proc/meminfo
+        return
+    avail = available_memory()
+    if need > MEMORY_FRACTION * avail:
+        raise ConfigError(f"experiment: the results need about {limits.gib(need)} of memory "
+                          f"({n_policies * len(envs)} pairs x n_runs={exp['n_runs']} x "
+                          f"({n_ck} checkpoints + up to {max(arms)} arms) x 8 bytes), more "
+                          f"than the {limits.gib(MEMORY_FRACTION * avail)} allowed (half of "
+                          f"the {limits.gib(avail)} available now); lower experiment.n_runs "
+                          "or experiment.checkpoints.")
+
+
 # -- entry points -------------------------------------------------------------------------------
 def parse_config(data: dict[str, Any], *, source: str = "config", engine: str | None = None,
                  seed: int | None = None, check_rewards: bool | None = None) -> ExperimentConfig:
@@ -447,6 +517,11 @@ def parse_config(data: dict[str, Any], *, source: str = "config", engine: str | 
         if k not in _TOP_KEYS:
             raise ConfigError(f"{k}: unknown top-level key; allowed: [experiment], [[env]], "
                               "[[policy]].")
+    deep = limits.too_deep(data, limits.MAX_DEPTH)
+    if deep is not None:
+        raise ConfigError(f"{limits.format_path(deep)}: arrays and tables nested more than "
+                          f"{limits.MAX_DEPTH} levels deep (banditlab.limits.MAX_DEPTH); "
+                          "flatten the value.")
     exp = _parse_experiment(data, source)
     if engine is not None:
         exp["engine"] = _check(Options(ENGINES), engine, "--engine")
@@ -454,7 +529,9 @@ def parse_config(data: dict[str, Any], *, source: str = "config", engine: str | 
         exp["seed"] = _check(Integer(0, None), seed, "--seed")
     if check_rewards is not None:
         exp["check_rewards"] = _check(Boolean(), check_rewards, "--no-check-rewards")
+    _check_size(data, exp)
     envs = _parse_envs(data, exp["horizon"])
+    _check_memory(envs, len(data["policy"]), exp)
     policies = _parse_policies(data)
     jobs = []
     engine_path = "--engine" if engine is not None else "experiment.engine"
@@ -507,7 +584,11 @@ def load_config(path: str | Path, *, engine: str | None = None, seed: int | None
         with src.open("rb") as fh:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{src}: invalid TOML: {exc}.") from None
+        raise ConfigError(f"{src}: invalid TOML: {limits.clip(str(exc))}.") from None
+    except RecursionError:
+        raise ConfigError(f"{src}: arrays or tables nested too deeply to read (the limit is "
+                          f"{limits.MAX_DEPTH} levels, banditlab.limits.MAX_DEPTH); flatten "
+                          "them.") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{src}: cannot read the file: {exc}.") from None
     return parse_config(data, source=src.name, engine=engine, seed=seed,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 __all__ = ["BanditlabError", "BanditlabWarning", "ConfigError", "DataNotFoundError",
-           "IncompatibleEnvError"]
+           "IncompatibleEnvError", "StoreLockedError"]
 
 
 class BanditlabError(Exception):
@@ -27,6 +27,15 @@ class DataNotFoundError(BanditlabError, FileNotFoundError):
 
     The message is one line: the data set, the files it needs, every folder looked in and how
     to provide them (see :mod:`banditlab.data`).
+    """
+
+
+class StoreLockedError(BanditlabError, RuntimeError):
+    """A sweep store that another driver is using (see :class:`banditlab.store.StoreLock`).
+
+    The message is one line: the store, the process id and host of the driver holding it, and
+    what to do, e.g. ``sweep: the store 'runs/s' is in use by process 4242 on host 'node1'
+    (since 2024-05-01T10:00:00); wait for that sweep to end or stop it, then run again.``
     """
 
 

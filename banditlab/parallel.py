@@ -59,6 +59,17 @@ at most ``max_restarts`` breaks are run again; the others fail with ``BrokenProc
 received are kept. With ``isolate=True`` no task runs in this process, so a task that kills its
 process never takes the caller with it.
 
+**Interrupts and a dead caller.** Worker processes ignore SIGINT: Ctrl-C in a terminal reaches
+the whole process group, and only the caller handles it. When the caller gets
+``KeyboardInterrupt`` (or any other ``BaseException`` that is not an ``Exception``) while
+workers run, it kills them at once instead of waiting for their tasks, and the interrupt
+propagates; results already handed to ``on_result`` stay handed. A worker also exits by
+itself when its caller dies, even by SIGKILL: on Linux the kernel kills it
+(``PR_SET_PDEATHSIG``), and everywhere a watchdog thread in the worker checks every
+:data:`PARENT_POLL_SECONDS` that its parent process is still the caller, so no worker
+outlives its caller by more than a few seconds (a worker whose task holds the GIL, such as a
+long Numba kernel, notices when the task returns where the kernel signal is unavailable).
+
 Examples
 --------
 A runner with one task per run (its ``(env_seed, agent_seed)`` pair), returning one tuple per
@@ -76,14 +87,19 @@ run, in run order::
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import ctypes
 import math
 import multiprocessing as mp
 import os
 import pickle
+import signal
+import sys
+import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
@@ -92,6 +108,7 @@ from banditlab._validation import Boolean, Integer, Options, Real
 
 __all__ = [
     "PARALLEL_MIN_SECONDS",
+    "PARENT_POLL_SECONDS",
     "PROGRESS_MIN_SECONDS",
     "NJobs",
     "ProgressBar",
@@ -107,6 +124,12 @@ __all__ = [
 PARALLEL_MIN_SECONDS = 2.0
 #: with ``progress=None``, a run expected to last longer than this (seconds) shows a bar
 PROGRESS_MIN_SECONDS = 2.0
+#: how often (seconds) a worker's watchdog thread checks that its caller is alive
+PARENT_POLL_SECONDS = 1.0
+#: exit status of a worker that found its caller gone
+_ORPHAN_EXIT = 70
+#: ``prctl`` option: the signal a Linux process receives when the thread that forked it ends
+_PR_SET_PDEATHSIG = 1
 
 
 # -- n_jobs -----------------------------------------------------------------------------------
@@ -268,10 +291,65 @@ def _portable(failure: TaskFailure) -> TaskFailure:
 _worker_fn: Callable[[Any], Any] | None = None
 
 
-def _install(fn: Callable[[Any], Any]) -> None:
-    """Pool initializer: the function every task of this pool runs."""
+def _watch_parent(parent: int, interval: float) -> None:
+    """Exit this process as soon as its parent is no longer ``parent`` (the caller died)."""
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os._exit(_ORPHAN_EXIT)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Make this worker die with its caller ``parent``, even when the caller is SIGKILLed."""
+    if sys.platform.startswith("linux"):
+        # the kernel sends SIGKILL when the forking thread ends: immediate, even while a
+        # task holds the GIL in compiled code
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL),
+                                                    0, 0, 0)
+    if os.getppid() != parent:      # the caller died before the line above took effect
+        os._exit(_ORPHAN_EXIT)
+    threading.Thread(target=_watch_parent, args=(parent, PARENT_POLL_SECONDS), daemon=True,
+                     name="banditlab-parent-watch").start()
+
+
+def _install(fn: Callable[[Any], Any], parent: int | None = None) -> None:
+    """Pool initializer: the function every task of this pool runs, and the worker's hygiene
+    (SIGINT ignored, exit when the caller ``parent`` dies; module docstring)."""
     global _worker_fn
     _worker_fn = fn
+    # Ctrl-C reaches the whole process group; the caller stops the workers itself
+    with contextlib.suppress(ValueError):       # not this interpreter's main thread
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    if parent is not None:
+        _exit_with_parent(parent)
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Hold SIGINT back in this thread while it forks workers (they start with it blocked,
+    so a Ctrl-C before their initializer runs cannot make them print a traceback)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _kill_workers(pool: cf.ProcessPoolExecutor) -> None:
+    """Kill the pool's worker processes now (their running tasks are abandoned)."""
+    kill = getattr(pool, "kill_workers", None)        # Python >= 3.14
+    if callable(kill):
+        with contextlib.suppress(Exception):
+            kill()
+            return
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            proc.kill()
 
 
 def _run_group(tasks: list[Any], capture: bool) -> list[Any]:
@@ -436,16 +514,21 @@ def _run_pools(fn: Callable[[Any], Any], items: list[Any], groups: list[list[int
     while pending:
         pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(pending)),
                                       mp_context=mp_context(), initializer=_install,
-                                      initargs=(fn,))
+                                      initargs=(fn, os.getpid()))
         lost: list[int] = []
         broken = False
+        started = False
         try:
             inflight: dict[cf.Future[list[Any]], int] = {}
             while pending or inflight:
                 while pending and not broken and len(inflight) < window:
                     g = pending.popleft()
                     try:
-                        fut = pool.submit(_run_group, [items[i] for i in groups[g]], capture)
+                        # the first submission forks the workers
+                        with _sigint_blocked() if not started else contextlib.nullcontext():
+                            fut = pool.submit(_run_group, [items[i] for i in groups[g]],
+                                              capture)
+                        started = True
                     except BrokenProcessPool:
                         pending.appendleft(g)       # never sent: no break counted
                         broken = True
@@ -471,6 +554,11 @@ def _run_pools(fn: Callable[[Any], Any], items: list[Any], groups: list[list[int
                     for i, result in zip(groups[g], out):
                         finish(i, result)
                 bar.poll()
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                # KeyboardInterrupt, SystemExit: stop now rather than when the tasks end
+                _kill_workers(pool)
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         # a worker died: which group killed it is unknown, so every group in flight counts

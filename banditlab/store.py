@@ -6,6 +6,7 @@ Layout of a store directory ``DIR``::
     DIR/runs/<shard>.parquet    finished tasks, one shard per finished executor batch
     DIR/failed/<task_id>.json   tasks that raised: their coordinates and traceback
     DIR/corrupt/                unreadable files moved aside by a resumed sweep
+    DIR/lock                    while a driver runs: its pid and host (:class:`StoreLock`)
 
 Every file is written to a temporary name in the same directory and then renamed
 (:func:`os.replace`, atomic on POSIX), so a killed writer leaves either the whole file or a
@@ -28,14 +29,25 @@ All shards share one schema (one row per task and checkpoint)::
 so the store reads as one table from pandas (:func:`load_store`), pyarrow
 (``pyarrow.dataset.dataset(DIR / "runs")``) or DuckDB
 (``SELECT * FROM read_parquet('DIR/runs/*.parquet')``).
+
+One driver at a time writes a store: :func:`banditlab.sweep.sweep` holds :class:`StoreLock`
+while it runs, and a second driver on the same store is refused with a message naming the
+first one's process and host. Readers (:func:`load_store`, :func:`store_status`) take no lock.
+A write that fails (a full disk, a directory that cannot be written) raises ``OSError`` with
+one line naming the file and what to do; the store keeps everything written before.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
+import importlib
 import json
 import os
 import re
+import socket
+import time
 import uuid
 import warnings
 from dataclasses import dataclass, field
@@ -47,14 +59,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from banditlab.errors import BanditlabWarning, ConfigError
+from banditlab.errors import BanditlabWarning, ConfigError, StoreLockedError
+
+#: POSIX record locks where the platform has them (elsewhere the pid/host check alone)
+_fcntl: Any = importlib.import_module("fcntl") if os.name == "posix" else None
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure  # pragma: no cover
 
 __all__ = [
+    "LOCK",
     "MANIFEST",
     "SHARD_SCHEMA",
+    "StoreLock",
     "StoreScan",
     "load_failures",
     "load_store",
@@ -65,11 +82,13 @@ __all__ = [
 ]
 
 MANIFEST = "manifest.json"
+LOCK = "lock"
 RUNS, FAILED, CORRUPT = "runs", "failed", "corrupt"
 STORE_FORMAT = 1
 _META_KEY = b"banditlab.sweep"
 _SHARD_RE = re.compile(r"^[0-9a-f]{32}\.parquet$")
 _FAILED_RE = re.compile(r"^[0-9a-f]{16}\.json$")
+_TASK_ID_RE = re.compile(r"^[0-9a-f]{16}$")
 
 SHARD_SCHEMA = pa.schema([
     ("task_id", pa.string()),
@@ -91,11 +110,22 @@ SHARD_SCHEMA = pa.schema([
 ])
 
 
-def _store_path(path: Any, owner: str) -> Path:
+def _store_path(path: Any, owner: str, name: str = "store") -> Path:
     if not isinstance(path, str | os.PathLike):
-        raise TypeError(f"{owner}: 'store' must be a str or os.PathLike directory; "
+        raise TypeError(f"{owner}: '{name}' must be a str or os.PathLike directory; "
                         f"got {type(path).__name__} {path!r}.")
     return Path(path)
+
+
+def _write_error(exc: OSError, path: Path) -> OSError:
+    """One-line ``OSError`` (same errno) for a store file or directory that cannot be written."""
+    # pyarrow's errors carry the errno and a long text naming a temporary file
+    reason = os.strerror(exc.errno) if exc.errno else (exc.strerror or str(exc))
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        advice = "free disk space, then run the sweep again (finished tasks are kept)"
+    else:
+        advice = "choose a store directory that can be written (--store)"
+    return OSError(exc.errno, f"sweep store: cannot write {str(path)!r} ({reason}); {advice}")
 
 
 def _atomic_write_bytes(target: Path, data: bytes) -> None:
@@ -104,35 +134,77 @@ def _atomic_write_bytes(target: Path, data: bytes) -> None:
         with open(tmp, "wb") as fh:
             fh.write(data)
         os.replace(tmp, target)
+    except OSError as exc:
+        raise _write_error(exc, target) from exc
     finally:
-        if tmp.exists():
+        with contextlib.suppress(OSError):
             tmp.unlink()
 
 
 def write_manifest(root: Path, manifest: dict[str, Any]) -> None:
     """Write ``manifest.json`` atomically (creates the store directories)."""
     for sub in (RUNS, FAILED):
-        (root / sub).mkdir(parents=True, exist_ok=True)
+        try:
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _write_error(exc, root / sub) from exc
     _atomic_write_bytes(root / MANIFEST, json.dumps(manifest, indent=2).encode())
 
 
-def read_manifest(path: str | os.PathLike[str], *, owner: str = "read_manifest"
-                  ) -> dict[str, Any]:
-    """The manifest of the store at ``path``; :class:`ConfigError` if there is none."""
-    root = _store_path(path, owner)
+def read_manifest(path: str | os.PathLike[str], *, owner: str = "read_manifest",
+                  name: str = "store") -> dict[str, Any]:
+    """The manifest of the store at ``path``; :class:`ConfigError` if there is none.
+
+    ``name`` is the caller's parameter, named in the error messages.
+    """
+    root = _store_path(path, owner, name)
     file = root / MANIFEST
     if not file.is_file():
-        raise ConfigError(f"{owner}: 'store' must be a sweep store directory with a "
+        raise ConfigError(f"{owner}: '{name}' must be a sweep store directory with a "
                           f"{MANIFEST}; got {str(root)!r}.")
     try:
-        manifest = json.loads(file.read_text())
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{owner}: {str(file)!r} is not valid JSON ({exc}).") from None
+        manifest = json.loads(file.read_bytes())
+    except (ValueError, RecursionError) as exc:     # JSONDecodeError, UnicodeDecodeError
+        raise ConfigError(f"{owner}: {str(file)!r} is not valid JSON ({exc}); the store is "
+                          "damaged: restore the file or start a new store.") from None
+    except OSError as exc:
+        raise ConfigError(f"{owner}: cannot read {str(file)!r} ({exc.strerror or exc})."
+                          ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != STORE_FORMAT:
-        got = manifest.get("format") if isinstance(manifest, dict) else manifest
+        got = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
         raise ConfigError(f"{owner}: the manifest 'format' must be {STORE_FORMAT}; got "
-                          f"{got!r} in {str(file)!r}.")
+                          f"{_short(got)} in {str(file)!r}.")
+    _check_manifest(manifest, file, owner)
     return manifest
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _check_manifest(manifest: dict[str, Any], file: Path, owner: str) -> None:
+    """Refuse a manifest whose fields a sweep cannot use (one line naming the field)."""
+    entropy = manifest.get("entropy")
+    ids = manifest.get("task_ids")
+    checks = (
+        ("grid", "a table (the normalised grid)", isinstance(manifest.get("grid"), dict)),
+        ("entropy", "a non-negative int or a list of them",
+         (isinstance(entropy, int) and not isinstance(entropy, bool) and entropy >= 0)
+         or (isinstance(entropy, list) and bool(entropy)
+             and all(isinstance(e, int) and not isinstance(e, bool) and e >= 0
+                     for e in entropy))),
+        ("task_ids", "a list of task ids (16 hex digits each)",
+         isinstance(ids, list) and all(isinstance(t, str) and _TASK_ID_RE.match(t)
+                                       for t in ids)),
+        ("history", "a list of earlier grids", isinstance(manifest.get("history", []), list)),
+    )
+    for key, want, ok in checks:
+        if not ok:
+            got = "nothing" if key not in manifest else _short(manifest[key])
+            raise ConfigError(f"{owner}: the manifest '{key}' must be {want}; got {got} in "
+                              f"{str(file)!r}. The store is damaged: restore the file or "
+                              "start a new store.")
 
 
 def _shard_table(rows: list[dict[str, Any]]) -> pa.Table:
@@ -172,8 +244,10 @@ def write_shard(root: Path, rows: list[dict[str, Any]]) -> Path:
     try:
         pq.write_table(table, tmp, compression="none", write_statistics=False)
         os.replace(tmp, target)
+    except OSError as exc:      # pyarrow raises OSError subclasses for a full disk
+        raise _write_error(exc, target) from exc
     finally:
-        if tmp.exists():
+        with contextlib.suppress(OSError):
             tmp.unlink()
     return target
 
@@ -201,6 +275,194 @@ def write_failure(root: Path, task_id: str, record: dict[str, Any]) -> None:
 
 def clear_failure(root: Path, task_id: str) -> None:
     (root / FAILED / f"{task_id}.json").unlink(missing_ok=True)
+
+
+# -- one driver per store ---------------------------------------------------------------------
+_HOST = socket.gethostname()
+#: (st_dev, st_ino) of the store directories locked by this process: POSIX record locks never
+#: conflict within one process, so a second sweep on a store from the same process is caught
+#: here
+_HELD: set[tuple[int, int]] = set()
+
+
+def _pid_alive(pid: Any) -> bool:
+    """Whether process ``pid`` runs on this host (a zombie, dead but not reaped, does not)."""
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:             # e.g. EPERM: it exists, owned by another user
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
+
+
+def _read_holder(fd: int) -> dict[str, Any] | None:
+    """The record in an open lock file, or None when it is empty or unreadable."""
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        holder = json.loads(os.read(fd, 65536).decode())
+    except (OSError, ValueError):
+        return None
+    return holder if isinstance(holder, dict) else None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        a, b = os.fstat(fd), os.stat(path)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+class StoreLock:
+    """Exclusive use of a sweep store by one driver, through the file ``DIR/lock``.
+
+    The file records its holder (``{"pid": ..., "host": ..., "since": ...}``) and, where the
+    platform has ``fcntl``, carries a POSIX record lock that the operating system releases
+    when the holder ends, however it ends (SIGKILL included; forked worker processes do not
+    inherit it). Acquiring it:
+
+    * while a live driver holds it (or another sweep of this process):
+      :class:`~banditlab.errors.StoreLockedError` naming the holder's pid and host;
+    * when its holder is dead (a driver killed on this host): the lock is taken over;
+    * when it names a process of another host, whose life cannot be checked from here:
+      refused, and the message says to delete the file if no sweep runs there any more.
+
+    Released normally, the file is deleted. A directory that did not exist is created, and
+    removed again on release if it holds nothing else, so a refused grid leaves no store.
+
+    Use it as a context manager::
+
+        with StoreLock(root, owner="sweep"):
+            ...   # read and write the store
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, owner: str = "sweep") -> None:
+        self.root = _store_path(root, owner)
+        self.owner = owner
+        self.path = self.root / LOCK
+        self._fd: int | None = None
+        self._key: tuple[int, int] | None = None
+        self._created = False
+
+    def __enter__(self) -> StoreLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def _busy(self, holder: dict[str, Any] | None, *, checked: bool) -> StoreLockedError:
+        root = str(self.root)
+        if holder is None:
+            who = "another process (its lock file names none yet)"
+        else:
+            who = (f"process {holder.get('pid')!r} on host {holder.get('host')!r} (since "
+                   f"{holder.get('since')})")
+        if checked:
+            return StoreLockedError(f"{self.owner}: the store {root!r} is in use by {who}; "
+                                    "wait for that sweep to end or stop it, then run again.")
+        return StoreLockedError(f"{self.owner}: the store {root!r} is locked by {who}, which "
+                                f"cannot be checked from host {_HOST!r}; if no sweep runs "
+                                f"there any more, delete {str(self.path)!r} and run again.")
+
+    def acquire(self) -> None:
+        """Take the lock, or raise :class:`~banditlab.errors.StoreLockedError`."""
+        if self._fd is not None:
+            return
+        created = not self.root.exists()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            st = self.root.stat()
+        except OSError as exc:
+            raise _write_error(exc, self.root) from exc
+        self._created = created
+        key = (st.st_dev, st.st_ino)
+        if key in _HELD:
+            raise StoreLockedError(f"{self.owner}: the store {str(self.root)!r} is in use by "
+                                   "another sweep of this process; wait for it to end.")
+        record = json.dumps({"pid": os.getpid(), "host": _HOST,
+                             "since": time.strftime("%Y-%m-%dT%H:%M:%S")}).encode()
+        for _ in range(20):
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                self._remove_created()
+                raise _write_error(exc, self.path) from exc
+            taken = False
+            try:
+                recorded = self._try_lock(fd)
+                if recorded is None:         # the holder deleted the file meanwhile: again
+                    continue
+                os.ftruncate(fd, 0)
+                os.lseek(fd, 0, os.SEEK_SET)
+                os.write(fd, record)
+                taken = True
+            except OSError as exc:
+                self._remove_created()
+                raise _write_error(exc, self.path) from exc
+            except StoreLockedError:
+                self._remove_created()
+                raise
+            finally:
+                if not taken:
+                    os.close(fd)
+            self._fd, self._key = fd, key
+            _HELD.add(key)
+            return
+        raise StoreLockedError(f"{self.owner}: the lock {str(self.path)!r} keeps changing "
+                               "hands; another driver is starting on this store.")
+
+    def _try_lock(self, fd: int) -> bool | None:
+        """Lock the open file ``fd``: True, None when the path no longer names it, or raise."""
+        locked = False
+        if _fcntl is not None:
+            try:
+                _fcntl.lockf(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
+                locked = True
+            except OSError as exc:
+                if exc.errno in (errno.EACCES, errno.EAGAIN):
+                    raise self._busy(_read_holder(fd), checked=True) from None
+                # ENOLCK and the like: no record locks on this filesystem; pid/host only
+        if not _same_file(fd, self.path):
+            return None
+        holder = _read_holder(fd)
+        if holder is not None:
+            if holder.get("host") != _HOST:
+                raise self._busy(holder, checked=False)
+            # on this host a free record lock means its holder is gone; without record locks
+            # the process named must be gone
+            if not locked and holder.get("pid") != os.getpid() and _pid_alive(holder.get("pid")):
+                raise self._busy(holder, checked=True)
+        return True
+
+    def _remove_created(self) -> None:
+        if self._created:
+            with contextlib.suppress(OSError):
+                self.root.rmdir()           # only when empty
+
+    def release(self) -> None:
+        """Delete the lock file and release the lock (no-op when not held)."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            # deleted before the record lock is released: a driver waiting on the old file
+            # then finds that the path names another file and starts again
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+        finally:
+            os.close(fd)
+            if self._key is not None:
+                _HELD.discard(self._key)
+        self._remove_created()
 
 
 @dataclass
@@ -328,7 +590,7 @@ def load_store(path: str | os.PathLike[str], *, coordinates: bool = True) -> pd.
         ``task_id`` and ``t``. Corrupt shards are skipped with a :class:`BanditlabWarning`.
     """
     owner = "load_store"
-    read_manifest(path, owner=owner)
+    read_manifest(path, owner=owner, name="path")
     scan = scan_store(path, owner=owner)
     if scan.corrupt:
         warnings.warn(f"{owner}: skipped {len(scan.corrupt)} corrupt file(s) in "

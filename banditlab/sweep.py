@@ -58,22 +58,44 @@ executors run the batches through :func:`banditlab.parallel.parallel_map` (a bat
 process died is run again, see ``max_pool_restarts``). A task that raises is recorded with
 its traceback in ``failed/`` and the sweep goes on. Running the same sweep again skips finished
 tasks and retries failed ones; a different grid is refused unless ``extend=True``.
+
+One driver at a time: :func:`sweep` holds the store's lock (:class:`banditlab.store.StoreLock`)
+while it runs, and a second driver on the same store is refused with a message naming the
+first one's process and host. ``KeyboardInterrupt`` (Ctrl-C) stops a sweep at once: local
+worker processes are killed, every batch already received is written whole (an interrupt
+waits for the shard being written), and running the sweep again resumes. Local workers also
+exit by themselves when the driver is killed (see :mod:`banditlab.parallel`).
+
+Limits
+------
+The work a grid asks for is estimated before anything runs, and a grid beyond
+:mod:`banditlab.limits` is refused with the estimate in the message
+(:class:`~banditlab.errors.ConfigError`): at most ``MAX_CELLS`` cells, ``MAX_TASKS`` tasks,
+``MAX_STEPS`` rounds in all (tasks x horizon), ``MAX_CHECKPOINTS`` evenly spaced checkpoints,
+horizons up to 2**62, values nested at most ``MAX_DEPTH`` levels; a batch's results within
+half the memory available now. A store that would not fit the free disk space is refused with
+``OSError`` (``ENOSPC``). The size of a task in the store is about
+``8 x checkpoints x (arms + 12)`` bytes: every checkpoint is a row with the pulls of every arm.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import errno
 import hashlib
 import inspect
 import itertools
 import json
 import math
 import os
+import shutil
+import signal
 import threading
 import time
 import tomllib
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -81,13 +103,17 @@ from typing import Any, NamedTuple
 import gymnasium as gym
 import numpy as np
 
+from banditlab import limits
 from banditlab._seeding import as_seed_sequence
-from banditlab._validation import Integer
+from banditlab._validation import MAX_HORIZON, MEMORY_FRACTION, Integer, available_memory
 from banditlab.errors import ConfigError
 from banditlab.parallel import ProgressBar, TaskFailure, available_cpus, parallel_map
 from banditlab.protocols import CONTEXTUAL
 from banditlab.store import (
+    LOCK,
+    MANIFEST,
     STORE_FORMAT,
+    StoreLock,
     clear_failure,
     read_manifest,
     scan_store,
@@ -116,6 +142,10 @@ _ENV_KEYS = {"id", "kwargs", "grid"}
 #: default cap on the steps (runs x horizon) of one batch, so a batch lasts well under a second
 BATCH_MAX_STEPS = 5_000_000
 BATCH_MAX_TASKS = 256
+#: default cap on the estimated store size of one batch (bytes), so its shard fits in memory
+BATCH_MAX_BYTES = 2**27
+#: per checkpoint row of a shard: the numeric columns, besides the pulls (8 bytes per arm)
+_ROW_WORDS = 12
 
 
 def _canonical(obj: Any) -> str:
@@ -142,7 +172,14 @@ def load_grid(path: str | os.PathLike[str]) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"sweep config: cannot read {str(file)!r} ({exc.strerror}).") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"sweep config: {str(file)!r} is not valid TOML ({exc}).") from None
+        raise ConfigError(f"sweep config: {str(file)!r} is not valid TOML "
+                          f"({limits.clip(str(exc))}).") from None
+    except RecursionError:
+        raise ConfigError(f"sweep config: {str(file)!r} has arrays or tables nested too deeply "
+                          f"to read (the limit is {limits.MAX_DEPTH} levels, "
+                          "banditlab.limits.MAX_DEPTH); flatten them.") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"sweep config: {str(file)!r} is not UTF-8 text ({exc}).") from None
     return normalize_grid(spec)
 
 
@@ -178,9 +215,11 @@ def _check_value_table(table: Any, where: str, *, axes: bool) -> dict[str, Any]:
     return out
 
 
-def _positive_int(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _cfg_error(field, "an int in [1, inf)", value)
+def _positive_int(value: Any, field: str, high: int | None = None) -> int:
+    if (isinstance(value, bool) or not isinstance(value, int) or value < 1
+            or (high is not None and value > high)):
+        raise _cfg_error(field, f"an int in [1, {'inf)' if high is None else f'{high}]'}",
+                         value)
     return int(value)
 
 
@@ -188,14 +227,21 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
     """Check a grid spec (dict as read from TOML) and return its canonical form.
 
     Raises :class:`~banditlab.errors.ConfigError` naming the offending field for unknown keys,
-    unknown policies or env ids, and values of the wrong kind. The canonical form has every
-    key filled in (``seed`` stays ``None`` when omitted) and lists for ``horizon``.
+    unknown policies or env ids, values of the wrong kind, and grids asking for more cells,
+    tasks or rounds than :mod:`banditlab.limits` allows (counted without expanding the grid).
+    The canonical form has every key filled in (``seed`` stays ``None`` when omitted) and lists
+    for ``horizon``.
     """
     from banditlab.envs import ENV_REGISTRY
     from banditlab.policies import REGISTRY
     from banditlab.registry import POLICY_NAMES
 
     _check_keys(spec, _TOP_KEYS, "")
+    deep = limits.too_deep(dict(spec), limits.MAX_DEPTH)
+    if deep is not None:
+        raise ConfigError(f"sweep config: '{limits.format_path(deep)}' has arrays or tables "
+                          f"nested more than {limits.MAX_DEPTH} levels deep "
+                          "(banditlab.limits.MAX_DEPTH); flatten the value.")
     seed = spec.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise _cfg_error("seed", "a non-negative int (or omitted)", seed)
@@ -206,7 +252,7 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
     horizons = horizon if isinstance(horizon, list) else [horizon]
     if not horizons:
         raise _cfg_error("horizon", "an int or a non-empty list of ints", horizon)
-    horizons = [_positive_int(h, "horizon") for h in horizons]
+    horizons = [_positive_int(h, "horizon", MAX_HORIZON) for h in horizons]
     if len(set(horizons)) != len(horizons):
         raise _cfg_error("horizon", "a list of distinct ints", horizon)
     engine = spec.get("engine", "auto")
@@ -220,6 +266,10 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
     if not ok_ck:
         raise _cfg_error("checkpoints", "'log', an int in [1, inf) or a list of ints",
                          checkpoints)
+    if (isinstance(checkpoints, int) and not isinstance(checkpoints, bool)
+            and min(checkpoints, max(horizons)) > limits.MAX_CHECKPOINTS):
+        raise _cfg_error("checkpoints", f"at most {limits.MAX_CHECKPOINTS} evenly spaced rounds "
+                         "(banditlab.limits.MAX_CHECKPOINTS)", checkpoints)
     name = spec.get("name", "")
     if not isinstance(name, str):
         raise _cfg_error("name", "a string", name)
@@ -230,6 +280,10 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
     policies = spec.get("policies")
     if not isinstance(policies, list) or not policies:
         raise _cfg_error("policies", "a non-empty list of tables ([[policies]])", policies)
+    envs = spec.get("envs")
+    if isinstance(envs, list) and len(policies) * len(envs) > limits.MAX_CELLS:
+        _refuse_cells(len(policies) * len(envs), f"{len(policies)} [[policies]] x "
+                      f"{len(envs)} [[envs]] at least")
     pol_out = []
     for i, p in enumerate(policies):
         where = f"policies[{i}]"
@@ -240,7 +294,6 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
         params, grid = _fixed_and_axes(p, "params", where)
         pol_out.append({"name": p["name"], "params": params, "grid": grid})
 
-    envs = spec.get("envs")
     if not isinstance(envs, list) or not envs:
         raise _cfg_error("envs", "a non-empty list of tables ([[envs]])", envs)
     env_out = []
@@ -254,9 +307,43 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
                              env_id)
         kwargs, grid = _fixed_and_axes(e, "kwargs", where)
         env_out.append({"id": env_id, "kwargs": kwargs, "grid": grid})
+    _check_size(pol_out, env_out, horizons, n_seeds)
     return {"name": name, "seed": seed, "n_seeds": n_seeds, "horizon": horizons,
             "engine": engine, "checkpoints": checkpoints, "policies": pol_out, "envs": env_out,
             "check_rewards": check_rewards}
+
+
+def _refuse_cells(n_cells: int, how: str) -> None:
+    raise ConfigError(f"sweep config: the grid has {limits.count(n_cells)} cells ({how}), more "
+                      f"than {limits.count(limits.MAX_CELLS)} (banditlab.limits.MAX_CELLS); "
+                      "split it into several grids (and stores).")
+
+
+def _check_size(policies: list[dict[str, Any]], envs: list[dict[str, Any]],
+                horizons: list[int], n_seeds: int) -> None:
+    """Refuse too many cells, tasks or rounds, counted without expanding the grid."""
+    def combos(entries: list[dict[str, Any]]) -> int:
+        return sum(math.prod(len(v) for v in e["grid"].values()) for e in entries)
+
+    n_pol, n_env = combos(policies), combos(envs)
+    per_horizon = n_pol * n_env
+    cells = per_horizon * len(horizons)
+    if cells > limits.MAX_CELLS:
+        _refuse_cells(cells, f"{n_pol} policy settings x {n_env} env settings x "
+                      f"{len(horizons)} horizons")
+    tasks = cells * n_seeds
+    if tasks > limits.MAX_TASKS:
+        raise ConfigError(f"sweep config: the grid has {limits.count(tasks)} tasks ({cells} cells "
+                          f"x n_seeds={n_seeds}), more than {limits.count(limits.MAX_TASKS)} "
+                          "(banditlab.limits.MAX_TASKS); lower 'n_seeds' or split the grid "
+                          "into several stores.")
+    steps = per_horizon * n_seeds * sum(horizons)
+    if steps > limits.MAX_STEPS:
+        raise ConfigError(f"sweep config: the grid asks for {limits.count(steps)} rounds "
+                          f"({tasks} tasks x horizon {'+'.join(map(str, horizons[:4]))}"
+                          f"{'...' if len(horizons) > 4 else ''} per cell), more than "
+                          f"{limits.MAX_STEPS:.3g} (banditlab.limits.MAX_STEPS); lower "
+                          "'horizon' or 'n_seeds'.")
 
 
 def _fixed_and_axes(table: dict[str, Any], fixed_key: str, where: str
@@ -503,21 +590,25 @@ def _executor_kind(executor: Any) -> tuple[str, int]:
                     f"dask.distributed.Client; got {type(executor).__name__} {executor!r}.")
 
 
-def _batches(tasks: list[Task], n_workers: int, batch_size: int | str) -> list[list[dict]]:
+def _batches(tasks: list[Task], sizes: list[int], n_workers: int, batch_size: int | str
+             ) -> list[list[dict]]:
+    """Consecutive tasks grouped into batches (``sizes``: each task's bytes in the store)."""
     if batch_size == "auto":
         size = max(1, min(BATCH_MAX_TASKS, math.ceil(len(tasks) / (4 * n_workers))))
     else:
         size = int(batch_size)
     out: list[list[dict]] = []
     cur: list[dict] = []
-    cur_steps = 0
-    for t in tasks:
-        too_long = batch_size == "auto" and cur and cur_steps + t.horizon > BATCH_MAX_STEPS
+    cur_steps = cur_bytes = 0
+    for t, nbytes in zip(tasks, sizes, strict=True):
+        too_long = batch_size == "auto" and cur and (cur_steps + t.horizon > BATCH_MAX_STEPS
+                                                     or cur_bytes + nbytes > BATCH_MAX_BYTES)
         if len(cur) >= size or too_long:
             out.append(cur)
-            cur, cur_steps = [], 0
+            cur, cur_steps, cur_bytes = [], 0, 0
         cur.append(t._asdict())
         cur_steps += t.horizon
+        cur_bytes += nbytes
     if cur:
         out.append(cur)
     return out
@@ -531,17 +622,19 @@ def _fmt_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
     return "the grids differ"
 
 
-def _open_store(root: Path, grid: dict[str, Any], extend: bool) -> list[Task]:
-    """Create the store or check the grid against its manifest; return the grid's tasks.
+def _open_store(root: Path, grid: dict[str, Any], extend: bool) -> tuple[list[Task], list[int]]:
+    """Create the store or check the grid against its manifest; return the grid's tasks and
+    the estimated bytes of each in the store.
 
     Every cell is validated before a manifest is written, so a rejected grid leaves no store.
+    The caller holds the store's lock.
     """
-    if (root / "manifest.json").exists():
+    if (root / MANIFEST).exists():
         manifest = read_manifest(root, owner="sweep")
         old = manifest["grid"]
         new = dict(grid)
         if new["seed"] is None:
-            new["seed"] = old["seed"]
+            new["seed"] = old.get("seed")
         entropy = manifest["entropy"]
         same = {k: v for k, v in old.items() if k not in _RUN_OPTIONS} == \
             {k: v for k, v in new.items() if k not in _RUN_OPTIONS}
@@ -551,49 +644,114 @@ def _open_store(root: Path, grid: dict[str, Any], extend: bool) -> list[Task]:
                                   f"the one given ({_fmt_diff(old, new)}); pass extend=True "
                                   "(--extend) to add the new tasks to this store, or use "
                                   "another store directory.")
-            if new["seed"] != old["seed"]:
+            if new["seed"] != old.get("seed"):
                 raise ConfigError(f"sweep: 'seed' must match the store to extend it "
                                   f"(seeds of finished tasks would change); the store has "
-                                  f"{old['seed']!r}, got {grid['seed']!r}.")
+                                  f"{old.get('seed')!r}, got {grid['seed']!r}.")
             tasks = expand_grid(new, entropy)
             manifest = {**manifest, "grid": new, "task_ids": [t.task_id for t in tasks],
                         "history": [*manifest.get("history", []), old]}
-            _validate_cells(tasks)
+            sizes = _validate_cells(tasks)
             write_manifest(root, manifest)
-            return tasks
+            return tasks, sizes
         tasks = expand_grid({**old, "check_rewards": new["check_rewards"]}, entropy)
-        _validate_cells(tasks)
-        return tasks
-    if root.exists() and not root.is_dir():
-        raise ConfigError(f"sweep: 'store' must be a directory; got the file {str(root)!r}.")
-    if root.is_dir() and any(root.iterdir()):
+        return tasks, _validate_cells(tasks)
+    if any(p.name != LOCK for p in root.iterdir()):
         raise ConfigError(f"sweep: 'store' must be an empty or new directory, or an existing "
-                          f"sweep store; {str(root)!r} has files but no manifest.json.")
+                          f"sweep store; {str(root)!r} has files but no {MANIFEST}.")
     entropy = as_seed_sequence(grid["seed"], owner="sweep").entropy
     g = {**grid, "seed": grid["seed"] if grid["seed"] is not None else entropy}
     tasks = expand_grid(g, entropy)
     manifest = {"format": STORE_FORMAT, "grid": g, "entropy": entropy,
                 "task_ids": [t.task_id for t in tasks], "history": []}
-    _validate_cells(tasks)
+    sizes = _validate_cells(tasks)
     write_manifest(root, manifest)
-    return tasks
+    return tasks, sizes
 
 
-def _validate_cells(tasks: list[Task]) -> None:
-    """Build every cell's env and policy once in the driver: config errors surface early."""
-    seen: set[tuple[Any, ...]] = set()
+def _memory_error(need: float, what: str, lower: str) -> ConfigError:
+    avail = available_memory()
+    return ConfigError(f"sweep config: {what} needs about {limits.gib(need)} of memory, more "
+                       f"than the {limits.gib(MEMORY_FRACTION * avail)} allowed (half of the "
+                       f"{limits.gib(avail)} available now); lower {lower}.")
+
+
+def _fits_memory(need: float) -> bool:
+    return need <= 2**26 or need <= MEMORY_FRACTION * available_memory()
+
+
+def _validate_cells(tasks: list[Task]) -> list[int]:
+    """Build every cell's env and policy once in the driver: config errors surface early.
+
+    Returns the estimated bytes of each task in the store (``8 x checkpoints x (arms + 12)``)
+    and refuses a task whose results, three copies while they are written, exceed the memory
+    allowed.
+    """
+    sizes: dict[tuple[Any, ...], int] = {}
+    keys = []
     for t in tasks:
         # the tasks of one cell share their parameter dicts (expand_grid builds them once)
         key = (t.policy, id(t.policy_params), t.env, id(t.env_kwargs), t.horizon)
-        if key in seen:
+        keys.append(key)
+        if key in sizes:
             continue
-        seen.add(key)
         try:
-            _make_pair(t._asdict())
+            policy, _, ck, _ = _make_pair(t._asdict())
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"sweep config: the cell {t.policy}{t.policy_params} on "
                               f"{t.env}{t.env_kwargs} with horizon={t.horizon} is invalid: "
                               f"{exc}") from None
+        sizes[key] = 8 * int(ck.size) * (int(policy.n_arms) + _ROW_WORDS)
+        if not _fits_memory(3.0 * sizes[key]):
+            raise _memory_error(3.0 * sizes[key], f"one task of {t.policy} on {t.env} "
+                                f"({ck.size} checkpoints x ({policy.n_arms} arms + "
+                                f"{_ROW_WORDS}) x 8 bytes, 3 copies while it is written)",
+                                "'checkpoints' (every checkpoint is a row with the pulls of "
+                                "every arm)")
+    return [sizes[k] for k in keys]
+
+
+def _check_room(root: Path, batches: list[list[dict]], sizes: dict[str, int]) -> None:
+    """Refuse batches beyond the memory allowed and a store beyond the free disk space."""
+    if not batches:
+        return
+    per_batch = [sum(sizes[t["task_id"]] for t in b) for b in batches]
+    k = max(range(len(batches)), key=per_batch.__getitem__)
+    if not _fits_memory(3.0 * per_batch[k]):
+        raise _memory_error(3.0 * per_batch[k], f"a batch of {len(batches[k])} tasks (3 copies "
+                            "of its results while its shard is written)",
+                            "--batch-size ('batch_size') or 'checkpoints'")
+    need = sum(per_batch)
+    free = shutil.disk_usage(root).free
+    if need > free:
+        raise OSError(errno.ENOSPC, f"sweep: the store {str(root)!r} needs about "
+                                    f"{limits.gib(need)} more for {sum(map(len, batches))} "
+                                    f"tasks, and its disk has {limits.gib(free)} free; free "
+                                    "disk space, choose another --store, or lower "
+                                    "'checkpoints' or 'n_seeds'")
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold SIGINT (Ctrl-C) until the block ends, so a shard is written whole; the interrupt
+    then takes effect. Only the main thread can do this; elsewhere the block runs as is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    try:
+        old = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if caught and callable(old):
+            old(signal.SIGINT, None)            # default_int_handler: KeyboardInterrupt
+        elif caught and old == signal.SIG_DFL:
+            os.kill(os.getpid(), signal.SIGINT)
 
 
 def sweep(grid: Mapping[str, Any] | str | os.PathLike[str], *, store: str | os.PathLike[str],
@@ -615,7 +773,7 @@ def sweep(grid: Mapping[str, Any] | str | os.PathLike[str], *, store: str | os.P
         on it.
     batch_size : int or 'auto', default 'auto'
         Tasks per executor submission (and per shard). ``'auto'``: about four batches per
-        worker, at most 256 tasks and 5e6 steps each.
+        worker, at most 256 tasks, 5e6 steps and 128 MiB of results each.
     extend : bool, default False
         Accept a grid that differs from the store's (same ``seed``): its new tasks are added,
         finished tasks are kept.
@@ -635,7 +793,15 @@ def sweep(grid: Mapping[str, Any] | str | os.PathLike[str], *, store: str | os.P
     Raises
     ------
     ConfigError
-        Invalid grid, or a grid that differs from the store's without ``extend=True``.
+        Invalid grid, a grid beyond :mod:`banditlab.limits`, or a grid that differs from the
+        store's without ``extend=True``.
+    StoreLockedError
+        Another driver is using the store (:class:`banditlab.store.StoreLock`).
+    OSError
+        The store cannot be written (a full disk, a directory that cannot be written), or
+        would not fit the free disk space; the message names the path.
+    KeyboardInterrupt
+        Ctrl-C: finished batches are in the store and a new call resumes (module docstring).
     """
     owner = "sweep"
     if isinstance(grid, str | os.PathLike):
@@ -661,12 +827,27 @@ def sweep(grid: Mapping[str, Any] | str | os.PathLike[str], *, store: str | os.P
 
     start = time.perf_counter()
     root = Path(store)
-    tasks = _open_store(root, g, extend)
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"{owner}: 'store' must be a directory; got the file {str(root)!r}.")
+    with StoreLock(root, owner=owner):
+        tasks, sizes = _open_store(root, g, extend)
+        summary = _run_store(root, tasks, sizes, kind, n_workers, executor, batch_size,
+                             retry_failed, progress, max_pool_restarts)
+    return SweepSummary(store=root, wall_time_s=time.perf_counter() - start, **summary)
+
+
+def _run_store(root: Path, tasks: list[Task], sizes: list[int], kind: str, n_workers: int,
+               executor: Any, batch_size: int | str, retry_failed: bool,
+               progress: bool | None, max_pool_restarts: int) -> dict[str, int]:
+    """Run the unfinished tasks into the locked store; the counts of :class:`SweepSummary`."""
+    owner = "sweep"
     scan = scan_store(root, repair=True, owner=owner)
     skipped = sum(1 for t in tasks if t.task_id in scan.done)
+    size_of = {t.task_id: b for t, b in zip(tasks, sizes, strict=True)}
     todo = [t for t in tasks if t.task_id not in scan.done
             and (retry_failed or t.task_id not in scan.failed)]
-    batches = _batches(todo, n_workers, batch_size)
+    batches = _batches(todo, [size_of[t.task_id] for t in todo], n_workers, batch_size)
+    _check_room(root, batches, size_of)
 
     bar = ProgressBar(len(tasks), initial=skipped, desc="sweep", unit="run", show=progress)
     by_id = {t.task_id: t for t in todo}
@@ -679,6 +860,11 @@ def sweep(grid: Mapping[str, Any] | str | os.PathLike[str], *, store: str | os.P
         return texts[id(obj)]
 
     def record(results: list[dict[str, Any]]) -> None:
+        with _interrupts_held():
+            _record(results)
+        bar.update(len(results))
+
+    def _record(results: list[dict[str, Any]]) -> None:
         good = []
         for r in results:
             t = by_id[r["task_id"]]
@@ -700,7 +886,6 @@ def sweep(grid: Mapping[str, Any] | str | os.PathLike[str], *, store: str | os.P
             for r in good:
                 if r["task_id"] in had_failed:
                     clear_failure(root, r["task_id"])
-        bar.update(len(results))
 
     def fail_batch(batch: list[dict], exc: BaseException, text: str | None = None) -> None:
         if text is None:
@@ -720,10 +905,9 @@ def sweep(grid: Mapping[str, Any] | str | os.PathLike[str], *, store: str | os.P
         bar.close()
     final = scan_store(root, owner=owner)
     ids = {t.task_id for t in tasks}
-    return SweepSummary(store=root, total=len(tasks), skipped=skipped,
-                        done=sum(1 for t in final.done if t in ids),
-                        failed=sum(1 for t in final.failed if t in ids),
-                        ran=len(todo), wall_time_s=time.perf_counter() - start)
+    return {"total": len(tasks), "skipped": skipped,
+            "done": sum(1 for t in final.done if t in ids),
+            "failed": sum(1 for t in final.failed if t in ids), "ran": len(todo)}
 
 
 def _drive_futures(executor: cf.Executor, batches: list[list[dict]], record: Any,

@@ -16,8 +16,13 @@ coordinates (columns of :func:`banditlab.store.load_store`: ``label``, ``policy`
 ``horizon``, ``policy.<param>``, ``env.<kwarg>``), by default into ``DIR/regret.png``; a
 coordinate that varies within a curve is an error (see :func:`banditlab.store.plot_store`).
 
-Exit status: 0 on success; 1 when tasks failed (their tracebacks are in ``DIR/failed``); 2 for
-an invalid configuration or command line, with one ``config error: ...`` line on stderr.
+Exit status (:mod:`banditlab.cli_args`): 0 on success; 1 when tasks failed (their tracebacks
+are in ``DIR/failed``) or the environment failed: a store that cannot be written (a full disk,
+an unwritable directory) or that another driver is using, with one ``error: ...`` line on
+stderr naming the path and what to do; 2 for an invalid configuration, a grid beyond
+:mod:`banditlab.limits` or a bad command line, with one ``config error: ...`` line; 130 after
+Ctrl-C, with one ``interrupted: ...`` line: the finished tasks are in the store, and the same
+command resumes.
 
 :func:`add_subcommands` adds these commands to the ``banditlab`` parser and :func:`handle`
 runs them; ``python -m banditlab.sweep_cli`` runs them on their own.
@@ -31,12 +36,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from banditlab.cli_args import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, os_error_line
 from banditlab.cli_args import positive_int as _positive_int
-from banditlab.errors import ConfigError
+from banditlab.errors import ConfigError, StoreLockedError
 
 __all__ = ["add_subcommands", "handle", "main"]
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def add_subcommands(subparsers: Any) -> None:
@@ -135,6 +139,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         summary = sweep(args.target, store=args.store, executor=executor,
                         batch_size=args.batch_size or "auto", extend=args.extend,
                         retry_failed=not args.no_retry, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"interrupted: the finished tasks are kept in the store {args.store}; run the "
+              "same command again to resume.", file=sys.stderr)
+        return EXIT_INTERRUPTED
     finally:
         if client is not None:
             client.close()
@@ -168,7 +176,9 @@ def handle(args: argparse.Namespace) -> int:
     """Run a parsed ``sweep``/``plot`` command; return the exit status.
 
     A :class:`~banditlab.errors.ConfigError` becomes one ``config error: ...`` line on stderr
-    and exit status 2 (no traceback).
+    and exit status 2; a store in use by another driver or an ``OSError`` (a full disk, a
+    directory that cannot be written) one ``error: ...`` line and exit status 1; Ctrl-C one
+    ``interrupted`` line and exit status 130. No traceback.
     """
     try:
         if args.sweep_command == "plot":
@@ -177,6 +187,17 @@ def handle(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except StoreLockedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except BrokenPipeError:
+        raise                   # stdout closed early: the caller's business (banditlab.cli)
+    except OSError as exc:
+        print(f"error: {os_error_line(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None) -> int:

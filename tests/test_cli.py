@@ -110,7 +110,8 @@ BAD_TOML = {
     "unknown key": ("n_runs = 3", "n_run = 3", "experiment.n_run: unknown key"),
     "malformed TOML": ("n_runs = 3", "n_runs = = 3", "invalid TOML"),
     "negative horizon": ("horizon = 60", "horizon = -60",
-                         "experiment.horizon: must be an int in [1, inf); got -60."),
+                         "experiment.horizon: must be an int in [1, 4611686018427387904]; "
+                         "got -60."),
 }
 
 

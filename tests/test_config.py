@@ -116,7 +116,8 @@ INVALID = {
     "bad type": (_set("policy.0.alpha", "2"),
                  r"^policy\[0\]\.alpha: UCB: 'alpha' must be a float in \(0, inf\); got str"),
     "bool is not a number": (_set("experiment.horizon", True),
-                             r"^experiment\.horizon: must be an int in \[1, inf\); got bool"),
+                             r"^experiment\.horizon: must be an int in \[1, 4611686018427387904\]; "
+                             r"got bool"),
     "unknown policy": (_set("policy.0.name", "UCB2"),
                        r"^policy\[0\]\.name: must be one of 'Uniform', .*'UCB', .*got 'UCB2'"),
     "unknown env": (_set("env.0.id", "banditlab/Nope-v0"),
@@ -133,7 +134,8 @@ INVALID = {
                                r"'horizon'"),
     "unknown top-level key": (_set("policies", []), r"^policies: unknown top-level key"),
     "missing horizon": (_set("experiment.horizon", _DELETE),
-                        r"^experiment\.horizon: missing; must be an int in \[1, inf\)\.$"),
+                        r"^experiment\.horizon: missing; must be an int in "
+                        r"\[1, 4611686018427387904\]\.$"),
     "missing experiment": (_set("experiment", _DELETE), r"^experiment: missing"),
     "missing policies": (_set("policy", _DELETE),
                          r"^policy: missing; add at least one \[\[policy\]\] table"),

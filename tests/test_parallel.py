@@ -5,7 +5,9 @@ The tasks here sleep or exit on purpose; the whole file takes a few seconds on 2
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
+import signal
 import time
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -192,6 +194,30 @@ def test_a_task_that_keeps_killing_its_worker_fails_after_max_restarts() -> None
                                                 r"task 2 was in flight \(1 time; "
                                                 r"max_restarts=0\)"):
         parallel_map(exit_on, tasks, n_jobs=2, chunksize=1, progress=False)
+
+
+# -- interrupts and the caller's death --------------------------------------------------------
+def test_an_interrupt_kills_the_workers_at_once() -> None:
+    """KeyboardInterrupt in the caller does not wait for a 60 s task: the workers are killed."""
+    def interrupt(i: int, result: int) -> None:
+        raise KeyboardInterrupt
+
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        parallel_map(sleep_then_pid, [0.0, 60.0, 60.0], n_jobs=2, chunksize=1, isolate=True,
+                     on_result=interrupt, progress=False)
+    assert time.perf_counter() - start < 5.0
+    assert mp.active_children() == []
+
+
+def ignores_sigint(_: int) -> bool:
+    return signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_workers_ignore_ctrl_c_and_the_caller_keeps_its_handler() -> None:
+    assert parallel_map(ignores_sigint, [0, 1], n_jobs=2, isolate=True, progress=False) == \
+        [True, True]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 # -- progress bar -----------------------------------------------------------------------------
