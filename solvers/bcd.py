@@ -35,6 +35,11 @@ squares: block minimisation; linear-time message passing when the blocks are for
 and for L1 problems ``'prox_gradient'``, ``'prox_newton'`` (exact block minimisation),
 ``'two_metric'`` (``x >= 0`` problems only).
 
+Compilation: the first call with a given problem kind, kind of blocks, selection rule and update
+compiles the kernels of that combination only (a few seconds on a fresh install; see
+:mod:`banditlab.solvers.bcd_kernels`), and every later call or process with the same
+combination loads them from the on-disk cache.
+
 References
 ----------
 J. Nutini, I. Laradji, M. Schmidt. Let's make block coordinate descent converge faster: faster
@@ -71,9 +76,11 @@ from banditlab.solvers.bcd_kernels import (
     SEL_GS_PROX,
     SEL_GSQ_PROX,
     SELECTION_CODES,
+    UPD_EXACT,
     UPD_MATRIX,
     UPDATE_CODES,
     BCDArrays,
+    BCDCodes,
     BCDConfig,
     block_setup,
     run_iterations,
@@ -94,7 +101,9 @@ from banditlab.solvers.bcd_problems import (
     full_grad,
     init_aux,
     objective,
+    static_code,
 )
+from banditlab.solvers.sor import HISTORY_CHUNK
 
 __all__ = ["PARTITIONS", "SELECTIONS", "UPDATES", "BCDResult", "bcd"]
 
@@ -352,8 +361,9 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     hinv = np.zeros(int(hptr[-1]) if need_H else 0)
     dfb = np.ones(n)
     if need_L or need_H or need_D:
-        block_setup(P, ptr, idx, need_L, need_H, need_D, Lb if need_L else np.zeros(nblocks),
-                    hptr, hinv, dfb, work)
+        block_setup(static_code(P.kind), static_code(need_L), static_code(need_H),
+                    static_code(need_D), P, ptr, idx, Lb if need_L else np.zeros(nblocks), hptr,
+                    hinv, dfb, work)
     Lcum = np.cumsum(Lb) if need_L else np.zeros(0)
 
     W = BCDArrays(ptr=ptr, idx=idx, Lb=Lb, Lcum=Lcum, hptr=hptr, hinv=hinv,
@@ -371,23 +381,29 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     elif (fast_path and problem.is_l1 and part != "variable" and sel == "cyclic"
           and upd == "prox_gradient" and np.all(sizes == 1)):
         path = PATH_CD1
-    C = BCDConfig(variable=int(part == "variable"), selection=int(sel_code),
-                  update=int(upd_code), tau=int(min(tau, n)), score_l1=int(score == "l1"),
-                  forest=int(forest), L_global=float(problem.lipschitz_global),
-                  record=int(record), f_stop=float(-np.inf if f_target is None else f_target),
-                  path=path, gap_tol=float(-1.0 if tol is None or not working_set else tol))
+    C = BCDConfig(tau=int(min(tau, n)), score_l1=int(score == "l1"),
+                  L_global=float(problem.lipschitz_global), record=int(record),
+                  f_stop=float(-np.inf if f_target is None else f_target),
+                  gap_tol=float(-1.0 if tol is None or not working_set else tol))
+    # the compile-time codes: the loop is compiled once per distinct value (the forest flag
+    # matters to the exact update only)
+    codes = BCDCodes(path=path, variable=int(part == "variable"), selection=int(sel_code),
+                     update=int(upd_code), kind=int(P.kind),
+                     forest=int(forest) if upd_code == UPD_EXACT else 0).static()
+    kind = static_code(P.kind)
 
     aux = np.zeros(n if P.kind == KIND_QUADRATIC else P.m * P.k)
     dv = aux if P.kind in (KIND_LS, KIND_QUADRATIC) else np.zeros(P.m * P.k)
-    init_aux(P, x, aux, dv)
-    hist = np.zeros(max_iter + 1)
-    hist[0] = objective(P, x, aux)
+    init_aux(kind, P, x, aux, dv)
+    # the history grows with the iterations made (the kernel doubles it when full)
+    hist = np.empty(min(max_iter + 1, HISTORY_CHUNK))
+    hist[0] = objective(kind, P, x, aux)
     g = np.zeros(n)
 
     def optimality() -> float:
         if problem.is_l1:
             return float(_l1_gap(P, x, aux, g))
-        full_grad(P, aux, dv, g)
+        full_grad(kind, P, aux, dv, g)
         return float(np.max(np.abs(g)))
 
     if check_every is None:
@@ -407,7 +423,7 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     else:
         while it < max_iter:
             chunk = min(check_every, max_iter - it)
-            done = run_iterations(P, C, W, x, aux, dv, rng, it, chunk, hist)
+            done, hist = run_iterations(*codes, P, C, W, x, aux, dv, rng, it, chunk, hist)
             it += done
             if W.ctr[2] == 1:
                 opt = float(W.stat[0])
@@ -430,7 +446,7 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     if record:
         hist_out = hist[:it + 1].copy()
     else:
-        hist_out = np.array([hist[0], objective(P, x, aux)])
+        hist_out = np.array([hist[0], objective(kind, P, x, aux)])
     ident = int(W.ctr[1]) if problem.is_l1 else None
     cfg = {"partition": part, "selection": sel, "update": upd, "block_size": tau,
            "score": score, "forest": bool(forest), "n_blocks": nblocks,

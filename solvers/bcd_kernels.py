@@ -3,6 +3,16 @@
 All algorithm logic of :func:`banditlab.solvers.bcd.bcd` lives here, written once. The front
 validates and maps the string options to the integer codes below.
 
+Compilation follows the call. The codes that choose between code paths (:class:`BCDCodes`: the
+loop, fixed or variable blocks, the selection rule, the update, the problem, forest blocks)
+reach the kernels as static codes (:func:`~banditlab.solvers.bcd_problems.static_code`: tuples
+whose length is the code, which Numba reads as a compile-time constant). Each kernel takes the
+codes it branches on, is compiled once per combination of them with the branches of the other
+rules, updates and problems pruned before typing, and is cached on disk like any other: a first
+Lasso solve compiles one rule, one update and the least-squares kernels, not the whole grid,
+and a kernel that depends on none of the codes (scores, proximal steps, forest solves) or on
+few of them is shared by every combination that calls it.
+
 References
 ----------
 J. Nutini, I. Laradji, M. Schmidt. Let's make block coordinate descent converge faster: faster
@@ -18,6 +28,7 @@ import numpy as np
 from banditlab._jit import njit
 from banditlab.solvers.bcd_partitions import forest_solve, greedy_forest
 from banditlab.solvers.bcd_problems import (
+    LS_CODE,
     apply_step,
     bound_block,
     bound_matvec,
@@ -29,13 +40,15 @@ from banditlab.solvers.bcd_problems import (
     l1_gap_from_grad,
     objective,
     smooth_objective,
+    static_code,
 )
+from banditlab.solvers.sor import grow_history
 
-__all__ = ["SELECTION_CODES", "UPDATE_CODES", "BCDArrays", "BCDConfig", "run_iterations"]
+__all__ = ["SELECTION_CODES", "UPDATE_CODES", "BCDArrays", "BCDCodes", "BCDConfig",
+           "block_setup", "run_iterations"]
 
-# Integer codes of the options, as the kernels see them (``BCDConfig.selection``, ``.update``,
-# ``.path``). Numba reads module-level ints as compile-time constants, so the kernels compare
-# against these names at no cost.
+# Integer codes of the options (the fields of :class:`BCDCodes`). The kernels compare the length
+# of a static code against these names: a comparison of constants, decided when compiling.
 # Selection rules (the ``selection=`` strings of :func:`banditlab.solvers.bcd.bcd`):
 SEL_CYCLIC = 0
 SEL_RANDOM = 1
@@ -83,19 +96,39 @@ UPDATE_CODES = {
     "exact": UPD_EXACT, "prox_gradient": UPD_PROX_GRADIENT, "prox_newton": UPD_PROX_NEWTON,
     "two_metric": UPD_TWO_METRIC,
 }
+#: the rules that never read the full gradient: the four blind rules and the random forest
+BLIND_SELECTIONS = (SEL_CYCLIC, SEL_RANDOM, SEL_PERMUTATION, SEL_LIPSCHITZ, SEL_RANDOM_TREE)
+#: static 0/1 flags; the loop passes ON to the one rule of each kind of blocks that reads the
+#: line-search estimates (fixed GSL, variable GSD) under line-search updates, OFF otherwise
+OFF = static_code(0)
+ON = static_code(1)
 
 
-class BCDConfig(NamedTuple):
+class BCDCodes(NamedTuple):
+    """The compile-time part of a BCD run: :func:`run_iterations` is compiled once per value."""
+
+    path: int              # PATH_GENERIC, PATH_CD1 (cyclic 1-coordinate L1), PATH_WS
     variable: int          # 1: variable blocks, 0: fixed blocks (ptr/idx)
     selection: int         # SEL_* code
     update: int            # UPD_* code
+    kind: int              # KIND_* code of the problem (banditlab.solvers.bcd_problems)
+    forest: int            # 1: UPD_EXACT on forest blocks (message passing); 0 otherwise
+
+    def static(self) -> tuple[tuple[int, ...], ...]:
+        """The leading arguments of :func:`run_iterations`: the static codes of the fields,
+        then the flag ``full`` (1 when the rule reads the full gradient)."""
+        full = int(self.selection not in BLIND_SELECTIONS)
+        return tuple(static_code(c) for c in (*self, full))
+
+
+class BCDConfig(NamedTuple):
+    """The run-time part of a BCD run (read by every specialisation alike)."""
+
     tau: int               # block size for variable blocks
     score_l1: int          # 1: the authors' code's L1-sum block scores (fixed blocks)
-    forest: int            # 1: every block induces a forest (exact update by message passing)
     L_global: float        # lambda_max of the full matrix bound
     record: int            # 1: record F(x) after every iteration
     f_stop: float          # stop as soon as F(x) <= f_stop
-    path: int              # PATH_GENERIC, PATH_CD1 (cyclic 1-coordinate L1), PATH_WS
     gap_tol: float         # working sets: stop when the duality gap <= gap_tol (-1: never)
 
 
@@ -187,23 +220,25 @@ def _lambda_max(H):
 
 
 @njit(error_model="numpy")
-def block_setup(P, ptr, idx, need_L, need_H, need_D, Lb, hptr, hinv, dfb, work):
-    """Per-block constants of a fixed partition: ``L_b``, ``pinv(H_b)``, Gershgorin diagonal."""
+def block_setup(kind, need_L, need_H, need_D, P, ptr, idx, Lb, hptr, hinv, dfb, work):
+    """Per-block constants of a fixed partition into ``Lb``, ``hinv`` (at offsets ``hptr``) and
+    ``dfb``: ``L_b``, ``pinv(H_b)``, the block Gershgorin diagonal, as the static flags
+    ``need_L``, ``need_H``, ``need_D`` ask (``kind``: the problem's static code)."""
     nblocks = ptr.shape[0] - 1
     for t in range(nblocks):
         b = idx[ptr[t]:ptr[t + 1]]
         nb = b.shape[0]
         H = np.zeros((nb, nb))
-        bound_block(P, b, nb, H, work)
-        if need_L == 1:
+        bound_block(kind, P, b, nb, H, work)
+        if len(need_L) == 1:
             Lb[t] = _lambda_max(H) if nb > 1 else H[0, 0]
-        if need_H == 1:
+        if len(need_H) == 1:
             Hi = _block_pinv(H)
             o = hptr[t]
             for s in range(nb):
                 for q in range(nb):
                     hinv[o + s * nb + q] = Hi[s, q]
-        if need_D == 1:
+        if len(need_D) == 1:
             for s in range(nb):
                 acc = 0.0
                 for q in range(nb):
@@ -213,23 +248,15 @@ def block_setup(P, ptr, idx, need_L, need_H, need_D, Lb, hptr, hinv, dfb, work):
 
 # --------------------------------------------------------------------------- selection
 @njit(error_model="numpy", no_cpython_wrapper=True)
-def _needs_full_grad(sel):
-    """Whether the rule reads the full gradient: the greedy rules, i.e. all but the four
-    blind rules and the random forest."""
-    return not (sel == SEL_CYCLIC or sel == SEL_RANDOM or sel == SEL_PERMUTATION
-                or sel == SEL_LIPSCHITZ or sel == SEL_RANDOM_TREE)
-
-
-@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
-def _select_fixed(P, C, W, x, rng, it):
-    """Choose a fixed block; return its index."""
+def _select_fixed(sel, line_search, P, C, W, x, rng, it):
+    """Choose a fixed block by rule ``sel``; return its index (``line_search``: static flag,
+    the update keeps line-search estimates ``W.Lt``)."""
     nblocks = W.ptr.shape[0] - 1
-    sel = C.selection
-    if sel == SEL_CYCLIC:
+    if len(sel) == SEL_CYCLIC:
         return it % nblocks
-    if sel == SEL_RANDOM:
+    if len(sel) == SEL_RANDOM:
         return rng.integers(0, nblocks)
-    if sel == SEL_LIPSCHITZ:
+    if len(sel) == SEL_LIPSCHITZ:
         u = rng.random() * W.Lcum[nblocks - 1]
         t = np.searchsorted(W.Lcum, u, side="right")
         return min(t, nblocks - 1)
@@ -238,13 +265,13 @@ def _select_fixed(P, C, W, x, rng, it):
     for t in range(nblocks):
         s = 0.0
         lo, hi = W.ptr[t], W.ptr[t + 1]
-        if sel == SEL_GS:
+        if len(sel) == SEL_GS:
             for q in range(lo, hi):
                 gi = W.g[W.idx[q]]
                 s += abs(gi) if C.score_l1 == 1 else gi * gi
-        elif sel == SEL_GSL:
+        elif len(sel) == SEL_GSL:
             Lb = W.Lb[t]
-            if C.update == UPD_LINE_SEARCH:
+            if len(line_search) == 1:
                 Lb = 0.0
                 for q in range(lo, hi):
                     Lb = max(Lb, W.Lt[W.idx[q]])
@@ -252,12 +279,12 @@ def _select_fixed(P, C, W, x, rng, it):
                 gi = W.g[W.idx[q]]
                 s += abs(gi) if C.score_l1 == 1 else gi * gi
             s = s / np.sqrt(Lb) if C.score_l1 == 1 else s / Lb
-        elif sel == SEL_GSD:
+        elif len(sel) == SEL_GSD:
             for q in range(lo, hi):
                 i = W.idx[q]
                 gi = W.g[i]
                 s += abs(gi) / np.sqrt(W.Li[i]) if C.score_l1 == 1 else gi * gi / W.dfb[i]
-        elif sel == SEL_GSQ:
+        elif len(sel) == SEL_GSQ:
             nb = hi - lo
             o = W.hptr[t]
             for a in range(nb):
@@ -266,11 +293,11 @@ def _select_fixed(P, C, W, x, rng, it):
                 for c in range(nb):
                     acc += W.hinv[o + a * nb + c] * W.g[W.idx[lo + c]]
                 s += ga * acc
-        elif sel == SEL_GSQ_PROX:
+        elif len(sel) == SEL_GSQ_PROX:
             for q in range(lo, hi):
                 i = W.idx[q]
                 s += abs(_gsq_score(P, x[i], W.g[i], W.Li[i]))
-        elif sel == SEL_GS_PROX:
+        elif len(sel) == SEL_GS_PROX:
             for q in range(lo, hi):
                 i = W.idx[q]
                 v = _gss_score(P, x[i], W.g[i])
@@ -281,8 +308,8 @@ def _select_fixed(P, C, W, x, rng, it):
     return best_t
 
 
-@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
-def _iht(P, C, W, tau):
+@njit(error_model="numpy", no_cpython_wrapper=True)
+def _iht(kind, P, C, W, tau):
     """Iterative hard thresholding approximation of the variable-block GSQ rule (spec §3.3)."""
     n = P.n
     d = W.vec
@@ -293,7 +320,7 @@ def _iht(P, C, W, tau):
     prev = np.empty(n)
     for _ in range(10):
         prev[:] = d
-        bound_matvec(P, d, Hd, W.work2)
+        bound_matvec(kind, P, d, Hd, W.work2)
         for i in range(n):
             d[i] = d[i] - step * (W.g[i] + Hd[i])
             W.score[i] = abs(d[i])
@@ -311,17 +338,16 @@ def _iht(P, C, W, tau):
     return _top_k(W.score, tau, W.b)
 
 
-@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
-def _select_variable(P, C, W, x, rng, it):
-    """Choose a variable block into ``W.b``; return its size."""
+@njit(error_model="numpy", no_cpython_wrapper=True)
+def _select_variable(sel, line_search, P, C, W, x, rng, it):
+    """Choose a variable block by rule ``sel`` (any but IHT) into ``W.b``; return its size."""
     n = P.n
     tau = min(C.tau, n)
-    sel = C.selection
-    if sel == SEL_CYCLIC or sel == SEL_PERMUTATION:       # chunks of a permutation
+    if len(sel) == SEL_CYCLIC or len(sel) == SEL_PERMUTATION:   # chunks of a permutation
         n_chunks = (n + tau - 1) // tau
         pos = W.ctr[0]
         chunk = pos % n_chunks
-        if pos == 0 or (sel == SEL_PERMUTATION and chunk == 0):
+        if pos == 0 or (len(sel) == SEL_PERMUTATION and chunk == 0):
             for i in range(n - 1, 0, -1):
                 j = rng.integers(0, i + 1)
                 tmp = W.perm[i]
@@ -333,7 +359,7 @@ def _select_variable(P, C, W, x, rng, it):
         for t in range(hi - lo):
             W.b[t] = W.perm[lo + t]
         return hi - lo
-    if sel == SEL_RANDOM:                                 # uniform without replacement
+    if len(sel) == SEL_RANDOM:                              # uniform without replacement
         for t in range(tau):
             j = t + rng.integers(0, n - t)
             tmp = W.perm2[t]
@@ -341,34 +367,32 @@ def _select_variable(P, C, W, x, rng, it):
             W.perm2[j] = tmp
             W.b[t] = W.perm2[t]
         return tau
-    if sel == SEL_LIPSCHITZ:                              # P(i) ~ L_i, without replacement
+    if len(sel) == SEL_LIPSCHITZ:                           # P(i) ~ L_i, without replacement
         for i in range(n):
             u = rng.random()
             W.score[i] = np.log(max(u, 1e-300)) / W.Li[i]
         return _top_k(W.score, tau, W.b)
-    if sel == SEL_GS:
+    if len(sel) == SEL_GS:
         for i in range(n):
             W.score[i] = abs(W.g[i])
         return _top_k(W.score, tau, W.b)
-    if sel == SEL_GSD:
+    if len(sel) == SEL_GSD:
         for i in range(n):
-            Li = W.Lt[i] if C.update == UPD_LINE_SEARCH else W.Li[i]
+            Li = W.Lt[i] if len(line_search) == 1 else W.Li[i]
             W.score[i] = abs(W.g[i]) / np.sqrt(Li)
         return _top_k(W.score, tau, W.b)
-    if sel == SEL_GSD_ROWSUM:
+    if len(sel) == SEL_GSD_ROWSUM:
         for i in range(n):
             W.score[i] = abs(W.g[i]) / np.sqrt(W.drow[i])
         return _top_k(W.score, tau, W.b)
-    if sel == SEL_IHT:
-        return _iht(P, C, W, tau)
-    if (sel == SEL_GREEDY_TREE or sel == SEL_RANDOM_TREE or sel == SEL_GSL_TREE
-            or sel == SEL_GSD_TREE):                      # forest blocks
-        if sel != SEL_RANDOM_TREE:                        # greedy order: GS, GSL or GSD
+    if (len(sel) == SEL_GREEDY_TREE or len(sel) == SEL_RANDOM_TREE or len(sel) == SEL_GSL_TREE
+            or len(sel) == SEL_GSD_TREE):                   # forest blocks
+        if len(sel) != SEL_RANDOM_TREE:                     # greedy order: GS, GSL or GSD
             for i in range(n):
                 W.score[i] = abs(W.g[i])
-                if sel == SEL_GSL_TREE:
+                if len(sel) == SEL_GSL_TREE:
                     W.score[i] /= np.sqrt(W.Li[i])
-                elif sel == SEL_GSD_TREE:
+                elif len(sel) == SEL_GSD_TREE:
                     W.score[i] /= np.sqrt(W.drow[i])
             order = np.argsort(-W.score)
         else:
@@ -379,7 +403,7 @@ def _select_variable(P, C, W, x, rng, it):
                 order[i] = order[j]
                 order[j] = tmp
         return greedy_forest(P.cp, P.ci, order, n, W.in_block, W.uf, W.b)
-    if sel == SEL_GSQ_PROX:
+    if len(sel) == SEL_GSQ_PROX:
         for i in range(n):
             W.score[i] = -_gsq_score(P, x[i], W.g[i], W.Li[i])
         return _top_k(W.score, tau, W.b)
@@ -391,13 +415,15 @@ def _select_variable(P, C, W, x, rng, it):
 
 # --------------------------------------------------------------------------- updates
 @njit(error_model="numpy", no_cpython_wrapper=True)
-def _block_L(P, C, W, nb, bidx, aux, dv):
-    if C.variable == 0 and W.Lb.shape[0] > 0:
+def _block_L(kind, variable, P, W, nb, bidx):
+    """The constant ``L_b`` of the current block: ``W.Lb[bidx]`` for fixed blocks (``bcd``
+    computes it for every update that calls this), else ``lambda_max(H_b)``."""
+    if len(variable) == 0:
         return W.Lb[bidx]
     if nb == 1:
         return W.Li[W.b[0]]
     H = np.zeros((nb, nb))
-    bound_block(P, W.b, nb, H, W.work)
+    bound_block(kind, P, W.b, nb, H, W.work)
     return _lambda_max(H)
 
 
@@ -411,18 +437,18 @@ def _matvec_neg(Hi, v, nb, out):
 
 
 @njit(error_model="numpy", no_cpython_wrapper=True)
-def _scaled_step(P, W, nb, alpha, x, aux, dv):
+def _scaled_step(kind, P, W, nb, alpha, x, aux, dv):
     """Apply ``alpha * d`` (the step currently stored relative to the last applied one)."""
     for t in range(nb):
         W.vec[t] = alpha * W.d[t]
-    apply_step(P, x, aux, dv, W.b, nb, W.vec)
+    apply_step(kind, P, x, aux, dv, W.b, nb, W.vec)
 
 
-@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
-def _newton(P, W, nb, x, aux, dv):
+@njit(error_model="numpy", no_cpython_wrapper=True)
+def _newton(kind, P, W, nb, x, aux, dv):
     """Newton direction on the block with Armijo backtracking (quadratic then cubic fits)."""
     H = np.zeros((nb, nb))
-    hessian_block(P, aux, dv, W.b, nb, H, W.work)
+    hessian_block(kind, P, aux, dv, W.b, nb, H, W.work)
     Hi = _block_pinv(H)
     _matvec_neg(Hi, W.gb, nb, W.d)
     gtd = 0.0
@@ -430,15 +456,15 @@ def _newton(P, W, nb, x, aux, dv):
         gtd += W.gb[t] * W.d[t]
     if not gtd < 0.0:
         return
-    f0 = smooth_objective(P, x, aux)
+    f0 = smooth_objective(kind, P, x, aux)
     alpha = 1.0
     applied = 0.0
     a_prev = 0.0
     f_prev = 0.0
     for trial in range(60):
-        _scaled_step(P, W, nb, alpha - applied, x, aux, dv)
+        _scaled_step(kind, P, W, nb, alpha - applied, x, aux, dv)
         applied = alpha
-        f1 = smooth_objective(P, x, aux)
+        f1 = smooth_objective(kind, P, x, aux)
         if f1 <= f0 + 1e-10 * alpha * gtd:
             return
         if trial == 0 or not np.isfinite(f1):
@@ -462,11 +488,11 @@ def _newton(P, W, nb, x, aux, dv):
         a_prev = alpha
         f_prev = f1
         alpha = a_new
-    _scaled_step(P, W, nb, -applied, x, aux, dv)      # no acceptable step: undo
+    _scaled_step(kind, P, W, nb, -applied, x, aux, dv)      # no acceptable step: undo
 
 
-@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
-def _line_search_lipschitz(P, W, nb, x, aux, dv):
+@njit(error_model="numpy", no_cpython_wrapper=True)
+def _line_search_lipschitz(kind, P, W, nb, x, aux, dv):
     """LA: doubling estimate of the block constant from per-coordinate estimates ``Lt``."""
     Lt = 0.0
     gg = 0.0
@@ -475,22 +501,22 @@ def _line_search_lipschitz(P, W, nb, x, aux, dv):
         gg += W.gb[t] * W.gb[t]
     if gg == 0.0:
         return
-    f0 = smooth_objective(P, x, aux)
+    f0 = smooth_objective(kind, P, x, aux)
     for _ in range(200):
         for t in range(nb):
             W.d[t] = -W.gb[t] / Lt
-        apply_step(P, x, aux, dv, W.b, nb, W.d)
-        if smooth_objective(P, x, aux) <= f0 - gg / (2.0 * Lt):
+        apply_step(kind, P, x, aux, dv, W.b, nb, W.d)
+        if smooth_objective(kind, P, x, aux) <= f0 - gg / (2.0 * Lt):
             break
         for t in range(nb):
             W.d[t] = -W.d[t]
-        apply_step(P, x, aux, dv, W.b, nb, W.d)
+        apply_step(kind, P, x, aux, dv, W.b, nb, W.d)
         Lt *= 2.0
     for t in range(nb):
         W.Lt[W.b[t]] = Lt
 
 
-@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _prox_newton(P, W, nb, x, aux, dv):
     """Exact block minimisation of L1 least squares (inner coordinate descent + support polish)."""
     for _ in range(5000):
@@ -498,7 +524,7 @@ def _prox_newton(P, W, nb, x, aux, dv):
         scale = 0.0
         for t in range(nb):
             i = W.b[t]
-            di = _l1_coord_step(P, x, aux, i, W.Li[i], coord_grad(P, aux, dv, i))
+            di = _l1_coord_step(P, x, aux, i, W.Li[i], coord_grad(LS_CODE, P, aux, dv, i))
             change = max(change, abs(di))
             scale = max(scale, abs(x[i]))
         if change <= 1e-13 * max(scale, 1e-300) or change == 0.0:
@@ -513,11 +539,11 @@ def _prox_newton(P, W, nb, x, aux, dv):
         return
     S = W.uf[:ns].copy()
     H = np.zeros((ns, ns))
-    bound_block(P, S, ns, H, W.work)
+    bound_block(LS_CODE, P, S, ns, H, W.work)
     r = np.empty(ns)
     for t in range(ns):
         i = S[t]
-        r[t] = -(coord_grad(P, aux, dv, i) + P.lam * np.sign(x[i]))
+        r[t] = -(coord_grad(LS_CODE, P, aux, dv, i) + P.lam * np.sign(x[i]))
     Hi = _block_pinv(H)
     step = np.empty(ns)
     _matvec_neg(Hi, r, ns, step)
@@ -527,12 +553,12 @@ def _prox_newton(P, W, nb, x, aux, dv):
         i = S[t]
         if np.sign(x[i] + step[t]) != np.sign(x[i]):
             return
-    f0 = objective(P, x, aux)
-    apply_step(P, x, aux, dv, S, ns, step)
-    if objective(P, x, aux) > f0:
+    f0 = objective(LS_CODE, P, x, aux)
+    apply_step(LS_CODE, P, x, aux, dv, S, ns, step)
+    if objective(LS_CODE, P, x, aux) > f0:
         for t in range(ns):
             step[t] = -step[t]
-        apply_step(P, x, aux, dv, S, ns, step)
+        apply_step(LS_CODE, P, x, aux, dv, S, ns, step)
 
 
 @njit(error_model="numpy", no_cpython_wrapper=True)
@@ -540,11 +566,11 @@ def _prox_gradient(P, W, nb, L, x, aux, dv):
     for t in range(nb):
         i = W.b[t]
         W.d[t] = _prox(x[i] - W.gb[t] / L, P.lam / L, P.nonneg) - x[i]
-    apply_step(P, x, aux, dv, W.b, nb, W.d)
+    apply_step(LS_CODE, P, x, aux, dv, W.b, nb, W.d)
 
 
-@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
-def _two_metric(P, C, W, nb, bidx, x, aux, dv):
+@njit(error_model="numpy", no_cpython_wrapper=True)
+def _two_metric(variable, P, W, nb, bidx, x, aux, dv):
     """Two-metric projection on ``x >= 0`` (spec §3.6): scaled gradient on the active set,
     Newton on the rest, backtracking along the projected path; falls back to a projected
     gradient step if no decrease is found."""
@@ -568,7 +594,7 @@ def _two_metric(P, C, W, nb, bidx, x, aux, dv):
                 wk[q] = W.b[t]
                 q += 1
         H = np.zeros((nw, nw))
-        hessian_block(P, aux, dv, wk, nw, H, W.work)
+        hessian_block(LS_CODE, P, aux, dv, wk, nw, H, W.work)
         Hi = _block_pinv(H)
         gw = np.empty(nw)
         q = 0
@@ -586,7 +612,7 @@ def _two_metric(P, C, W, nb, bidx, x, aux, dv):
     for t in range(nb):
         if act[t] == 1:
             dirn[t] = -gfull[t] / Lact
-    f0 = objective(P, x, aux)
+    f0 = objective(LS_CODE, P, x, aux)
     alpha = 1.0
     for t in range(nb):
         W.xold[t] = x[W.b[t]]
@@ -596,83 +622,53 @@ def _two_metric(P, C, W, nb, bidx, x, aux, dv):
             z = max(0.0, W.xold[t] + alpha * dirn[t])
             W.d[t] = z - x[W.b[t]]
             lin += gfull[t] * (z - W.xold[t])
-        apply_step(P, x, aux, dv, W.b, nb, W.d)
-        if objective(P, x, aux) <= f0 + 1e-4 * min(lin, 0.0) and lin < 0.0:
+        apply_step(LS_CODE, P, x, aux, dv, W.b, nb, W.d)
+        if objective(LS_CODE, P, x, aux) <= f0 + 1e-4 * min(lin, 0.0) and lin < 0.0:
             return
         alpha *= 0.5
     for t in range(nb):                     # restore, then a safe projected-gradient step
         W.d[t] = W.xold[t] - x[W.b[t]]
-    apply_step(P, x, aux, dv, W.b, nb, W.d)
-    _prox_gradient(P, W, nb, _block_L(P, C, W, nb, bidx, aux, dv), x, aux, dv)
+    apply_step(LS_CODE, P, x, aux, dv, W.b, nb, W.d)
+    _prox_gradient(P, W, nb, _block_L(LS_CODE, variable, P, W, nb, bidx), x, aux, dv)
 
 
-@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
-def _update(P, C, W, nb, bidx, x, aux, dv):
-    upd = C.update
-    if upd == UPD_GRADIENT:
-        L = _block_L(P, C, W, nb, bidx, aux, dv)
+@njit(error_model="numpy", no_cpython_wrapper=True)
+def _update(upd, kind, variable, forest, P, C, W, nb, bidx, x, aux, dv):
+    """Apply update rule ``upd`` to the block ``W.b[:nb]`` (fixed block ``bidx``, or -1)."""
+    if len(upd) == UPD_GRADIENT:
+        L = _block_L(kind, variable, P, W, nb, bidx)
         for t in range(nb):
             W.d[t] = -W.gb[t] / L
-        apply_step(P, x, aux, dv, W.b, nb, W.d)
-    elif upd == UPD_GRADIENT_GLOBAL:
+        apply_step(kind, P, x, aux, dv, W.b, nb, W.d)
+    elif len(upd) == UPD_GRADIENT_GLOBAL:
         for t in range(nb):
             W.d[t] = -W.gb[t] / C.L_global
-        apply_step(P, x, aux, dv, W.b, nb, W.d)
-    elif upd == UPD_LINE_SEARCH:
-        _line_search_lipschitz(P, W, nb, x, aux, dv)
-    elif upd == UPD_MATRIX or (upd == UPD_EXACT and C.forest == 0):
-        if C.variable == 0 and W.hinv.shape[0] > 0:
+        apply_step(kind, P, x, aux, dv, W.b, nb, W.d)
+    elif len(upd) == UPD_LINE_SEARCH:
+        _line_search_lipschitz(kind, P, W, nb, x, aux, dv)
+    elif len(upd) == UPD_MATRIX or (len(upd) == UPD_EXACT and len(forest) == 0):
+        if len(variable) == 0 and W.hinv.shape[0] > 0:
             o = W.hptr[bidx]
             Hi = np.ascontiguousarray(W.hinv[o:o + nb * nb]).reshape((nb, nb))
         else:
             H = np.zeros((nb, nb))
-            bound_block(P, W.b, nb, H, W.work)
+            bound_block(kind, P, W.b, nb, H, W.work)
             Hi = _block_pinv(H)
         _matvec_neg(Hi, W.gb, nb, W.d)
-        apply_step(P, x, aux, dv, W.b, nb, W.d)
-    elif upd == UPD_NEWTON:
-        _newton(P, W, nb, x, aux, dv)
-    elif upd == UPD_EXACT:                                # exact forest solve (quadratic)
+        apply_step(kind, P, x, aux, dv, W.b, nb, W.d)
+    elif len(upd) == UPD_NEWTON:
+        _newton(kind, P, W, nb, x, aux, dv)
+    elif len(upd) == UPD_EXACT:                             # exact forest solve (quadratic)
         for t in range(nb):
             W.vec2[t] = -W.gb[t]
         forest_solve(P.cp, P.ci, P.cx, W.b, nb, W.vec2, W.pos, W.d)
-        apply_step(P, x, aux, dv, W.b, nb, W.d)
-    elif upd == UPD_PROX_GRADIENT:
-        _prox_gradient(P, W, nb, _block_L(P, C, W, nb, bidx, aux, dv), x, aux, dv)
-    elif upd == UPD_PROX_NEWTON:
+        apply_step(kind, P, x, aux, dv, W.b, nb, W.d)
+    elif len(upd) == UPD_PROX_GRADIENT:
+        _prox_gradient(P, W, nb, _block_L(LS_CODE, variable, P, W, nb, bidx), x, aux, dv)
+    elif len(upd) == UPD_PROX_NEWTON:
         _prox_newton(P, W, nb, x, aux, dv)
-    else:                                                 # UPD_TWO_METRIC
-        _two_metric(P, C, W, nb, bidx, x, aux, dv)
-
-
-@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
-def _iterate(P, C, W, x, aux, dv, rng, it):
-    full = _needs_full_grad(C.selection)
-    if full:
-        full_grad(P, aux, dv, W.g)
-    bidx = -1
-    if C.variable == 1:
-        nb = _select_variable(P, C, W, x, rng, it)
-    else:
-        bidx = _select_fixed(P, C, W, x, rng, it)
-        lo = W.ptr[bidx]
-        nb = W.ptr[bidx + 1] - lo
-        for t in range(nb):
-            W.b[t] = W.idx[lo + t]
-    for t in range(nb):
-        i = W.b[t]
-        W.gb[t] = W.g[i] if full else coord_grad(P, aux, dv, i)
-    track = P.lam > 0.0
-    if track:
-        xo = np.empty(nb)
-        for t in range(nb):
-            xo[t] = x[W.b[t]]
-    _update(P, C, W, nb, bidx, x, aux, dv)
-    if track:
-        for t in range(nb):
-            if (xo[t] == 0.0) != (x[W.b[t]] == 0.0):
-                W.ctr[1] = it + 1
-                break
+    else:                                                   # UPD_TWO_METRIC
+        _two_metric(variable, P, W, nb, bidx, x, aux, dv)
 
 
 # --------------------------------------------------------------------------- L1 fast paths
@@ -688,15 +684,17 @@ def _l1_coord_step(P, x, aux, j, L, g):
     return d
 
 
-@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _l1_cd1_iterations(P, C, W, x, aux, it0, n_iter, hist):
     """Cyclic BCD with fixed 1-coordinate blocks and prox-gradient updates on L1 least squares.
 
     The same iterates as the generic loop (same arithmetic, same ``L_b``), without its
     per-iteration dispatch and scratch arrays: one column dot and one column axpy per
-    coordinate on the maintained residual ``aux = M x - y``.
+    coordinate on the maintained residual ``aux = M x - y``. Returns ``(n_done, hist)`` as
+    :func:`run_iterations` does.
     """
     nblocks = W.ptr.shape[0] - 1
+    end = it0 + n_iter
     for t in range(n_iter):
         it = it0 + t
         k = it % nblocks
@@ -707,14 +705,15 @@ def _l1_cd1_iterations(P, C, W, x, aux, it0, n_iter, hist):
             if (xo == 0.0) != (x[j] == 0.0):
                 W.ctr[1] = it + 1
         if C.record == 1:
-            f = objective(P, x, aux)
+            f = objective(LS_CODE, P, x, aux)
+            hist = grow_history(hist, it + 1, end)
             hist[it + 1] = f
             if f <= C.f_stop:
-                return t + 1
-    return n_iter
+                return t + 1, hist
+    return n_iter, hist
 
 
-@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
+@njit(error_model="numpy", no_cpython_wrapper=True)
 def _l1_sweep(P, W, x, aux, nb):
     """One cyclic pass of exact coordinate minimisation over ``W.b[:nb]``.
 
@@ -731,8 +730,8 @@ def _l1_sweep(P, W, x, aux, nb):
     return worst
 
 
-@njit(error_model="numpy", no_cpython_wrapper=True, inline="always")
-def _ws_iterate(P, C, W, x, aux, it):
+@njit(error_model="numpy", no_cpython_wrapper=True)
+def _ws_iterate(sel, P, C, W, x, aux, it):
     """One working-set iteration of proximal BCD on L1 least squares.
 
     1. Full gradient, duality gap and the largest minimum-norm subgradient ``kkt``; stop
@@ -743,7 +742,7 @@ def _ws_iterate(P, C, W, x, aux, it):
        every coordinate's subgradient at its visit is ``<= WS_INNER_RATIO * kkt``.
     """
     n = P.n
-    full_grad(P, aux, aux, W.g)
+    full_grad(LS_CODE, P, aux, aux, W.g)
     gap = l1_gap_from_grad(P, x, aux, W.g)
     kkt = 0.0
     nnz = 0
@@ -760,7 +759,7 @@ def _ws_iterate(P, C, W, x, aux, it):
     for i in range(n):
         if x[i] != 0.0:
             W.score[i] = np.inf
-        elif C.selection == SEL_GSQ_PROX:
+        elif len(sel) == SEL_GSQ_PROX:
             W.score[i] = -_gsq_score(P, x[i], W.g[i], W.Li[i])
         else:
             W.score[i] = _gss_score(P, x[i], W.g[i])
@@ -779,25 +778,68 @@ def _ws_iterate(P, C, W, x, aux, it):
     return False
 
 
+# --------------------------------------------------------------------------- the loop
 @njit(error_model="numpy")
-def run_iterations(P, C, W, x, aux, dv, rng, it0, n_iter, hist):
-    """Run ``n_iter`` BCD iterations from iteration ``it0``; ``hist[it + 1] = F(x^{it+1})``.
+def run_iterations(path, variable, sel, upd, kind, forest, full, P, C, W, x, aux, dv, rng, it0,
+                   n_iter, hist):
+    """Run ``n_iter`` BCD iterations from iteration ``it0``; return ``(n_done, hist)``.
 
-    Returns the number of iterations done (fewer when ``F <= C.f_stop``, or when a working-set
-    run meets its duality-gap tolerance, which sets ``W.ctr[2] = 1``).
+    The leading arguments are the static codes of :meth:`BCDCodes.static`, so the loop is
+    compiled once per combination, with that combination's code only. With ``C.record == 1``
+    the objective ``F(x^{it+1})`` goes to ``hist[it + 1]``; ``hist`` grows as needed
+    (:func:`~banditlab.solvers.sor.grow_history`: doubled when full, never past index
+    ``it0 + n_iter``), so its memory follows the iterations actually made, and the array
+    returned is ``hist`` or a longer copy. Fewer than ``n_iter`` iterations are done when
+    ``F <= C.f_stop``, or when a working-set run meets its duality-gap tolerance (which sets
+    ``W.ctr[2] = 1``).
     """
-    if C.path == PATH_CD1:
+    if len(path) == PATH_CD1:
         return _l1_cd1_iterations(P, C, W, x, aux, it0, n_iter, hist)
+    end = it0 + n_iter
     for t in range(n_iter):
         it = it0 + t
-        if C.path == PATH_WS:
-            if _ws_iterate(P, C, W, x, aux, it):
-                return t
+        if len(path) == PATH_WS:
+            if _ws_iterate(sel, P, C, W, x, aux, it):
+                return t, hist
         else:
-            _iterate(P, C, W, x, aux, dv, rng, it)
+            # full gradient (greedy rules), selection, block gradient, update
+            if len(full) == 1:
+                full_grad(kind, P, aux, dv, W.g)
+            bidx = -1
+            if len(variable) == 1:
+                if len(sel) == SEL_IHT:
+                    nb = _iht(kind, P, C, W, min(C.tau, P.n))
+                elif len(upd) == UPD_LINE_SEARCH and len(sel) == SEL_GSD:
+                    nb = _select_variable(sel, ON, P, C, W, x, rng, it)
+                else:
+                    nb = _select_variable(sel, OFF, P, C, W, x, rng, it)
+            else:
+                if len(upd) == UPD_LINE_SEARCH and len(sel) == SEL_GSL:
+                    bidx = _select_fixed(sel, ON, P, C, W, x, rng, it)
+                else:
+                    bidx = _select_fixed(sel, OFF, P, C, W, x, rng, it)
+                lo = W.ptr[bidx]
+                nb = W.ptr[bidx + 1] - lo
+                for q in range(nb):
+                    W.b[q] = W.idx[lo + q]
+            for q in range(nb):
+                i = W.b[q]
+                W.gb[q] = W.g[i] if len(full) == 1 else coord_grad(kind, P, aux, dv, i)
+            track = P.lam > 0.0
+            if track:
+                xo = np.empty(nb)
+                for q in range(nb):
+                    xo[q] = x[W.b[q]]
+            _update(upd, kind, variable, forest, P, C, W, nb, bidx, x, aux, dv)
+            if track:
+                for q in range(nb):
+                    if (xo[q] == 0.0) != (x[W.b[q]] == 0.0):
+                        W.ctr[1] = it + 1
+                        break
         if C.record == 1:
-            f = objective(P, x, aux)
+            f = objective(kind, P, x, aux)
+            hist = grow_history(hist, it + 1, end)
             hist[it + 1] = f
             if f <= C.f_stop:
-                return t + 1
-    return n_iter
+                return t + 1, hist
+    return n_iter, hist

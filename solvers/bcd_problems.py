@@ -17,6 +17,10 @@ squares), the scores ``M x`` (logistic, softmax) or the gradient ``A x - c`` (qu
 the derivative of the loss with respect to the scores, so one coordinate's gradient costs one
 column product.
 
+The code of the four problem kinds is written once, branching on the problem code, and compiled
+once per code with the branches of the other kinds pruned (the code is passed as a compile-time
+constant, :func:`static_code`), so solving one kind of problem never compiles the others.
+
 Smoothness constants follow Nutini, Laradji & Schmidt (2022), Table in §2 of the spec:
 ``L_i = ||M_i||^2`` (least squares), ``0.25 ||M_i||^2`` (logistic and softmax; ``p(1-p) <= 1/4``
 bounds every diagonal Hessian entry), ``A_ii`` (quadratic); the matrix bound ``H_b`` is
@@ -155,80 +159,6 @@ def _sigmoid(z):
 
 
 @njit(error_model="numpy", no_cpython_wrapper=True)
-def _refresh_row(P, aux, dv, r):
-    """Recompute the loss derivative of row ``r`` from the scores (kinds 1 and 2)."""
-    if P.kind == KIND_LOGISTIC:
-        dv[r] = -P.y[r] * _sigmoid(-P.y[r] * aux[r])
-    elif P.kind == KIND_SOFTMAX:
-        k = P.k
-        mx = aux[r * k]
-        for c in range(1, k):
-            mx = max(mx, aux[r * k + c])
-        s = 0.0
-        for c in range(k):
-            s += np.exp(aux[r * k + c] - mx)
-        lse = mx + np.log(s)
-        for c in range(k):
-            dv[r * k + c] = np.exp(aux[r * k + c] - lse) - P.Y[r * k + c]
-
-
-@njit(error_model="numpy")
-def init_aux(P, x, aux, dv):
-    """Fill ``aux`` (residual / scores / gradient) and ``dv`` from scratch for ``x``."""
-    if P.kind == KIND_QUADRATIC:
-        for i in range(P.n):
-            aux[i] = -P.c[i]
-        for i in range(P.n):
-            if x[i] != 0.0:
-                col_axpy(P, i, x[i], aux)
-        return
-    if P.kind == KIND_LS:
-        for r in range(P.m):
-            aux[r] = -P.y[r]
-    else:
-        aux[:] = 0.0
-    for i in range(P.n):
-        if x[i] != 0.0:
-            if P.kind == KIND_SOFTMAX:
-                col_axpy_k(P, i, x[i], aux)
-            else:
-                col_axpy(P, i, x[i], aux)
-    if P.kind != KIND_LS:
-        for r in range(P.m):
-            _refresh_row(P, aux, dv, r)
-
-
-@njit(error_model="numpy", no_cpython_wrapper=True)
-def smooth_objective(P, x, aux):
-    """The smooth part ``f(x)`` from the auxiliary vector (O(m k), or O(n) for a quadratic)."""
-    s = 0.0
-    if P.kind == KIND_LS:
-        for r in range(P.m):
-            s += aux[r] * aux[r]
-        return 0.5 * s
-    if P.kind == KIND_LOGISTIC:
-        for r in range(P.m):
-            s += _log1pexp(-P.y[r] * aux[r])
-        return s
-    if P.kind == KIND_SOFTMAX:
-        k = P.k
-        for r in range(P.m):
-            mx = aux[r * k]
-            for c in range(1, k):
-                mx = max(mx, aux[r * k + c])
-            e = 0.0
-            lin = 0.0
-            for c in range(k):
-                e += np.exp(aux[r * k + c] - mx)
-                lin += aux[r * k + c] * P.Y[r * k + c]
-            s += mx + np.log(e) - lin
-        return s
-    for i in range(P.n):
-        s += x[i] * (aux[i] - P.c[i])
-    return 0.5 * s
-
-
-@njit(error_model="numpy", no_cpython_wrapper=True)
 def reg_value(P, x):
     """``lam * ||x||_1`` (0 for smooth problems)."""
     if P.lam == 0.0:
@@ -239,79 +169,19 @@ def reg_value(P, x):
     return P.lam * s
 
 
-@njit(error_model="numpy")
-def objective(P, x, aux):
-    """``F(x) = f(x) + lam ||x||_1``."""
-    return smooth_objective(P, x, aux) + reg_value(P, x)
-
-
-@njit(error_model="numpy", no_cpython_wrapper=True)
-def coord_grad(P, aux, dv, i):
-    """``grad_i f(x)`` from the maintained auxiliary vectors."""
-    if P.kind == KIND_QUADRATIC:
-        return aux[i]
-    if P.kind == KIND_SOFTMAX:
-        return col_dot_k(P, i, dv)
-    return col_dot(P, i, dv)
-
-
-@njit(error_model="numpy")
-def full_grad(P, aux, dv, g):
-    """The full gradient ``grad f(x)`` into ``g`` (O(nnz k)).
-
-    One BLAS ``ddot`` per contiguous column when dense: single-threaded, so timings do not
-    depend on BLAS thread contention on a shared machine (a threaded gemv did).
-    """
-    for i in range(P.n):
-        g[i] = coord_grad(P, aux, dv, i)
-
-
-@njit(error_model="numpy", no_cpython_wrapper=True)
-def apply_step(P, x, aux, dv, b, nb, d):
-    """``x[b] += d`` and update the auxiliary vectors to match."""
-    k = P.k
-    touched = False
-    for t in range(nb):
-        i = b[t]
-        di = d[t]
-        if di == 0.0:
-            continue
-        touched = True
-        x[i] += di
-        if P.kind == KIND_SOFTMAX:
-            col_axpy_k(P, i, di, aux)
-        else:
-            col_axpy(P, i, di, aux)
-    if not touched or P.kind == KIND_LS or P.kind == KIND_QUADRATIC:
-        return
-    if P.dense == 1:
-        for r in range(P.m):
-            _refresh_row(P, aux, dv, r)
-        return
-    for t in range(nb):
-        if d[t] == 0.0:
-            continue
-        j = b[t] // k if P.kind == KIND_SOFTMAX else b[t]
-        for q in range(P.cp[j], P.cp[j + 1]):
-            _refresh_row(P, aux, dv, P.ci[q])
-
-
-@njit(error_model="numpy", no_cpython_wrapper=True)
-def _feature(P, i):
-    return i // P.k if P.kind == KIND_SOFTMAX else i
-
-
 @njit(error_model="numpy", no_cpython_wrapper=True)
 def _weighted_col_products(P, b, nb, w, wk, out, work):
-    """``out[s, t] = sum_r M[r, f_s] M[r, f_t] w[r]`` for the features of block ``b``.
+    """``out[s, t] = sum_r M[r, f_s] M[r, f_t] w[r]`` for the features ``f = b // k`` of block
+    ``b`` (``k = 1`` except for softmax, so ``f = b`` for the other problems).
 
     ``w`` of length 0 means unit weights. ``work`` is a float64[m] array of zeros (restored).
     """
+    k = P.k
     for s in range(nb):
-        fs = _feature(P, b[s])
+        fs = b[s] // k
         if P.dense == 1:
             for t in range(s, nb):
-                ft = _feature(P, b[t])
+                ft = b[t] // k
                 a = P.MT[fs]
                 c = P.MT[ft]
                 acc = 0.0
@@ -327,7 +197,7 @@ def _weighted_col_products(P, b, nb, w, wk, out, work):
             for q in range(P.cp[fs], P.cp[fs + 1]):
                 work[P.ci[q]] = P.cx[q] if w.shape[0] == 0 else P.cx[q] * w[P.ci[q]]
             for t in range(s, nb):
-                ft = _feature(P, b[t])
+                ft = b[t] // k
                 acc = 0.0
                 for q in range(P.cp[ft], P.cp[ft + 1]):
                     acc += work[P.ci[q]] * P.cx[q]
@@ -350,15 +220,164 @@ def _quadratic_block(P, b, nb, out, work):
             work[P.ci[q]] = 0.0
 
 
+# --------------------------------------------------------------------------- per-problem kernels
+# Static codes. The kernels below take the problem code as their first argument ``kind`` in the
+# form ``static_code(code)``: a tuple whose length is the code, tested as ``len(kind)``. Numba
+# rewrites the length of a tuple argument into a constant before it types a function and prunes
+# the branches the constant decides; since it compiles a function once per argument type, each
+# kernel is compiled once per problem, with the code of that problem only. (An ``int`` passed
+# as a literal would also give one compilation per value, but with every branch compiled.)
+def static_code(code: int) -> tuple[int, ...]:
+    """``code`` (a ``KIND_*``, ``SEL_*``, ``UPD_*`` or ``PATH_*`` integer, or a 0/1 flag) in the
+    form kernels read as a compile-time constant: a tuple of ``code`` zeros (``len`` is the
+    code)."""
+    return (0,) * int(code)
+
+
+#: the static code of least squares, the problem of every L1 kernel
+LS_CODE = static_code(KIND_LS)
+
+
+@njit(error_model="numpy", no_cpython_wrapper=True)
+def _refresh_row(kind, P, aux, dv, r):
+    """Recompute the loss derivative of row ``r`` from the scores (logistic and softmax)."""
+    if len(kind) == KIND_LOGISTIC:
+        dv[r] = -P.y[r] * _sigmoid(-P.y[r] * aux[r])
+    elif len(kind) == KIND_SOFTMAX:
+        k = P.k
+        mx = aux[r * k]
+        for c in range(1, k):
+            mx = max(mx, aux[r * k + c])
+        s = 0.0
+        for c in range(k):
+            s += np.exp(aux[r * k + c] - mx)
+        lse = mx + np.log(s)
+        for c in range(k):
+            dv[r * k + c] = np.exp(aux[r * k + c] - lse) - P.Y[r * k + c]
+
+
 @njit(error_model="numpy")
-def bound_block(P, b, nb, out, work):
+def init_aux(kind, P, x, aux, dv):
+    """Fill ``aux`` (residual / scores / gradient) and ``dv`` from scratch for ``x``."""
+    if len(kind) == KIND_QUADRATIC:
+        for i in range(P.n):
+            aux[i] = -P.c[i]
+        for i in range(P.n):
+            if x[i] != 0.0:
+                col_axpy(P, i, x[i], aux)
+        return
+    if len(kind) == KIND_LS:
+        for r in range(P.m):
+            aux[r] = -P.y[r]
+    else:
+        aux[:] = 0.0
+    for i in range(P.n):
+        if x[i] != 0.0:
+            if len(kind) == KIND_SOFTMAX:
+                col_axpy_k(P, i, x[i], aux)
+            else:
+                col_axpy(P, i, x[i], aux)
+    if len(kind) != KIND_LS:
+        for r in range(P.m):
+            _refresh_row(kind, P, aux, dv, r)
+
+
+@njit(error_model="numpy", no_cpython_wrapper=True)
+def smooth_objective(kind, P, x, aux):
+    """The smooth part ``f(x)`` from the auxiliary vector (O(m k), or O(n) for a quadratic)."""
+    s = 0.0
+    if len(kind) == KIND_LS:
+        for r in range(P.m):
+            s += aux[r] * aux[r]
+        return 0.5 * s
+    if len(kind) == KIND_LOGISTIC:
+        for r in range(P.m):
+            s += _log1pexp(-P.y[r] * aux[r])
+        return s
+    if len(kind) == KIND_SOFTMAX:
+        k = P.k
+        for r in range(P.m):
+            mx = aux[r * k]
+            for c in range(1, k):
+                mx = max(mx, aux[r * k + c])
+            e = 0.0
+            lin = 0.0
+            for c in range(k):
+                e += np.exp(aux[r * k + c] - mx)
+                lin += aux[r * k + c] * P.Y[r * k + c]
+            s += mx + np.log(e) - lin
+        return s
+    for i in range(P.n):
+        s += x[i] * (aux[i] - P.c[i])
+    return 0.5 * s
+
+
+@njit(error_model="numpy")
+def objective(kind, P, x, aux):
+    """``F(x) = f(x) + lam ||x||_1``."""
+    return smooth_objective(kind, P, x, aux) + reg_value(P, x)
+
+
+@njit(error_model="numpy", no_cpython_wrapper=True)
+def coord_grad(kind, P, aux, dv, i):
+    """``grad_i f(x)`` from the maintained auxiliary vectors."""
+    if len(kind) == KIND_QUADRATIC:
+        return aux[i]
+    if len(kind) == KIND_SOFTMAX:
+        return col_dot_k(P, i, dv)
+    return col_dot(P, i, dv)
+
+
+@njit(error_model="numpy")
+def full_grad(kind, P, aux, dv, g):
+    """The full gradient ``grad f(x)`` into ``g`` (O(nnz k)).
+
+    One BLAS ``ddot`` per contiguous column when dense: single-threaded, so timings do not
+    depend on BLAS thread contention on a shared machine (a threaded gemv did).
+    """
+    for i in range(P.n):
+        g[i] = coord_grad(kind, P, aux, dv, i)
+
+
+@njit(error_model="numpy", no_cpython_wrapper=True)
+def apply_step(kind, P, x, aux, dv, b, nb, d):
+    """``x[b] += d`` and update the auxiliary vectors to match."""
+    k = P.k
+    touched = False
+    for t in range(nb):
+        i = b[t]
+        di = d[t]
+        if di == 0.0:
+            continue
+        touched = True
+        x[i] += di
+        if len(kind) == KIND_SOFTMAX:
+            col_axpy_k(P, i, di, aux)
+        else:
+            col_axpy(P, i, di, aux)
+    if not touched or len(kind) == KIND_LS or len(kind) == KIND_QUADRATIC:
+        return
+    if P.dense == 1:
+        for r in range(P.m):
+            _refresh_row(kind, P, aux, dv, r)
+        return
+    for t in range(nb):
+        if d[t] == 0.0:
+            continue
+        j = b[t] // k
+        for q in range(P.cp[j], P.cp[j + 1]):
+            _refresh_row(kind, P, aux, dv, P.ci[q])
+
+
+@njit(error_model="numpy")
+def bound_block(kind, P, b, nb, out, work):
     """The matrix bound ``H_b`` (upper bound of the block Hessian) into ``out[:nb, :nb]``."""
-    if P.kind == KIND_QUADRATIC:
+    if len(kind) == KIND_QUADRATIC:
         _quadratic_block(P, b, nb, out, work)
         return
     empty = np.zeros(0)
     _weighted_col_products(P, b, nb, empty, 1, out, work)
-    if P.kind == KIND_SOFTMAX:
+    if len(kind) == KIND_SOFTMAX:
         k = P.k
         seen = np.zeros(k, np.int64)
         n_cls = 0
@@ -379,12 +398,12 @@ def bound_block(P, b, nb, out, work):
 
 
 @njit(error_model="numpy")
-def hessian_block(P, aux, dv, b, nb, out, work):
+def hessian_block(kind, P, aux, dv, b, nb, out, work):
     """The exact block Hessian ``hess_bb f(x)`` into ``out[:nb, :nb]``."""
-    if P.kind == KIND_LS or P.kind == KIND_QUADRATIC:
-        bound_block(P, b, nb, out, work)
+    if len(kind) == KIND_LS or len(kind) == KIND_QUADRATIC:
+        bound_block(kind, P, b, nb, out, work)
         return
-    if P.kind == KIND_LOGISTIC:
+    if len(kind) == KIND_LOGISTIC:
         w = np.empty(P.m)
         for r in range(P.m):
             sg = _sigmoid(aux[r])
@@ -421,9 +440,9 @@ def hessian_block(P, aux, dv, b, nb, out, work):
 
 
 @njit(error_model="numpy", no_cpython_wrapper=True)
-def bound_matvec(P, v, out, work):
+def bound_matvec(kind, P, v, out, work):
     """``out = H v`` for the full matrix bound ``H`` (``work``: float64[m * k])."""
-    if P.kind == KIND_QUADRATIC:
+    if len(kind) == KIND_QUADRATIC:
         for i in range(P.n):
             out[i] = col_dot(P, i, v)
         return
@@ -431,11 +450,11 @@ def bound_matvec(P, v, out, work):
     work[:] = 0.0
     for i in range(P.n):
         if v[i] != 0.0:
-            if P.kind == KIND_SOFTMAX:
+            if len(kind) == KIND_SOFTMAX:
                 col_axpy_k(P, i, v[i], work)
             else:
                 col_axpy(P, i, v[i], work)
-    if P.kind == KIND_SOFTMAX:
+    if len(kind) == KIND_SOFTMAX:
         for r in range(P.m):
             mean = 0.0
             for c in range(k):
@@ -535,21 +554,21 @@ class BCDProblem:
         P = self.data
         aux = np.zeros(P.n if P.kind == KIND_QUADRATIC else P.m * P.k)
         dv = aux if P.kind in (KIND_LS, KIND_QUADRATIC) else np.zeros(P.m * P.k)
-        init_aux(P, x, aux, dv)
+        init_aux(static_code(P.kind), P, x, aux, dv)
         return aux, dv
 
     def objective(self, x: Any) -> float:
         """``F(x)`` (smooth part plus the L1 term when present)."""
         x = self._check_x(x)
         aux, _ = self._state(x)
-        return float(objective(self.data, x, aux))
+        return float(objective(static_code(self.data.kind), self.data, x, aux))
 
     def gradient(self, x: Any) -> np.ndarray:
         """``grad f(x)`` of the smooth part, shape ``(n,)``."""
         x = self._check_x(x)
         aux, dv = self._state(x)
         g = np.empty(self.data.n)
-        full_grad(self.data, aux, dv, g)
+        full_grad(static_code(self.data.kind), self.data, aux, dv, g)
         return g
 
     def _check_block(self, block: Any) -> np.ndarray:
@@ -566,14 +585,16 @@ class BCDProblem:
         b = self._check_block(block)
         aux, dv = self._state(x)
         out = np.zeros((b.size, b.size))
-        hessian_block(self.data, aux, dv, b, b.size, out, np.zeros(max(self.data.m, self.data.n)))
+        hessian_block(static_code(self.data.kind), self.data, aux, dv, b, b.size, out,
+                      np.zeros(max(self.data.m, self.data.n)))
         return out
 
     def hessian_bound(self, block: Any) -> np.ndarray:
         """The matrix bound ``H_b`` with ``hess_bb f(x) <= H_b`` for every ``x``."""
         b = self._check_block(block)
         out = np.zeros((b.size, b.size))
-        bound_block(self.data, b, b.size, out, np.zeros(max(self.data.m, self.data.n)))
+        bound_block(static_code(self.data.kind), self.data, b, b.size, out,
+                    np.zeros(max(self.data.m, self.data.n)))
         return out
 
     def block_lipschitz(self, block: Any) -> float:
@@ -670,7 +691,7 @@ class L1LeastSquares(BCDProblem):
 @njit(error_model="numpy")
 def _l1_gap(P, x, aux, g):
     """Duality gap of L1 least squares; ``aux`` = ``M x - y``, ``g`` scratch float64[n]."""
-    full_grad(P, aux, aux, g)            # g = M^T (M x - y)
+    full_grad(LS_CODE, P, aux, aux, g)      # g = M^T (M x - y)
     return l1_gap_from_grad(P, x, aux, g)
 
 

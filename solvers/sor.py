@@ -128,11 +128,15 @@ HISTORY_CHUNK = 1024
 @njit
 def grow_history(residuals, k, maxiter):
     """``residuals`` with room for index ``k``: the same array, or a copy of twice the length
-    (at most ``maxiter + 1``), so memory grows with the iterations actually made."""
+    (at most ``maxiter + 1``), so memory grows with the iterations actually made.
+
+    The copy is an explicit loop: a slice assignment would compile its shape-mismatch error
+    message (about 2 s of string formatting) into every kernel that grows a history."""
     if k < residuals.shape[0]:
         return residuals
     out = np.empty(min(max(2 * residuals.shape[0], k + 1), maxiter + 1))
-    out[:residuals.shape[0]] = residuals
+    for i in range(residuals.shape[0]):
+        out[i] = residuals[i]
     return out
 
 

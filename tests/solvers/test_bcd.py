@@ -4,6 +4,9 @@ with active-set identification, and the combination/validation errors (spec §6)
 
 from __future__ import annotations
 
+import importlib
+import os
+
 import cvxpy as cp
 import numpy as np
 import pytest
@@ -204,14 +207,24 @@ def test_working_set_combinations_are_checked(small):
 
 
 # --------------------------------------------------------------------------- monotonicity
-SMOOTH_COMBOS = [
-    ("sorted", s, u) for s in ("cyclic", "random", "lipschitz", "gs", "gsl", "gsd", "gsq")
-    for u in ("gradient", "gradient_global", "line_search", "matrix", "newton")
-] + [
-    ("variable", s, u) for s in ("cyclic", "permutation", "random", "lipschitz", "gs", "gsd",
-                                 "gsd_rowsum", "iht")
-    for u in ("gradient", "line_search", "matrix", "newton")
-]
+_FIXED_RULES = ("cyclic", "random", "lipschitz", "gs", "gsl", "gsd", "gsq")
+_FIXED_UPDATES = ("gradient", "gradient_global", "line_search", "matrix", "newton")
+_VARIABLE_RULES = ("cyclic", "permutation", "random", "lipschitz", "gs", "gsd", "gsd_rowsum",
+                   "iht")
+_VARIABLE_UPDATES = ("gradient", "line_search", "matrix", "newton")
+if os.environ.get("QUICK", "0") == "1":
+    # Each (rule, update, problem) is its own compiled loop since the cold-start work (about
+    # 1 s each from an empty cache): quick mode (CI) pairs every rule with one update so that
+    # every rule and every update is checked at least once per partition and problem kind
+    # (15 loops per kind instead of 67); the full product runs without QUICK.
+    SMOOTH_COMBOS = (
+        [("sorted", r, _FIXED_UPDATES[i % len(_FIXED_UPDATES)])
+         for i, r in enumerate(_FIXED_RULES)]
+        + [("variable", r, _VARIABLE_UPDATES[i % len(_VARIABLE_UPDATES)])
+           for i, r in enumerate(_VARIABLE_RULES)])
+else:
+    SMOOTH_COMBOS = ([("sorted", r, u) for r in _FIXED_RULES for u in _FIXED_UPDATES]
+                     + [("variable", r, u) for r in _VARIABLE_RULES for u in _VARIABLE_UPDATES])
 
 
 @pytest.mark.parametrize("kind", ["ls", "logistic", "softmax"])
@@ -404,6 +417,47 @@ def test_identification_iteration_vs_predicted_k_id():
             k_id = np.log(8 * L**2 * err[0] / (mu * delta**2)) / rho
             assert k_obs <= k_id <= 20 * k_obs, (seed, tau, k_obs, k_id)
             assert k_obs > 1.0 / rho, (seed, tau)                 # canary
+
+
+# --------------------------------------------------------------------------- history length
+def _same(a, b):
+    assert a.n_iter == b.n_iter and a.reason == b.reason
+    assert a.x.tobytes() == b.x.tobytes() and a.objective.tobytes() == b.objective.tobytes()
+    assert a.identification_iter == b.identification_iter
+    assert a.optimality == b.optimality or (np.isnan(a.optimality) and np.isnan(b.optimality))
+
+
+def test_history_grows_with_the_iterations_made(small, monkeypatch):
+    """Issue 17: the objective history was allocated for ``max_iter`` iterations up front, so
+    ``max_iter=10**10`` failed with a 74.5 GiB MemoryError. It now grows with the iterations
+    made: a huge cap gives the run of a small one, bit for bit, on every loop (tolerance checked
+    between chunks, target reached inside the kernel, the L1 fast path, working sets), and the
+    starting length of the history changes nothing."""
+    bcd_module = importlib.import_module("banditlab.solvers.bcd")
+    ls = LeastSquares(small["M"], small["y"])
+    l1 = L1LeastSquares(*_lasso_case()[:2], lam=_lasso_case()[2])
+    runs = [
+        (ls, dict(partition="sorted", selection="gsl", update="matrix", tol=1e-10)),
+        (l1, dict(partition="order", selection="cyclic", update="prox_gradient", block_size=1,
+                  tol=1e-9)),
+        (l1, dict(partition="variable", selection="gsq", update="prox_newton", block_size=4,
+                  working_set=True, tol=1e-9)),
+    ]
+    for prob, kw in runs:
+        big = bcd(prob, max_iter=10**10, **kw)
+        assert big.converged, kw
+        _same(big, bcd(prob, max_iter=20_000, **kw))
+    # a target met inside the kernel after several doublings of the history
+    kw = dict(partition="variable", selection="gs", update="gradient", block_size=2)
+    ref = bcd(ls, max_iter=3000, **kw)
+    target = float(ref.objective[2500])
+    big = bcd(ls, max_iter=10**10, f_target=target, **kw)
+    assert big.converged and big.n_iter <= 2500 and big.objective[-1] <= target
+    assert big.objective.tobytes() == ref.objective[:big.n_iter + 1].tobytes()
+    # any starting length: one entry, doubled on every growth
+    monkeypatch.setattr(bcd_module, "HISTORY_CHUNK", 1)
+    _same(bcd(ls, max_iter=3000, **kw), ref)
+    _same(bcd(ls, max_iter=10**10, f_target=target, **kw), big)
 
 
 # --------------------------------------------------------------------------- result and errors
