@@ -3,7 +3,8 @@ processes: Ctrl-C stops fast with one line and a rerun resumes, workers die with
 driver, one driver per store, and a worker killed mid-task loses nothing.
 
 Every test starts the command line in a subprocess of its own session (so signals reach it
-and its workers only) with timeouts, and kills whatever is left in ``finally``.
+and its workers only) with timeouts, and kills whatever is left in ``finally``. The tests need
+POSIX process groups and signals (Linux, where CI runs).
 """
 
 from __future__ import annotations
@@ -155,7 +156,6 @@ def _frame(store: Path) -> pd.DataFrame:
     return load_store(store)[cols]
 
 
-@pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX process groups")
 def test_ctrl_c_on_sweep_stops_fast_with_one_line_and_a_rerun_resumes(tmp_path):
     config = tmp_path / "grid.toml"
     config.write_text(GRID.format(horizon=6000, engine="python"))
@@ -192,7 +192,6 @@ def test_ctrl_c_on_sweep_stops_fast_with_one_line_and_a_rerun_resumes(tmp_path):
     assert ref.done == 12
 
 
-@pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX process groups")
 def test_ctrl_c_on_run_stops_fast_keeps_finished_pairs_and_resumes(tmp_path, capsys):
     config = tmp_path / "exp.toml"
     config.write_text(RUN)                      # no seed: a resumed run reuses the recorded one
@@ -231,7 +230,6 @@ def test_ctrl_c_on_run_stops_fast_keeps_finished_pairs_and_resumes(tmp_path, cap
         assert (a.regret == b.regret).all() and (a.pulls == b.pulls).all()
 
 
-@pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX process groups")
 @pytest.mark.parametrize(("engine", "horizon"), [("python", 2_000_000), ("kernel", 10**9)],
                          ids=["python-engine", "kernel-holding-the-GIL"])
 def test_workers_exit_when_the_driver_is_killed(engine, horizon, tmp_path):
@@ -348,7 +346,6 @@ def test_ctrl_c_waits_for_the_shard_being_written():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-@pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX process groups")
 def test_a_worker_killed_from_outside_mid_task_loses_nothing(tmp_path):
     config = tmp_path / "grid.toml"
     config.write_text(GRID.format(horizon=6000, engine="python"))
