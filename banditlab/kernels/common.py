@@ -41,16 +41,21 @@ def argmax_tiebreak(values, rng):
     best_i = 0
     n_ties = 0
     for i in range(values.shape[0]):
-        v = values[i]
-        if v > best:
-            best = v
-            best_i = i
-            n_ties = 1
-        elif v == best:
-            n_ties += 1
-            if rng.random() * n_ties < 1.0:
-                best_i = i
+        best, best_i, n_ties = reservoir_step(values[i], i, best, best_i, n_ties, rng)
     return best_i
+
+
+@njit(inline="always")
+def reservoir_step(v, i, best, best_i, n_ties, rng):
+    """One step of :func:`argmax_tiebreak`'s scan: value ``v`` of index ``i`` against the
+    running ``(best, best_i, n_ties)``; a uniform is drawn only on a tie."""
+    if v > best:
+        return v, i, 1
+    if v == best:
+        n_ties += 1
+        if rng.random() * n_ties < 1.0:
+            best_i = i
+    return best, best_i, n_ties
 
 
 @njit
@@ -219,12 +224,5 @@ def kl_ucb_argmax(divergence, sums, counts, budget, sigma, tol, rng):
                 _certainly_below(divergence, mean, level, tol, best):
             continue
         v = kl_ucb_index(divergence, mean, level, sigma, tol)
-        if v > best:
-            best = v
-            best_i = i
-            n_ties = 1
-        elif v == best:
-            n_ties += 1
-            if rng.random() * n_ties < 1.0:
-                best_i = i
+        best, best_i, n_ties = reservoir_step(v, i, best, best_i, n_ties, rng)
     return best_i
