@@ -15,6 +15,7 @@ from banditlab import (
 from banditlab import (
     envs,  # registers the gymnasium ids
 )
+from banditlab._interrupt import install as _install_interrupt_handler
 from banditlab._validation import Boolean, Integer, Options, Real
 from banditlab._warmup import warmup
 from banditlab.envs import (
@@ -59,6 +60,8 @@ from banditlab.reward_models import RewardModel, RewardModelError
 from banditlab.runner import run, run_many
 
 __version__ = "0.1.0"
+
+_install_interrupt_handler()   # Ctrl-C never inside a kernel call's conversion (see the module)
 
 __all__ = [
     "CONTEXTUAL",

@@ -27,6 +27,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
+from banditlab._interrupt import install as install_interrupt_handler
 from banditlab._seeding import check_seed, make_rng
 from banditlab._validation import Constraint, check_memory, validate
 from banditlab.protocols import Kernels, Protocol
@@ -105,6 +106,7 @@ class Agent:
 
     def reset(self, *, seed: int | None = None) -> Agent:
         """Start afresh: a new state and a new generator from ``seed`` (fresh entropy if None)."""
+        install_interrupt_handler()       # Ctrl-C in a step loop: see banditlab._interrupt
         self.rng = make_rng(check_seed(seed, f"{self.name}.reset"))
         self.check_state_memory(f"{self.name}.reset")
         self.state = self._init_state()

@@ -104,6 +104,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
+from banditlab._interrupt import install as install_interrupt_handler
 from banditlab._validation import Boolean, Integer, Options, Real
 
 __all__ = [
@@ -450,6 +451,7 @@ def parallel_map(fn: Callable[[Any], Any], tasks: Iterable[Any], *, n_jobs: int 
     isolate = Boolean().check(isolate, "isolate", owner)
     collect = Boolean().check(collect, "collect", owner)
 
+    install_interrupt_handler()           # Ctrl-C in kernels run here: see banditlab._interrupt
     n = len(items)
     results: list[Any] = [None] * n if collect else []
     if n == 0:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import banditlab as bl
+from banditlab._interrupt import handler as interrupt_handler
 from banditlab.envs import BernoulliBandit
 from banditlab.parallel import (
     NJobs,
@@ -215,9 +216,11 @@ def ignores_sigint(_: int) -> bool:
 
 
 def test_workers_ignore_ctrl_c_and_the_caller_keeps_its_handler() -> None:
+    before = signal.getsignal(signal.SIGINT)
+    assert before is interrupt_handler      # installed on import (banditlab._interrupt)
     assert parallel_map(ignores_sigint, [0, 1], n_jobs=2, isolate=True, progress=False) == \
         [True, True]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 # -- progress bar -----------------------------------------------------------------------------
