@@ -63,6 +63,7 @@ from banditlab.cli_args import (
 )
 from banditlab.config import ExperimentConfig, Job, load_config
 from banditlab.errors import ConfigError, DataNotFoundError, StoreLockedError
+from banditlab.parallel import ProgressBar
 from banditlab.results import Results, load_results
 from banditlab.runner import ENGINES, run_many
 
@@ -122,6 +123,11 @@ def _kept(where: Path, job: Job, config: ExperimentConfig, seed: int) -> Results
     return res if same else None
 
 
+def _where(root: Path, job: Job) -> Path:
+    return (root / "runs" / f"{job.env_index:02d}_{_slug(job.env_label)}"
+            / f"{job.policy_index:02d}_{_slug(job.policy_label)}")
+
+
 def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | None = None,
                    progress: bool = True, log: TextIO | None = None, resume: bool = False
                    ) -> list[tuple[Job, Results, Path]]:
@@ -136,8 +142,8 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | N
     n_jobs : int, optional
         Worker processes per job (see :func:`banditlab.run_many`); results do not depend on it.
     progress : bool, default True
-        Print one line per finished job to ``log`` and let ``run_many`` show its progress bar
-        for large batches.
+        Print one line per finished job to ``log`` and show one tqdm bar over all the runs of
+        all the jobs (with rate and ETA) once the whole is expected to last more than 2 s.
     log : text stream, optional
         Where progress lines go (default ``sys.stderr``).
     resume : bool, default False
@@ -167,28 +173,33 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | N
         _write_state(state_file, key, seed)
     done = []
     n = len(config.jobs)
-    for k, job in enumerate(config.jobs):
-        where = (root / "runs" / f"{job.env_index:02d}_{_slug(job.env_label)}"
-                 / f"{job.policy_index:02d}_{_slug(job.policy_label)}")
-        res = _kept(where, job, config, seed) if earlier is not None else None
-        if res is None:
-            res = run_many(job.policy, job.env, config.horizon, n_runs=config.n_runs,
-                           seed=seed, engine=config.engine, checkpoints=config.checkpoints,
-                           n_jobs=n_jobs, progress=None if progress else False,
-                           check_rewards=config.check_rewards)
-            try:
-                res.save(where)
-            except OSError as exc:
-                raise OSError(exc.errno, f"{exc.strerror or exc}; give the output a directory "
-                              "that can be written, with free space, then run the same "
-                              "command again (finished pairs are kept)") from exc
-            how = f"{res.wall_time_s:.2f} s ({res.engine})"
-        else:
-            how = "kept from the interrupted run"
-        done.append((job, res, where))
-        if progress:
-            print(f"[{k + 1}/{n}] {job.policy_label} on {job.env_label}: {how}", file=stream,
-                  flush=True)
+    kept = {k: _kept(_where(root, job), job, config, seed) if earlier is not None else None
+            for k, job in enumerate(config.jobs)}
+    todo = sum(res is None for res in kept.values())
+    # one bar over every run of every pair (shown once the whole is expected to last > 2 s)
+    bar = ProgressBar(todo * config.n_runs, desc=config.name, show=None if progress else False)
+    try:
+        for k, job in enumerate(config.jobs):
+            where = _where(root, job)
+            res = kept[k]
+            if res is None:
+                res = run_many(job.policy, job.env, config.horizon, n_runs=config.n_runs,
+                               seed=seed, engine=config.engine, checkpoints=config.checkpoints,
+                               n_jobs=n_jobs, progress=bar, check_rewards=config.check_rewards)
+                try:
+                    res.save(where)
+                except OSError as exc:
+                    raise OSError(exc.errno, f"{exc.strerror or exc}; give the output a directory "
+                                  "that can be written, with free space, then run the same "
+                                  "command again (finished pairs are kept)") from exc
+                how = f"{res.wall_time_s:.2f} s ({res.engine})"
+            else:
+                how = "kept from the interrupted run"
+            done.append((job, res, where))
+            if progress:
+                bar.write(f"[{k + 1}/{n}] {job.policy_label} on {job.env_label}: {how}", stream)
+    finally:
+        bar.close()
     if resume:
         state_file.unlink(missing_ok=True)
     return done

@@ -116,6 +116,7 @@ __all__ = [
     "TaskFailure",
     "available_cpus",
     "check_n_jobs",
+    "check_progress",
     "mp_context",
     "parallel_map",
 ]
@@ -247,9 +248,23 @@ class ProgressBar:
             return None
         return max(0.05, PROGRESS_MIN_SECONDS - (time.perf_counter() - self._start))
 
+    def write(self, line: str, file: Any = None) -> None:
+        """Print ``line`` (to ``file``, default stderr) without breaking the bar."""
+        if self._tqdm is not None:
+            self._tqdm.write(line, file=file or sys.stderr)
+        else:
+            print(line, file=file or sys.stderr, flush=True)
+
     def close(self) -> None:
         if self._tqdm is not None:
             self._tqdm.close()
+
+
+def check_progress(progress: Any, owner: str) -> None:
+    """Refuse a ``progress`` argument that is not None, a bool or a :class:`ProgressBar`."""
+    if progress is not None and not isinstance(progress, (bool, ProgressBar)):
+        raise TypeError(f"{owner}: 'progress' must be a bool, None or a ProgressBar; got "
+                        f"{progress!r}.")
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -392,8 +407,10 @@ def parallel_map(fn: Callable[[Any], Any], tasks: Iterable[Any], *, n_jobs: int 
         included); tasks and results must be picklable to go through worker processes.
     n_jobs : None, -1 or int >= 1, default None
         Processes, as in the module docstring (``None``: automatic from a time estimate).
-    progress : None or bool, default None
-        The tqdm bar (module docstring); it advances as tasks finish.
+    progress : None, bool or ProgressBar, default None
+        The tqdm bar (module docstring); it advances as tasks finish. A :class:`ProgressBar`
+        is advanced as is and left open: one bar over several calls (its ``total`` counts
+        the tasks of all of them).
     desc, unit : str
         The bar's label and unit.
     on_result : callable, optional
@@ -439,8 +456,7 @@ def parallel_map(fn: Callable[[Any], Any], tasks: Iterable[Any], *, n_jobs: int 
         raise TypeError(f"{owner}: 'tasks' must be iterable; got {type(tasks).__name__}."
                         ) from None
     jobs = check_n_jobs(n_jobs, owner)
-    if progress is not None and not isinstance(progress, bool):
-        raise TypeError(f"{owner}: 'progress' must be a bool or None; got {progress!r}.")
+    check_progress(progress, owner)
     if on_result is not None and not callable(on_result):
         raise TypeError(f"{owner}: 'on_result' must be callable or None; got "
                         f"{type(on_result).__name__}.")
@@ -456,7 +472,9 @@ def parallel_map(fn: Callable[[Any], Any], tasks: Iterable[Any], *, n_jobs: int 
     results: list[Any] = [None] * n if collect else []
     if n == 0:
         return results
-    bar = ProgressBar(n, desc=desc, unit=unit, show=progress, estimate_s=estimate_s)
+    shared = isinstance(progress, ProgressBar)
+    bar = progress if shared else ProgressBar(n, desc=desc, unit=unit, show=progress,
+                                              estimate_s=estimate_s)
 
     def finish(i: int, result: Any) -> None:
         if collect:
@@ -502,7 +520,8 @@ def parallel_map(fn: Callable[[Any], Any], tasks: Iterable[Any], *, n_jobs: int 
             _run_pools(fn, items, groups, max(workers, 1), capture, max_restarts, finish, bar,
                        owner)
     finally:
-        bar.close()
+        if not shared:
+            bar.close()
     return results
 
 

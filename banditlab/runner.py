@@ -27,7 +27,7 @@ from banditlab._seeding import SeedLike, spawn_run_seeds
 from banditlab._validation import MAX_RUNS, Boolean, Integer, Options, check_memory
 from banditlab.engine import run_contextual, run_karmed
 from banditlab.errors import IncompatibleEnvError
-from banditlab.parallel import check_n_jobs, parallel_map
+from banditlab.parallel import check_n_jobs, check_progress, parallel_map
 from banditlab.policy import Policy
 from banditlab.protocols import CONTEXTUAL
 from banditlab.results import Results, library_versions
@@ -251,9 +251,10 @@ def run_many(policy: Policy, env: gym.Env, horizon: int | None = None, *, n_runs
         than about 2 s, else runs them all here; ``-1``: one worker per available core;
         ``k``: at most ``k`` processes (``1``: all runs in this process). Results do not
         depend on it.
-    progress : bool, optional
+    progress : bool or ProgressBar, optional
         Show a tqdm progress bar over runs; default: once the batch is expected to last more
-        than about 2 s.
+        than about 2 s. A :class:`banditlab.parallel.ProgressBar` is advanced by one per run
+        and left open (one bar over several calls, as ``banditlab run`` does).
     check_rewards : bool, default True
         Refuse (:class:`~banditlab.reward_models.RewardModelError`, which names the policies
         that fit) an env whose reward model breaks the policy's assumption
@@ -273,8 +274,7 @@ def run_many(policy: Policy, env: gym.Env, horizon: int | None = None, *, n_runs
         check_reward_models(policy, env, owner)
     engine = resolve_engine(policy, env, engine, owner=owner)
     n_jobs = check_n_jobs(n_jobs, owner)
-    if progress is not None and not isinstance(progress, bool):
-        raise TypeError(f"{owner}: 'progress' must be a bool or None; got {progress!r}.")
+    check_progress(progress, owner)
     ck = make_checkpoints(horizon, checkpoints, owner=owner)
     # the results (regret at checkpoints, pulls per arm) of every run are held at once
     check_memory(8.0 * n_runs * (ck.size + policy.n_arms + 2),

@@ -287,3 +287,17 @@ def test_equal_means_run_and_plot_on_log_axes(tmp_path, capsys):
                         capsys)
     assert code == 0, err
     assert (tmp_path / "out" / "regret.png").stat().st_size > 0
+
+
+def test_run_shows_one_bar_over_all_runs_of_all_pairs(tmp_path, capsys, monkeypatch):
+    """Issue 13 part 6: one tqdm bar (rate, ETA) counts the 3 pairs x 3 runs, not one per pair."""
+    import banditlab.parallel as par
+
+    monkeypatch.setattr(par, "PROGRESS_MIN_SECONDS", 0.0)   # show it however short the run
+    code, _, err = _run(["run", str(_write(tmp_path, TINY)), "--out", str(tmp_path / "o"),
+                         "--n-jobs", "1"], capsys)
+    assert code == 0, err
+    totals = set(re.findall(r"\| *\d+/(\d+) \[", err))
+    assert totals == {"9"}, err                 # every bar update is of the one 9-run bar
+    assert "9/9" in err and "run/s" in err
+    assert "[3/3] Uniform on tiny" in err

@@ -142,7 +142,8 @@ def test_n_jobs_accepts_none_minus_one_and_positive_ints() -> None:
 
 
 @pytest.mark.parametrize(("kwargs", "exc", "pattern"), [
-    ({"progress": 1}, TypeError, r"parallel_map: 'progress' must be a bool or None; got 1\."),
+    ({"progress": 1}, TypeError, r"parallel_map: 'progress' must be a bool, None or a "
+                                 r"ProgressBar; got 1\."),
     ({"errors": "ignore"}, ValueError, r"parallel_map: 'errors' must be one of 'raise', "
                                        r"'capture'; got 'ignore'\."),
     ({"max_restarts": -1}, ValueError, r"'max_restarts' must be an int in \[0, inf\)"),

@@ -97,7 +97,8 @@ def test_horizon_defaults_to_the_env_and_cannot_exceed_it() -> None:
                                 r"\[1, inf\); got 0\."),
     ({"engine": "gpu"}, ValueError, r"run_many: 'engine' must be one of 'auto', 'kernel', "
                                     r"'python'; got 'gpu'\."),
-    ({"progress": 1}, TypeError, r"run_many: 'progress' must be a bool or None; got 1\."),
+    ({"progress": 1}, TypeError, r"run_many: 'progress' must be a bool, None or a "
+                                 r"ProgressBar; got 1\."),
     ({"seed": -1}, ValueError, r"run_many: 'seed' must be None, a non-negative int or a "
                                r"numpy.random.SeedSequence; got -1\."),
     ({"seed": 1.5}, TypeError, r"run_many: 'seed' must be None, a non-negative int"),

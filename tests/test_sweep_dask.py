@@ -56,3 +56,44 @@ def test_dask_resume_and_failures(client, tmp_path):
     assert first.done == 8
     more = sweep(grid, store=tmp_path, executor=client, extend=True, progress=False)
     assert (more.skipped, more.ran, more.done, more.failed) == (8, 16, 24, 0)
+
+
+CLI_GRID = """
+seed = 3
+n_seeds = 4
+horizon = 200
+checkpoints = 5
+
+[[policies]]
+name = "UCB"
+
+[[policies]]
+name = "EpsilonGreedy"
+grid = { epsilon = [0.1, 0.3] }
+
+[[envs]]
+id = "banditlab/BernoulliBandit-v0"
+kwargs = { means = [0.2, 0.5, 0.7] }
+"""
+
+
+def test_the_command_line_scheduler_path_resumes_and_matches_local(client, tmp_path, capsys):
+    """``banditlab sweep --scheduler ADDRESS`` (README): a store begun by local workers and
+    finished on the cluster equals one made by local workers alone."""
+    from banditlab.cli import main
+
+    config = tmp_path / "grid.toml"
+    config.write_text(CLI_GRID)
+    first = tmp_path / "first.toml"                # the UCB cells only: a partial store
+    first.write_text(CLI_GRID.replace(
+        '[[policies]]\nname = "EpsilonGreedy"\ngrid = { epsilon = [0.1, 0.3] }\n\n', ""))
+    mixed, local = tmp_path / "mixed", tmp_path / "local"
+    assert main(["sweep", str(first), "--store", str(mixed), "--local", "2",
+                 "--no-progress"]) == 0
+    assert main(["sweep", str(config), "--store", str(mixed), "--extend", "--scheduler",
+                 client.scheduler.address, "--no-progress"]) == 0
+    assert "(ran 8, skipped 4)" in capsys.readouterr().out
+    assert main(["sweep", str(config), "--store", str(local), "--local", "2",
+                 "--no-progress"]) == 0
+    pd.testing.assert_frame_equal(_frame(mixed), _frame(local))
+    assert len(_frame(local)) == 12 * 5

@@ -20,7 +20,7 @@ from banditlab.cascading.algorithms import CascadingAgent
 from banditlab.cascading.kernels import run_episodes_kernel
 from banditlab.envs.cascading import CascadingMDP
 from banditlab.envs.cascading_kernels import policy_evaluation_kernel
-from banditlab.parallel import check_n_jobs, parallel_map
+from banditlab.parallel import check_n_jobs, check_progress, parallel_map
 from banditlab.results import Results, library_versions
 
 __all__ = ["run_episodes"]
@@ -111,8 +111,7 @@ def run_episodes(agent: CascadingAgent, env: CascadingMDP, n_episodes: int, *, n
     n_runs = int(Integer(1, MAX_RUNS).check(n_runs, "n_runs", owner))
     engine = Options(("kernel", "python")).check(engine, "engine", owner)
     check_n_jobs(n_jobs, owner)
-    if progress is not None and not isinstance(progress, bool):
-        raise TypeError(f"{owner}: 'progress' must be a bool or None; got {progress!r}.")
+    check_progress(progress, owner)
     start = time.perf_counter()
     entropy, seeds = spawn_run_seeds(seed, n_runs, owner=owner)
     # copies: runs reset them, and the caller's agent and env stay untouched
