@@ -12,12 +12,14 @@ can be compared; the legacy rows also use the author code's reward model
 approximation), so that they reproduce the published numbers as a whole. The summary's
 ``accounting`` and ``reward_model`` columns say which row uses what.
 
-Known deviation: the clean ``log*`` schedule explores more than the authors' ``log*`` (about
-21-27 % more exploration pulls in the independent audit's runs, visible here as
-``mean_explore_pulls``), because the two promote an arm at different moments: the clean rule
-promotes as soon as a level's count reaches its cap, the author code only once the count is
-strictly above the cap, checked at the next arrival. The clean rule is the spec's pseudo-code
-and is kept; ``legacy_accounting`` is the place for the author code's behaviour.
+Known deviation of the clean rows: the clean ``log*`` schedule explores more than the
+authors' ``log*`` (about 21-27 % more exploration pulls in the independent audit's runs,
+visible here as ``mean_explore_pulls``), because the two promote an arm at different moments:
+the clean rule promotes as soon as a level's count reaches its cap, the author code only once
+the count is strictly above the cap, checked at the next arrival. The clean rule is the spec's
+pseudo-code and is kept. The legacy rows follow the author code here too: they promote late
+(quirk Q5, with a fresh duel at an overflowing upper level) and keep the level-0 threshold
+across promotions (quirk Q6); see :class:`banditlab.streaming.LevelAlgorithm`.
 
 Quick mode (default): ``K in {100, 400}``, ``alpha in {1, 100}``, 20 runs. ``full=True``: the
 spec's grid ``K in {1000, 5000, 10000, 50000}``, ``alpha in {1, 10, 100, 1000}``, 50 runs.

@@ -251,18 +251,17 @@ def level_schedule(schedule, n_arms, eps):
 
 @njit
 def _levels(params, env, st, env_rng):
-    """Level algorithm (spec 2.5(b), clean version unless ``params.legacy``); the arm to commit.
+    """Level algorithm (spec 2.5(b), clean version); the arm to commit.
 
     An arm entering level ``l`` gets ``batch[l]`` pulls and is compared with the level's king
     (the loser is discarded). When the pulls spent at level ``l`` reach ``cap[l]`` the king is
     promoted to level ``l + 1`` and level ``l`` is emptied. At the end of the stream every
     remaining king gets ``batch[0]`` fresh pulls (if the horizon allows) and the best is
     committed; without enough pulls left, the king of the highest occupied level is committed.
-
-    Legacy accounting: Q2 charges a challenger's pulls at its king's mean; Q4 makes the pulls of
-    a promoted arm entering an empty level uncounted (they add regret, not horizon usage);
-    Q3 commits to the highest occupied level whose fresh mean is > 0.
+    With ``params.legacy`` the author code's rules run instead (:func:`_levels_legacy`).
     """
+    if params.legacy == 1:
+        return _levels_legacy(params, env, st, env_rng)
     eps = _eps(params, env)
     batch, cap = level_schedule(params.schedule, env.means.shape[0], eps)
     n_lev = batch.shape[0]
@@ -275,13 +274,11 @@ def _levels(params, env, st, env_rng):
         while stream_remaining(env, st) > 0 and st.counters[C_ERR] == 0:
             n = _batch(batch[lev], stream_remaining(env, st))
             if kings[lev] < 0:
-                counted = 0 if (params.legacy == 1 and lev > 0) else 1
-                x = stream_pull_charged(env, st, a, n, a, counted, env_rng)
+                x = stream_pull(env, st, a, n, env_rng)
                 kings[lev] = a
                 vals[lev] = x
             else:
-                charge = kings[lev] if params.legacy == 1 else a
-                x = stream_pull_charged(env, st, a, n, charge, 1, env_rng)
+                x = stream_pull(env, st, a, n, env_rng)
                 if x > vals[lev]:
                     stream_discard(env, st, kings[lev])
                     kings[lev] = a
@@ -301,7 +298,116 @@ def _levels(params, env, st, env_rng):
         a = stream_read(env, st)
         if a < 0:
             break
-    # final selection among the remaining kings
+    return _final_choice(env, st, env_rng, kings, batch[0], 0)
+
+
+@njit
+def _legacy_carry_up(env, st, env_rng, p, lev, kings, vals, spent, batch, cap):
+    """Legacy promotion above level 0 (quirk Q5): arm ``p`` has just left level ``lev - 1``.
+
+    * level ``lev`` is empty: ``p`` becomes its king after a refresh batch that counts neither
+      against the horizon nor toward the level's count (quirk Q4);
+    * the level's count is strictly above its cap: the king and ``p`` each get a fresh batch
+      (uncounted, each charged at its own mean), the better goes one level up (ties: ``p``),
+      the level is emptied and the loser discarded (quirk Q5);
+    * otherwise ``p`` is pulled (counted, charged at the king's mean: quirk Q2) and compared
+      with the level's value, the loser is discarded.
+    """
+    n_lev = batch.shape[0]
+    while True:
+        if kings[lev] < 0:
+            n = _batch(batch[lev], env.horizon)
+            vals[lev] = stream_pull_charged(env, st, p, n, p, 0, env_rng)
+            kings[lev] = p
+            return
+        if lev < n_lev - 1 and spent[lev] > cap[lev]:
+            n = _batch(batch[lev], env.horizon)
+            k = kings[lev]
+            xk = stream_pull_charged(env, st, k, n, k, 0, env_rng)
+            xp = stream_pull_charged(env, st, p, n, p, 0, env_rng)
+            if xk > xp:
+                stream_discard(env, st, p)
+                p = k
+            else:
+                stream_discard(env, st, k)
+            kings[lev] = -1
+            spent[lev] = 0.0
+            lev += 1
+            continue
+        n = _batch(batch[lev], stream_remaining(env, st))
+        x = stream_pull_charged(env, st, p, n, kings[lev], 1, env_rng)
+        if x > vals[lev]:
+            stream_discard(env, st, kings[lev])
+            kings[lev] = p
+            vals[lev] = x
+        else:
+            stream_discard(env, st, p)
+        spent[lev] += batch[lev]
+        return
+
+
+@njit
+def _levels_legacy(params, env, st, env_rng):
+    """Level algorithm with the author code's rules (``legacy_accounting``); the arm to commit.
+
+    See :class:`banditlab.streaming.LevelAlgorithm` for quirks Q2-Q6. Level counts are in
+    the author code's units: the schedule's batch per counted arrival, except at level 0 of
+    ``log*``, whose batch ``1/eps^2`` and cap ``4/eps^2`` the author code does not round
+    (the pulls themselves are rounded up, as everywhere).
+    """
+    eps = _eps(params, env)
+    batch, cap = level_schedule(params.schedule, env.means.shape[0], eps)
+    n_lev = batch.shape[0]
+    unit0 = batch[0]
+    cap0 = cap[0]
+    if params.schedule == LOGSTAR:
+        unit0 = 1.0 / (eps * eps)
+        cap0 = 4.0 * unit0
+    kings = np.full(n_lev, -1, np.int64)
+    vals = np.zeros(n_lev)      # level 0's value is a threshold that only ever rises (Q6)
+    spent = np.zeros(n_lev)
+    a = 0
+    while st.counters[C_ERR] == 0:
+        n = _batch(batch[0], stream_remaining(env, st))
+        if kings[0] < 0:
+            x = stream_pull(env, st, a, n, env_rng)
+            kings[0] = a
+            if x > vals[0]:
+                vals[0] = x
+        else:
+            x = stream_pull_charged(env, st, a, n, kings[0], 1, env_rng)
+            if x > vals[0]:
+                stream_discard(env, st, kings[0])
+                kings[0] = a
+                vals[0] = x
+            else:
+                stream_discard(env, st, a)
+        spent[0] += unit0
+        if stream_remaining(env, st) == 0:
+            break
+        # Q5: an overflow (count above the cap) is handled before the next arm is read
+        if n_lev > 1 and spent[0] > cap0:
+            p = kings[0]
+            kings[0] = -1
+            spent[0] = 0.0
+            _legacy_carry_up(env, st, env_rng, p, 1, kings, vals, spent, batch, cap)
+            if stream_remaining(env, st) == 0:
+                break
+        a = stream_read(env, st)
+        if a < 0:
+            break
+    return _final_choice(env, st, env_rng, kings, batch[0], 1)
+
+
+@njit
+def _final_choice(env, st, env_rng, kings, batch0, legacy):
+    """End of the level algorithms: the arm to commit among the remaining level kings.
+
+    Every king gets ``batch0`` fresh pulls if the horizon allows it for all of them (else the
+    king of the highest occupied level is returned); the best is chosen, or under ``legacy``
+    the highest level whose fresh mean is > 0 (quirk Q3).
+    """
+    n_lev = kings.shape[0]
     n_occ = 0
     top = -1
     for lev in range(n_lev):
@@ -310,15 +416,15 @@ def _levels(params, env, st, env_rng):
             top = lev
     if n_occ <= 1 or st.counters[C_ERR] != 0:
         return kings[top] if top >= 0 else 0
-    if float(stream_remaining(env, st)) < n_occ * batch[0]:
+    if float(stream_remaining(env, st)) < n_occ * batch0:
         return kings[top]
-    nb = np.int64(batch[0])
+    nb = np.int64(batch0)
     best = -1.0
     choice = kings[top]
     for lev in range(n_lev):
         if kings[lev] >= 0:
             x = stream_pull(env, st, kings[lev], nb, env_rng)
-            if params.legacy == 1:
+            if legacy == 1:
                 if x > 0.0:
                     choice = kings[lev]      # Q3: the last (highest) level with a mean > 0
             elif x > best:
