@@ -44,3 +44,20 @@ def _warm_kernels() -> None:
     import banditlab
 
     banditlab.warmup("bandits", progress=False)
+
+
+@pytest.fixture
+def python_sigint():
+    """SIGINT handled by Python (banditlab's handler) during the test, whatever this process
+    inherited: a test run started in the background of a non-interactive shell ignores SIGINT,
+    and so would every subprocess it starts. Yields a ``preexec_fn`` for such subprocesses."""
+    import signal
+
+    from banditlab._interrupt import install
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    install()
+    try:
+        yield lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+    finally:
+        signal.signal(signal.SIGINT, before)

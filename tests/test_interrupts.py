@@ -44,14 +44,15 @@ LOOP = textwrap.dedent("""
 """)
 
 
-def _interrupt_loop(tmp_path, mode: str, n: int) -> str:
+def _interrupt_loop(tmp_path, mode: str, n: int, preexec) -> str:
     """Send ``n`` SIGINTs to the loop, each after it printed the previous catch; return
     'survived', 'lost' (no catch within 10 s) or 'died <returncode>'."""
     script = tmp_path / "loop.py"
     script.write_text(LOOP)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.Popen([sys.executable, str(script), mode, str(n)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=preexec)
     rng = random.Random(0)
     try:
         assert proc.stdout.readline() == "ready\n"
@@ -73,12 +74,12 @@ def _interrupt_loop(tmp_path, mode: str, n: int) -> str:
             proc.wait(timeout=30)
 
 
-def test_a_step_loop_survives_every_ctrl_c(tmp_path):
-    assert _interrupt_loop(tmp_path, "banditlab", 40) == "survived"
+def test_a_step_loop_survives_every_ctrl_c(tmp_path, python_sigint):
+    assert _interrupt_loop(tmp_path, "banditlab", 40, python_sigint) == "survived"
 
 
-def test_canary_the_default_handler_crashes_or_loses_an_interrupt(tmp_path):
-    assert _interrupt_loop(tmp_path, "default", 40) != "survived"
+def test_canary_the_default_handler_crashes_or_loses_an_interrupt(tmp_path, python_sigint):
+    assert _interrupt_loop(tmp_path, "default", 40, python_sigint) != "survived"
 
 
 def _frame_running(filename: str):
@@ -87,7 +88,7 @@ def _frame_running(filename: str):
     return ns["frame"]
 
 
-def test_inside_a_conversion_the_interrupt_is_sent_again_outside():
+def test_inside_a_conversion_the_interrupt_is_sent_again_outside(python_sigint):
     assert signal.getsignal(signal.SIGINT) is handler
     handler(signal.SIGINT, _frame_running("<string>"))      # a namedtuple __new__: deferred
     start = time.monotonic()
@@ -104,7 +105,7 @@ def test_elsewhere_the_interrupt_is_raised_at_once():
         handler(signal.SIGINT, None)
 
 
-def test_install_keeps_a_program_s_own_handler_and_the_main_thread_only():
+def test_install_keeps_a_program_s_own_handler_and_the_main_thread_only(python_sigint):
     own = signal.signal(signal.SIGINT, lambda signum, frame: None)
     try:
         mine = signal.getsignal(signal.SIGINT)

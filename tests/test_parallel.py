@@ -216,7 +216,7 @@ def ignores_sigint(_: int) -> bool:
     return signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
-def test_workers_ignore_ctrl_c_and_the_caller_keeps_its_handler() -> None:
+def test_workers_ignore_ctrl_c_and_the_caller_keeps_its_handler(python_sigint) -> None:
     before = signal.getsignal(signal.SIGINT)
     assert before is interrupt_handler      # installed on import (banditlab._interrupt)
     assert parallel_map(ignores_sigint, [0, 1], n_jobs=2, isolate=True, progress=False) == \

@@ -82,10 +82,21 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
+def _saved(out: Path) -> list[Path]:
+    """The results saved under ``out/runs`` (not the hidden directory of a save in progress)."""
+    return [p for p in out.glob("runs/*/*/meta.json") if not p.parent.name.startswith(".")]
+
+
+def _default_sigint() -> None:
+    # a test run in the background of a non-interactive shell ignores SIGINT; the command
+    # under test must start with it handled, as in a terminal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(argv: list[str], cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "banditlab", *argv], cwd=cwd, env=_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_default_sigint)
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
@@ -199,8 +210,7 @@ def test_ctrl_c_on_run_stops_fast_keeps_finished_pairs_and_resumes(tmp_path, cap
     proc = _start(["run", str(config), "--out", str(out), "--n-jobs", "1", "--no-progress"],
                   tmp_path)
     try:
-        _wait_for(lambda: len(list(out.glob("runs/*/*/meta.json"))) >= 2, proc,
-                  "two pairs were saved")
+        _wait_for(lambda: len(_saved(out)) >= 2, proc, "two pairs were saved")
         sent = time.monotonic()
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=60)
@@ -213,7 +223,7 @@ def test_ctrl_c_on_run_stops_fast_keeps_finished_pairs_and_resumes(tmp_path, cap
         f"interrupted: the finished pairs are kept under {out / 'runs'}; run the same command "
         "again to resume."]
     state = json.loads((out / ".run-state.json").read_text())
-    kept = {p: p.read_bytes() for p in out.glob("runs/*/*/meta.json")}
+    kept = {p: p.read_bytes() for p in _saved(out)}
     assert 2 <= len(kept) < 5
     assert main(["run", str(config), "--out", str(out), "--no-progress"]) == 0
     assert f"seed {state['seed']}" in capsys.readouterr().out
@@ -278,7 +288,7 @@ def test_a_second_driver_is_refused_while_the_first_holds_the_store(tmp_path, ca
     script.write_text(HOLDER)
     proc = subprocess.Popen([sys.executable, str(script), str(config), str(store)],
                             cwd=tmp_path, env=_env(), stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_default_sigint)
     try:
         _wait_for(lambda: (store / "manifest.json").exists() and (store / LOCK).exists(),
                   proc, "the first driver opened the store")
@@ -331,7 +341,7 @@ def test_stale_foreign_and_same_process_locks(tmp_path):
     assert not (store / LOCK).exists()
 
 
-def test_ctrl_c_waits_for_the_shard_being_written():
+def test_ctrl_c_waits_for_the_shard_being_written(python_sigint):
     """The driver holds SIGINT while it writes a shard, then stops (a store never loses a
     batch it received)."""
     from banditlab.sweep import _interrupts_held
