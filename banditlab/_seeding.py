@@ -1,9 +1,17 @@
 """Seeding: one ``SeedSequence`` tree per experiment, two independent streams per run.
 
-``SeedSequence(seed)`` -> ``spawn(n_runs)`` -> for each run ``generate_state(2, uint64)`` gives
-``(env_seed, policy_seed)`` as Python ints, which reset the environment and the policy. Nothing
-here (or anywhere in banditlab) touches the global ``np.random`` or ``random`` state. With
-``seed=None`` fresh OS entropy is drawn and returned, so the experiment can be replayed.
+The one derivation of the whole library: run (or seed index) ``i`` under root entropy ``e``
+gets::
+
+    env_seed, policy_seed = SeedSequence(e, spawn_key=(i,)).generate_state(2, uint64)
+
+(the ``i``-th child of ``SeedSequence(e).spawn(n)``), as Python ints, which reset the
+environment and the policy. :func:`banditlab.run_many`, ``banditlab run``, sweeps
+(:mod:`banditlab.sweep`, seed index ``i``) and the reproductions all use it
+(:func:`run_seed_pair`), so one seed gives the same numbers through each of them, and every
+policy on an env sees the same reward noise for the same ``i`` (common random numbers).
+Nothing here (or anywhere in banditlab) touches the global ``np.random`` or ``random`` state.
+With ``seed=None`` fresh OS entropy is drawn and returned, so the experiment can be replayed.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_seed_sequence", "check_seed", "make_rng", "spawn_run_seeds"]
+__all__ = ["as_seed_sequence", "check_seed", "make_rng", "run_seed_pair", "spawn_run_seeds"]
 
 SeedLike = None | int | np.random.SeedSequence
 
@@ -60,9 +68,17 @@ def spawn_run_seeds(seed: SeedLike, n_runs: int, *, owner: str = "run_many"
     # A fresh copy, so spawning here never depends on (or changes) what the caller spawned.
     root = np.random.SeedSequence(given.entropy, spawn_key=given.spawn_key,
                                   pool_size=given.pool_size)
-    pairs = [tuple(int(s) for s in child.generate_state(2, np.uint64))
-             for child in root.spawn(n_runs)]
-    return root.entropy, [(a, b) for a, b in pairs]
+    return root.entropy, [run_seed_pair(root.entropy, i, pool_size=root.pool_size)
+                          for i in range(n_runs)]
+
+
+def run_seed_pair(entropy: int | tuple[int, ...] | list[int], index: int, *,
+                  pool_size: int = 4) -> tuple[int, int]:
+    """``(env_seed, policy_seed)`` of run ``index`` under root ``entropy`` (module docstring):
+    the ``index``-th child of ``SeedSequence(entropy).spawn(...)``."""
+    child = np.random.SeedSequence(entropy, spawn_key=(int(index),), pool_size=pool_size)
+    env_seed, policy_seed = (int(s) for s in child.generate_state(2, np.uint64))
+    return env_seed, policy_seed
 
 
 def make_rng(seed: int | None) -> np.random.Generator:

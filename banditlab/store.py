@@ -84,7 +84,8 @@ __all__ = [
 MANIFEST = "manifest.json"
 LOCK = "lock"
 RUNS, FAILED, CORRUPT = "runs", "failed", "corrupt"
-STORE_FORMAT = 1
+#: 2: seeds of run_many's derivation (banditlab._seeding); 1 (refused): per-coordinate seeds
+STORE_FORMAT = 2
 _META_KEY = b"banditlab.sweep"
 _SHARD_RE = re.compile(r"^[0-9a-f]{32}\.parquet$")
 _FAILED_RE = re.compile(r"^[0-9a-f]{16}\.json$")
@@ -170,6 +171,11 @@ def read_manifest(path: str | os.PathLike[str], *, owner: str = "read_manifest",
     except OSError as exc:
         raise ConfigError(f"{owner}: cannot read {str(file)!r} ({exc.strerror or exc})."
                           ) from None
+    if isinstance(manifest, dict) and manifest.get("format") == 1:
+        raise ConfigError(f"{owner}: {str(file)!r} is a store of format 1, whose seeds were "
+                          f"derived per task coordinates; this banditlab writes format "
+                          f"{STORE_FORMAT} (run_many's seeds, banditlab.sweep): start a new "
+                          "store, or read this one with the banditlab version that wrote it.")
     if not isinstance(manifest, dict) or manifest.get("format") != STORE_FORMAT:
         got = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
         raise ConfigError(f"{owner}: the manifest 'format' must be {STORE_FORMAT}; got "

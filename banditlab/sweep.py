@@ -30,20 +30,14 @@ kwargs do not set it, the task's horizon is passed to the env.
 
 Seeds
 -----
-Every task's seeds depend only on the root entropy and the task's coordinates, never on the
-executor, the batch, the order of execution or the number of workers. With ``W(x)`` the first
-four little-endian 32-bit words of the SHA-256 of the canonical JSON of ``x`` (sorted keys, no
-spaces), seed index ``i`` gets::
-
-    env_seed    = SeedSequence(entropy, spawn_key=(0, *W(env_coords), i)).generate_state(1, uint64)
-    policy_seed = SeedSequence(entropy, spawn_key=(1, *W(cell_coords), i)).generate_state(1, uint64)
-
-where ``env_coords = {"env": id, "env_kwargs": kwargs}`` and ``cell_coords`` adds the policy
-name and parameters, the horizon, the engine and the checkpoints. The env stream does not
-depend on the policy or the horizon, so all policies of a sweep see the same reward noise for
-the same seed index (common random numbers, which lowers the variance of comparisons). These
-are exactly the ``(env_seed, policy_seed)`` pairs :mod:`banditlab.runner` uses to reset the env
-and the policy; :func:`task_seeds` computes them.
+Seed index ``i`` of every cell gets the seeds of run ``i`` of :func:`banditlab.run_many` with
+the same root entropy: ``(env_seed, policy_seed) = SeedSequence(entropy, spawn_key=(i,))
+.generate_state(2, uint64)`` (the one derivation of the library, :mod:`banditlab._seeding`;
+:func:`task_seeds` computes it). So a cell's numbers equal ``run_many(policy, env, horizon,
+n_runs=n_seeds, seed=entropy)`` and ``banditlab run`` with that seed, whatever the executor, the
+batch, the order of execution or the number of workers; and all cells see the same reward
+noise for the same seed index (common random numbers, which lowers the variance of
+comparisons). Stores written before this derivation (format 1) are refused; start a new one.
 
 A task's id is the first 16 hex digits of the SHA-256 of its canonical coordinates (the cell
 plus ``seed_index``). Parameters are compared as written: ``alpha = 2`` and ``alpha = 2.0``
@@ -104,7 +98,7 @@ import gymnasium as gym
 import numpy as np
 
 from banditlab import limits
-from banditlab._seeding import as_seed_sequence
+from banditlab._seeding import as_seed_sequence, run_seed_pair
 from banditlab._validation import MAX_HORIZON, MEMORY_FRACTION, Integer, available_memory
 from banditlab.errors import ConfigError
 from banditlab.parallel import ProgressBar, TaskFailure, available_cpus, parallel_map
@@ -150,11 +144,6 @@ _ROW_WORDS = 12
 
 def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def _words(obj: Any) -> tuple[int, ...]:
-    digest = hashlib.sha256(_canonical(obj).encode()).digest()
-    return tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4))
 
 
 # -- grid spec --------------------------------------------------------------------------------
@@ -388,17 +377,10 @@ class Task(NamedTuple):
                 "checkpoints": self.checkpoints, "seed_index": self.seed_index}
 
 
-def _seed(entropy: int | list[int], stream: int, key: tuple[int, ...], i: int) -> int:
-    seq = np.random.SeedSequence(entropy, spawn_key=(stream, *key, i))
-    return int(seq.generate_state(1, np.uint64)[0])
-
-
 def task_seeds(entropy: int | list[int], coordinates: Mapping[str, Any]) -> tuple[int, int]:
-    """``(env_seed, policy_seed)`` of the task with these coordinates (module docstring)."""
-    c = dict(coordinates)
-    i = int(c.pop("seed_index"))
-    env_key = _words({"env": c["env"], "env_kwargs": c["env_kwargs"]})
-    return _seed(entropy, 0, env_key, i), _seed(entropy, 1, _words(c), i)
+    """``(env_seed, policy_seed)`` of the task with these coordinates (module docstring): those
+    of run ``seed_index`` of :func:`banditlab.run_many` under the same entropy."""
+    return run_seed_pair(entropy, int(coordinates["seed_index"]))
 
 
 def expand_grid(grid: Mapping[str, Any], entropy: int | list[int] | None = None) -> list[Task]:
@@ -413,28 +395,22 @@ def expand_grid(grid: Mapping[str, Any], entropy: int | list[int] | None = None)
         raise ConfigError("sweep config: 'seed' must be a non-negative int to expand a grid "
                           "without a store; got None.")
     tasks = []
-    env_seeds: dict[tuple[tuple[int, ...], int], int] = {}
+    seeds = [run_seed_pair(entropy, i) for i in range(g["n_seeds"])]
     for p in g["policies"]:
         for pparams in _combos(p["params"], p["grid"]):
             for e in g["envs"]:
                 for ekw in _combos(e["kwargs"], e["grid"]):
-                    env_key = _words({"env": e["id"], "env_kwargs": ekw})
                     for h in g["horizon"]:
                         cell = {"policy": p["name"], "policy_params": pparams, "env": e["id"],
                                 "env_kwargs": ekw, "horizon": h, "engine": g["engine"],
                                 "checkpoints": g["checkpoints"]}
                         cell_text = _canonical(cell)
-                        cell_key = _words(cell)
                         for i in range(g["n_seeds"]):
                             # 'seed_index' sorts last: this is _canonical({**cell, ...})
                             text = f'{cell_text[:-1]},"seed_index":{i}}}'
                             tid = hashlib.sha256(text.encode()).hexdigest()[:16]
-                            ekey = (env_key, i)
-                            if ekey not in env_seeds:
-                                env_seeds[ekey] = _seed(entropy, 0, env_key, i)
                             tasks.append(Task(tid, p["name"], pparams, e["id"], ekw, h,
-                                              g["engine"], g["checkpoints"], i, env_seeds[ekey],
-                                              _seed(entropy, 1, cell_key, i),
+                                              g["engine"], g["checkpoints"], i, *seeds[i],
                                               g["check_rewards"]))
     ids = [t.task_id for t in tasks]
     if len(set(ids)) != len(ids):

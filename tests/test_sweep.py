@@ -105,13 +105,10 @@ def test_example_config_is_valid():
 
 
 # -- seeds -----------------------------------------------------------------------------------
-def _independent_seed(entropy, key, coords, i):
-    """The documented derivation, written out with hashlib and SeedSequence directly."""
-    text = json.dumps(coords, sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha256(text.encode()).digest()
-    words = [int.from_bytes(digest[j:j + 4], "little") for j in range(0, 16, 4)]
-    seq = np.random.SeedSequence(entropy, spawn_key=(key, *words, i))
-    return int(seq.generate_state(1, np.uint64)[0])
+def _independent_seeds(entropy, i):
+    """The documented derivation: the i-th child of SeedSequence(entropy).spawn(n)."""
+    child = np.random.SeedSequence(entropy).spawn(i + 1)[i]
+    return tuple(int(s) for s in child.generate_state(2, np.uint64))
 
 
 def test_task_seeds_follow_the_documented_derivation():
@@ -119,17 +116,50 @@ def test_task_seeds_follow_the_documented_derivation():
     assert len(tasks) == 3 * 2 * 4 and len({t.task_id for t in tasks}) == len(tasks)
     for t in tasks[::5]:
         coords = t.coordinates()
-        cell = {k: v for k, v in coords.items() if k != "seed_index"}
-        env = {"env": t.env, "env_kwargs": t.env_kwargs}
-        assert t.env_seed == _independent_seed(7, 0, env, t.seed_index)
-        assert t.policy_seed == _independent_seed(7, 1, cell, t.seed_index)
+        assert (t.env_seed, t.policy_seed) == _independent_seeds(7, t.seed_index)
         assert task_seeds(7, coords) == (t.env_seed, t.policy_seed)
         tid = hashlib.sha256(json.dumps(coords, sort_keys=True, separators=(",", ":"))
                              .encode()).hexdigest()[:16]
         assert t.task_id == tid
 
 
-def test_seeds_depend_on_coordinates_only():
+def test_one_seed_gives_the_same_numbers_through_run_many_run_and_sweep(tmp_path):
+    """Issue 13 part 1: one derivation, so a sweep cell, ``run_many`` and ``banditlab run``
+    agree bit for bit for the same seed."""
+    from banditlab import UCB, run_many
+    from banditlab.cli import main
+
+    grid = small_grid(horizon=[120], policies=[{"name": "UCB"}], n_seeds=5, seed=31)
+    sweep(grid, store=tmp_path / "store", executor="serial", progress=False)
+    cell = load_store(tmp_path / "store")
+    ref = run_many(UCB(3), BernoulliBandit([0.2, 0.5, 0.7], horizon=120), n_runs=5, seed=31,
+                   checkpoints=10, progress=False)
+    for i in range(5):
+        rows = cell[cell["seed_index"] == i].sort_values("t")
+        assert list(rows["t"]) == list(ref.checkpoints)
+        assert np.array_equal(rows["regret"].to_numpy(), ref.regret[i])
+    config = tmp_path / "exp.toml"
+    config.write_text("[experiment]\nhorizon = 120\nn_runs = 5\nseed = 31\ncheckpoints = 10\n"
+                      "[[env]]\nid = \"banditlab/BernoulliBandit-v0\"\nmeans = [0.2, 0.5, 0.7]\n"
+                      "[[policy]]\nname = \"UCB\"\n")
+    assert main(["run", str(config), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    from banditlab import load_results
+    res = load_results(next((tmp_path / "out" / "runs").glob("*/*")))
+    assert np.array_equal(res.regret, ref.regret)
+    assert np.array_equal(res.checkpoints, ref.checkpoints)
+
+
+def test_a_store_of_the_old_seed_derivation_is_refused(tmp_path):
+    sweep(small_grid(), store=tmp_path, executor="serial", progress=False)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["format"] = 1
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ConfigError, match=r"store of format 1, whose seeds were derived per "
+                                          r"task coordinates.*start a new store"):
+        sweep(small_grid(), store=tmp_path, executor="serial", progress=False)
+
+
+def test_seeds_depend_on_the_seed_index_only():
     tasks = {t.task_id: t for t in expand_grid(small_grid())}
     # reordering the grid, or adding cells, changes no task's id or seeds
     g = small_grid(policies=[{"name": "ThompsonSampling"},
@@ -138,12 +168,13 @@ def test_seeds_depend_on_coordinates_only():
     other = {t.task_id: t for t in expand_grid(g)}
     assert set(tasks) < set(other)
     assert all(other[k] == v for k, v in tasks.items())
-    # common random numbers: the env stream depends on the env and seed index only
-    env_seeds = {}
+    # common random numbers: every cell gets run i's seeds for seed index i
+    by_index: dict[int, set] = {}
     for t in tasks.values():
-        env_seeds.setdefault(t.seed_index, set()).add(t.env_seed)
-    assert all(len(s) == 1 for s in env_seeds.values())
-    assert len({t.policy_seed for t in tasks.values()}) == len(tasks)
+        by_index.setdefault(t.seed_index, set()).add((t.env_seed, t.policy_seed))
+    assert all(len(s) == 1 for s in by_index.values()) and len(by_index) == 4
+    assert len({t.env_seed for t in tasks.values()} | {t.policy_seed for t in tasks.values()}
+               ) == 8                                   # 4 indices x 2 independent streams
     # another root gives other seeds
     assert expand_grid(small_grid(seed=8))[0].env_seed != expand_grid(small_grid())[0].env_seed
 
