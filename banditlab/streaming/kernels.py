@@ -57,10 +57,18 @@ class NaiveParams(NamedTuple):
 
 
 class GameOfArmsParams(NamedTuple):
-    """Game of Arms: accuracy and whether a new king is re-estimated with the true gap (Q1)."""
+    """Game of Arms: accuracy and whether a new king is re-estimated with the true gap (Q1).
+
+    ``budget_scale`` is a test-only hook, not a constructor argument: it multiplies the
+    challenger budget (initial ``1.2/eps^2``, ``1/eps^2`` added per arrival) and nothing else.
+    The faithful default 1.0 leaves every run bit-identical; ``tests/test_theory_mutations.py``
+    sets it with ``params._replace(budget_scale=10.0)`` to check that the theory checks catch a
+    budget 10 times too large.
+    """
 
     eps: float
     oracle_gap: int
+    budget_scale: float = 1.0
 
 
 class LevelParams(NamedTuple):
@@ -131,7 +139,8 @@ def explore_game_of_arms(params, env, st, env_rng, rng):
     inv = 1.0 / (eps * eps)
     full_cap = 10.0 * k * inv
     b0 = 1.2 * inv
-    b_inc = inv
+    bud0 = b0 * params.budget_scale       # the budget's constants (x 1.0 unless mutated)
+    b_inc = inv * params.budget_scale
     lnk = math.log(k) if k > 1 else 0.0
     n_lev = 1
     if lnk > 1.0:
@@ -140,7 +149,7 @@ def explore_game_of_arms(params, env, st, env_rng, rng):
     p_frac = 1.0 if lnk <= 1.5 else 1.5 / lnk
     king = 0
     frac = 0
-    budget = b0
+    budget = bud0
     king_est = eps / 2.0
     full = 0
     frac_est = stream_pull(env, st, 0, _batch(n_frac, stream_remaining(env, st)), env_rng)
@@ -166,7 +175,7 @@ def explore_game_of_arms(params, env, st, env_rng, rng):
                     old = king
                     king = c
                     king_est = x
-                    budget = b0
+                    budget = bud0
                     if old != frac:
                         stream_discard(env, st, old)
                     outcome = 1
@@ -182,7 +191,7 @@ def explore_game_of_arms(params, env, st, env_rng, rng):
                 old = king
                 king = c
                 king_est = y
-                budget = b0
+                budget = bud0
                 if old != frac:
                     stream_discard(env, st, old)
         if stream_remaining(env, st) > 0 and rng.random() < p_frac:
