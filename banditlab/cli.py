@@ -11,7 +11,7 @@ Usage::
     banditlab sweep status DIR
     banditlab plot DIR [--by COORD ...] [--log]
 
-``run`` crosses every ``[[policy]]`` with every ``[[env]]`` of the file (schema:
+``run`` crosses every ``[[policies]]`` with every ``[[envs]]`` of the file (schema:
 :mod:`banditlab.config`) and writes under ``DIR`` (default ``results/<experiment name>``):
 
 * ``config.toml``: a copy of the configuration;
@@ -316,13 +316,13 @@ def _cmd_list(args: argparse.Namespace) -> int:
         for a, b in rows:
             print(f"  {a.ljust(width)}  {b}")
 
-    section("Environments ([[env]] id = ...):",
+    section("Environments ([[envs]] id = ...):",
             [(i, d) for i, (_, d, _) in ENV_REGISTRY.items()])
     print()
-    section("Other environments (gymnasium.make(id, ...); not for [[env]]):",
+    section("Other environments (gymnasium.make(id, ...); not for [[envs]]):",
             [(i, d) for i, (_, d, _) in OTHER_ENVS.items()])
     print()
-    print("Algorithms, by protocol (* marks [[policy]] names of experiment files):")
+    print("Algorithms, by protocol (* marks [[policies]] names of experiment files):")
     for protocol, members in by_protocol().items():
         print()
         section(f"{protocol.name}: {protocol.description}",
@@ -404,7 +404,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{run,list,reproduce,sweep,plot}")
 
     p_run = sub.add_parser("run", help="run the policies x envs of a TOML file",
-                           description="Run every [[policy]] on every [[env]] of CONFIG "
+                           description="Run every [[policies]] on every [[envs]] of CONFIG "
                            "(schema: python -c 'import banditlab.config; "
                            "help(banditlab.config)').")
     p_run.add_argument("config", help="experiment file (.toml)")
@@ -412,13 +412,13 @@ def _parser() -> argparse.ArgumentParser:
     p_run.add_argument("--n-jobs", type=n_jobs_arg, default=None,
                        help="worker processes per pair: -1 all cores (default: automatic)")
     p_run.add_argument("--engine", choices=ENGINES, default=None,
-                       help="override experiment.engine")
+                       help="override the file's engine")
     p_run.add_argument("--seed", type=non_negative_int, default=None,
-                       help="override experiment.seed")
+                       help="override the file's seed")
     p_run.add_argument("--no-progress", action="store_true", help="no progress output")
     p_run.add_argument("--no-check-rewards", action="store_true",
                        help="run policies on envs whose rewards break their reward model "
-                            "(overrides experiment.check_rewards)")
+                            "(overrides the file's check_rewards)")
     p_run.set_defaults(func=_cmd_run)
 
     p_list = sub.add_parser("list", help="list environments, policies and reproductions")

@@ -1,43 +1,49 @@
-"""Experiment configuration files (TOML) for ``banditlab run``: parsing and validation.
+"""Experiment files (TOML): one schema for ``banditlab run`` and ``banditlab sweep``.
 
-A configuration crosses a list of policies with a list of environments. Every
-``(policy, env)`` pair is run ``n_runs`` times for ``horizon`` rounds.
+An experiment file crosses a list of policies with a list of environments. ``banditlab run``
+runs every ``(policy, env)`` pair ``n_seeds`` times for ``horizon`` rounds and writes
+``Results`` folders, a summary and a plot; ``banditlab sweep FILE --store DIR`` runs the same
+file into a resumable store, and also accepts grid axes with several values (a run is a sweep
+whose axes all have one value; :mod:`banditlab.sweep`). This docstring is the reference for the
+schema.
 
 Schema
 ------
 ::
 
-    [experiment]                 # required
     name = "quickstart"          # optional; default: the file name without .toml
-    horizon = 10000              # required, int >= 1: rounds per run
-    n_runs = 20                  # optional, int >= 1 (default 10): independent runs per pair
+    horizon = 10000              # required, int >= 1: rounds per run (sweep: or a list)
+    n_seeds = 20                 # optional, int >= 1 (default 10): runs per pair (seed indices)
     seed = 0                     # optional, int >= 0; absent: fresh entropy, printed and recorded
     checkpoints = 200            # optional: int (evenly spaced), "log", or a list of rounds;
-                                 #   absent: 200 evenly spaced plus ~100 log-spaced rounds
+                                 #   absent: run records 200 evenly spaced plus ~100 log-spaced
+                                 #   rounds, a sweep 100 evenly spaced ones
     engine = "auto"              # optional: "auto" (default), "kernel" or "python"
     check_rewards = true         # optional (default true): refuse a policy whose reward model
                                  #   the env breaks (see banditlab.reward_models)
 
-    [[env]]                      # one table per environment (at least one)
+    [[envs]]                     # one table per environment (at least one)
     id = "banditlab/BernoulliBandit-v0"   # a registered id (``banditlab list``)
     label = "easy"               # optional: name in tables and plots
-    means = { linspace = [0.1, 0.9, 10] } # constructor arguments, inline ...
+    kwargs = { means = { linspace = [0.1, 0.9, 10] } }   # constructor arguments
+    grid = { }                   # sweep axes: { name = [value, ...] }; run: one value each
 
-    [[env]]
-    id = "banditlab/BernoulliBandit-v0"
-    [env.kwargs]                 # ... or in a ``kwargs`` table (not both for one argument)
-    means = [0.5, 0.45, 0.45]
-
-    [[policy]]                   # one table per policy (at least one)
-    name = "UCB"                 # a registered name (``banditlab list``)
+    [[policies]]                 # one table per policy (at least one)
+    name = "UCB"                 # a registered name (``banditlab list``) or "module:Class"
     label = "UCB a=1"            # optional
-    alpha = 1.0                  # constructor arguments, inline or in [policy.kwargs]
+    params = { alpha = 1.0 }     # constructor arguments
+    grid = { }                   # as for envs
+
+Files of the earlier ``banditlab run`` dialect are refused with an error naming the new key:
+``[experiment]`` (its keys now sit at the top level), ``n_runs`` (now ``n_seeds``), ``[[env]]``
+and ``[[policy]]`` (now ``[[envs]]`` and ``[[policies]]``), and constructor arguments written
+inline in those tables (now in ``kwargs`` / ``params``).
 
 Filled in automatically, unless given:
 
 * a policy's ``n_arms`` from each env (giving it is an error: it is a property of the env);
 * a policy's ``horizon`` or ``budget`` argument (EXP3, best-arm identification) and an env's
-  ``horizon`` argument from ``experiment.horizon``;
+  ``horizon`` argument from ``horizon``;
 * a contextual policy's ``n_features`` from the env's observation shape.
 
 Any number array can be written ``{ linspace = [start, stop, num] }`` (``numpy.linspace``,
@@ -47,21 +53,23 @@ Limits
 ------
 The work a file asks for is estimated before anything is built or run, and a file beyond
 :mod:`banditlab.limits` is refused with the estimate in the message: at most ``MAX_CELLS``
-(policy, env) pairs, ``MAX_STEPS`` rounds in all (pairs x ``n_runs`` x ``horizon``), results
-(``n_runs`` x (checkpoints + arms) per pair, 8 bytes each) within half the memory available
+(policy, env) pairs, ``MAX_STEPS`` rounds in all (pairs x ``n_seeds`` x ``horizon``), results
+(``n_seeds`` x (checkpoints + arms) per pair, 8 bytes each) within half the memory available
 now, at most ``MAX_CHECKPOINTS`` evenly spaced checkpoints and values nested at most
 ``MAX_DEPTH`` levels.
 
 Every error is a :class:`~banditlab.errors.ConfigError` whose message starts with the TOML path
 of the offending field, with tables indexed from 0 in file order, e.g.
-``policy[1].alpha: UCB: 'alpha' must be a float in (0, inf); got -1.``
+``policies[1].params.alpha: UCB: 'alpha' must be a float in (0, inf); got -1.``
 
 Seeding
 -------
 All ``(policy, env)`` pairs use the same root seed. Each run ``i`` of a pair then derives its
-env and policy seeds from that root (:func:`banditlab.runner.run_many`), so every policy on an
-env sees the same reward noise (common random numbers), and the results do not depend on the
-number of processes.
+env and policy seeds from that root (:mod:`banditlab._seeding`, the one derivation of
+:func:`banditlab.run_many` and sweeps), so every policy on an env sees the same reward noise
+(common random numbers), the results do not depend on the number of processes, and the same
+file and seed give the same numbers through ``banditlab run``, ``banditlab sweep`` and the
+Python API.
 """
 
 from __future__ import annotations
@@ -99,29 +107,41 @@ from banditlab.reward_models import RewardModelError, check_reward_models
 from banditlab.runner import ENGINES, _check_pair, make_checkpoints, resolve_engine
 
 __all__ = [
+    "DEFAULT_SEEDS",
     "EXPERIMENT_KEYS",
     "EnvEntry",
     "ExperimentConfig",
     "Job",
     "PolicyEntry",
     "default_checkpoints",
+    "expand_arrays",
+    "fill_policy_args",
     "load_config",
+    "old_dialect_error",
     "parse_config",
 ]
 
-#: keys of the ``[experiment]`` table
-EXPERIMENT_KEYS = ("name", "horizon", "n_runs", "seed", "checkpoints", "engine",
+#: top-level keys of an experiment file besides ``[[envs]]`` and ``[[policies]]``
+EXPERIMENT_KEYS = ("name", "horizon", "n_seeds", "seed", "checkpoints", "engine",
                    "check_rewards")
-_TOP_KEYS = ("experiment", "env", "policy")
-_RESERVED = ("label", "kwargs")   # keys of [[env]] / [[policy]] that are not constructor args
-_DEFAULT_RUNS = 10
+_TOP_KEYS = (*EXPERIMENT_KEYS, "envs", "policies")
+#: keys of one [[envs]] / [[policies]] table: (head, table of constructor arguments)
+_ENTRY = {"envs": ("id", "kwargs"), "policies": ("name", "params")}
+#: runs per pair when ``n_seeds`` is omitted (``banditlab run`` and sweeps)
+DEFAULT_SEEDS = 10
+#: keys of the earlier ``banditlab run`` dialect, and what replaces each
+OLD_KEYS = {"experiment": "the [experiment] table is gone: write its keys at the top level "
+                          "(horizon = ..., n_seeds = ..., seed = ...)",
+            "n_runs": "renamed n_seeds",
+            "env": "renamed [[envs]] (constructor arguments in kwargs = { ... })",
+            "policy": "renamed [[policies]] (constructor arguments in params = { ... })"}
 #: constructor arguments of a policy filled from the experiment horizon
 _HORIZON_ARGS = ("horizon", "budget")
 
 
 @dataclass(frozen=True)
 class EnvEntry:
-    """One ``[[env]]`` table, validated, with its constructed environment."""
+    """One ``[[envs]]`` table, validated, with its constructed environment."""
 
     index: int
     id: str
@@ -132,7 +152,8 @@ class EnvEntry:
 
 @dataclass(frozen=True)
 class PolicyEntry:
-    """One ``[[policy]]`` table, validated (``kwargs`` as given, without filled arguments)."""
+    """One ``[[policies]]`` table, validated (``kwargs``: its ``params`` and one-valued ``grid``
+    axes as given, without filled arguments)."""
 
     index: int
     name: str
@@ -221,7 +242,7 @@ def _signature_args(cls: type) -> tuple[list[str], list[str]]:
     return names, required
 
 
-def _expand_arrays(value: Any, path: str) -> Any:
+def expand_arrays(value: Any, path: str) -> Any:
     """Replace ``{ linspace = [start, stop, num] }`` by the list it denotes (recursively)."""
     if isinstance(value, dict):
         if set(value) != {"linspace"}:
@@ -239,7 +260,7 @@ def _expand_arrays(value: Any, path: str) -> Any:
                               f"(banditlab.limits.MAX_LINSPACE); got {_short(spec)}.")
         return np.linspace(float(spec[0]), float(spec[1]), int(spec[2])).tolist()
     if isinstance(value, list):
-        return [_expand_arrays(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [expand_arrays(v, f"{path}[{i}]") for i, v in enumerate(value)]
     return value
 
 
@@ -247,9 +268,11 @@ def _short(value: Any) -> str:
     return limits.clip(repr(value), 80)
 
 
-def _split_entry(entry: Any, path: str, head: str, allowed_heads: dict[str, Any]
+def _split_entry(entry: Any, path: str, section: str, allowed_heads: dict[str, Any]
                  ) -> tuple[str, str | None, dict[str, Any]]:
-    """Read ``head`` (``id``/``name``), optional ``label`` and the constructor kwargs."""
+    """Read the head (``id``/``name``), optional ``label`` and the constructor arguments: the
+    ``kwargs``/``params`` table plus ``grid`` axes, which must have one value each here."""
+    head, table_key = _ENTRY[section]
     if not isinstance(entry, dict):
         raise ConfigError(f"{path}: must be a table; got {_type_name(entry)}.")
     if head not in entry:
@@ -258,29 +281,42 @@ def _split_entry(entry: Any, path: str, head: str, allowed_heads: dict[str, Any]
     if not isinstance(key, str) or key not in allowed_heads:
         raise ConfigError(f"{path}.{head}: must be one of {_options(allowed_heads)}; "
                           f"got {_type_name(key) if not isinstance(key, str) else repr(key)}.")
+    keys = (head, "label", table_key, "grid")
+    for k in entry:
+        if k not in keys:
+            raise ConfigError(f"{path}.{k}: unknown key; the keys of [[{section}]] are "
+                              f"{_options(keys)} (constructor arguments go in "
+                              f"{table_key} = {{ ... }}).")
     label = entry.get("label")
     if label is not None and (not isinstance(label, str) or not label.strip()):
         raise ConfigError(f"{path}.label: must be a non-empty string; got {_type_name(label)}.")
-    kwargs = {k: v for k, v in entry.items() if k not in (head, *_RESERVED)}
-    table = entry.get("kwargs", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}.kwargs: must be a table of constructor arguments; "
-                          f"got {_type_name(table)}.")
-    for k, v in table.items():
-        if k in kwargs:
-            raise ConfigError(f"{path}.kwargs.{k}: given twice (also as {path}.{k}); "
-                              "keep one.")
-        kwargs[k] = v
-    return key, label, {k: _expand_arrays(v, f"{path}.{k}") for k, v in kwargs.items()}
+    kwargs: dict[str, Any] = {}
+    for sub in (table_key, "grid"):
+        table = entry.get(sub, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}.{sub}: must be a table of constructor arguments; "
+                              f"got {_type_name(table)}.")
+        for k, v in table.items():
+            where = f"{path}.{sub}.{k}"
+            if k in kwargs:
+                raise ConfigError(f"{where}: given twice (also in {path}.{table_key}); "
+                                  "keep one.")
+            if sub == "grid":
+                v = expand_arrays(v, where)
+                if not isinstance(v, list) or len(v) != 1:
+                    raise ConfigError(f"{where}: banditlab run takes one value per axis; got "
+                                      f"{_short(v)} (a grid: run the file with banditlab "
+                                      "sweep).")
+                v = v[0]
+            kwargs[k] = expand_arrays(v, where)
+    return key, label, kwargs
 
 
-def _check_keys(kwargs: dict[str, Any], allowed: list[str], path: str, owner: str,
-                head: str) -> None:
+def _check_keys(kwargs: dict[str, Any], allowed: list[str], path: str, owner: str) -> None:
     for k in kwargs:
         if k not in allowed:
-            keys = [head, *_RESERVED, *allowed]
-            raise ConfigError(f"{path}.{k}: unknown key for {owner}; allowed keys: "
-                              f"{_options(keys)}.")
+            raise ConfigError(f"{path}.{k}: not an argument of {owner}; its arguments: "
+                              f"{_options(allowed)}.")
 
 
 def _unique_labels(bases: list[str], explicit: list[bool], section: str) -> list[str]:
@@ -300,48 +336,55 @@ def _unique_labels(bases: list[str], explicit: list[bool], section: str) -> list
 
 
 # -- sections -----------------------------------------------------------------------------------
+def old_dialect_error(data: Any) -> ConfigError | None:
+    """The error for a key of the earlier ``banditlab run`` dialect (naming the new key), or
+    None; shared by ``banditlab run`` and sweeps."""
+    if not isinstance(data, dict):
+        return None
+    for key, new in OLD_KEYS.items():
+        if key in data:
+            return ConfigError(f"{key}: {new} (the experiment file schema: "
+                               "help('banditlab.config')).")
+    return None
+
+
 def _parse_experiment(data: dict[str, Any], source: str) -> dict[str, Any]:
-    if "experiment" not in data:
-        raise ConfigError("experiment: missing; add an [experiment] table with at least "
-                          "horizon = <int >= 1>.")
-    exp = data["experiment"]
-    if not isinstance(exp, dict):
-        raise ConfigError(f"experiment: must be a table ([experiment]); got {_type_name(exp)}.")
-    for k in exp:
-        if k not in EXPERIMENT_KEYS:
-            raise ConfigError(f"experiment.{k}: unknown key; allowed keys: "
-                              f"{_options(EXPERIMENT_KEYS)}.")
-    if "horizon" not in exp:
-        raise ConfigError(f"experiment.horizon: missing; must be an int in [1, {MAX_HORIZON}].")
-    out: dict[str, Any] = {}
-    for key, rule, default in (("horizon", Integer(1, MAX_HORIZON), None),
-                               ("n_runs", Integer(1, MAX_RUNS), _DEFAULT_RUNS),
+    if "horizon" not in data:
+        raise ConfigError(f"horizon: missing; must be an int in [1, {MAX_HORIZON}].")
+    horizon = data["horizon"]
+    if isinstance(horizon, list):
+        if len(horizon) != 1:
+            raise ConfigError(f"horizon: banditlab run takes one horizon; got {len(horizon)} "
+                              "values (a grid axis: run the file with banditlab sweep).")
+        horizon = horizon[0]
+    out: dict[str, Any] = {"horizon": _check(Integer(1, MAX_HORIZON), horizon, "horizon")}
+    for key, rule, default in (("n_seeds", Integer(1, MAX_RUNS), DEFAULT_SEEDS),
                                ("seed", Integer(0, None), None),
                                ("engine", Options(ENGINES), "auto"),
                                ("check_rewards", Boolean(), True)):
-        out[key] = _check(rule, exp[key], f"experiment.{key}") if key in exp else default
-    name = exp.get("name", Path(source).stem)
+        out[key] = _check(rule, data[key], key) if key in data else default
+    name = data.get("name", Path(source).stem)
     if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"experiment.name: must be a non-empty string; got {_type_name(name)}.")
+        raise ConfigError(f"name: must be a non-empty string; got {_type_name(name)}.")
     out["name"] = name
-    if "checkpoints" in exp:
-        ck = exp["checkpoints"]
+    if "checkpoints" in data:
+        ck = data["checkpoints"]
         if (isinstance(ck, int) and not isinstance(ck, bool)
                 and min(ck, out["horizon"]) > limits.MAX_CHECKPOINTS):
-            raise ConfigError(f"experiment.checkpoints: must be at most "
+            raise ConfigError(f"checkpoints: must be at most "
                               f"{limits.MAX_CHECKPOINTS} evenly spaced rounds "
                               f"(banditlab.limits.MAX_CHECKPOINTS); got {ck}.")
         try:
-            out["checkpoints"] = make_checkpoints(out["horizon"], exp["checkpoints"],
-                                                  owner="experiment")
+            out["checkpoints"] = make_checkpoints(out["horizon"], ck, owner="checkpoints")
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"experiment.checkpoints: {exc}") from None
+            raise ConfigError(str(exc)) from None
     else:
         out["checkpoints"] = default_checkpoints(out["horizon"])
     return out
 
 
-def _tables(data: dict[str, Any], section: str, head: str, names: Any) -> list[Any]:
+def _tables(data: dict[str, Any], section: str, names: Any) -> list[Any]:
+    head = _ENTRY[section][0]
     if section not in data:
         raise ConfigError(f"{section}: missing; add at least one [[{section}]] table with "
                           f"{head} = one of {_options(names)}.")
@@ -356,41 +399,41 @@ def _tables(data: dict[str, Any], section: str, head: str, names: Any) -> list[A
 
 
 def _parse_envs(data: dict[str, Any], horizon: int) -> list[EnvEntry]:
-    entries = _tables(data, "env", "id", ENV_REGISTRY)
+    entries = _tables(data, "envs", ENV_REGISTRY)
     parsed = []
     for j, entry in enumerate(entries):
-        path = f"env[{j}]"
-        env_id, label, kwargs = _split_entry(entry, path, "id", ENV_REGISTRY)
+        path = f"envs[{j}]"
+        env_id, label, kwargs = _split_entry(entry, path, "envs", ENV_REGISTRY)
         cls, description, _ = ENV_REGISTRY[env_id]
         allowed, required = _signature_args(cls)
-        _check_keys(kwargs, allowed, path, env_id, "id")
+        _check_keys(kwargs, allowed, f"{path}.kwargs", env_id)
         given = dict(kwargs)
         if "horizon" in allowed and "horizon" not in kwargs:
             kwargs["horizon"] = horizon
         for name in required:
             if name not in kwargs:
-                raise ConfigError(f"{path}.{name}: missing; required by {env_id} "
+                raise ConfigError(f"{path}.kwargs.{name}: missing; required by {env_id} "
                                   f"({description}).")
         try:
             env = cls(**kwargs)
         except (TypeError, ValueError) as exc:
-            raise _reraise(exc, path, given) from None
+            raise _reraise(exc, f"{path}.kwargs", given) from None
         env_h = getattr(env, "horizon", None)
         if env_h is not None and env_h < horizon:
-            field = f"{path}.horizon" if "horizon" in allowed else path
+            field = f"{path}.kwargs.horizon" if "horizon" in allowed else path
             raise ConfigError(f"{field}: the env has horizon {env_h}, shorter than "
-                              f"experiment.horizon = {horizon}; they must agree.")
+                              f"horizon = {horizon}; they must agree.")
         parsed.append((j, env_id, label, given, env, cls.__name__))
     labels = _unique_labels([lab or cname for _, _, lab, _, _, cname in parsed],
-                            [lab is not None for _, _, lab, _, _, _ in parsed], "env")
+                            [lab is not None for _, _, lab, _, _, _ in parsed], "envs")
     return [EnvEntry(j, env_id, labels[j], given, env) for j, env_id, _, given, env, _ in parsed]
 
 
 def _parse_policies(data: dict[str, Any]) -> list[tuple[PolicyEntry, type[Policy]]]:
-    entries = _tables(data, "policy", "name", REGISTRY)
+    entries = _tables(data, "policies", REGISTRY)
     parsed = []
     for i, entry in enumerate(entries):
-        path = f"policy[{i}]"
+        path = f"policies[{i}]"
         given = entry.get("name") if isinstance(entry, dict) else None
         if isinstance(given, str) and ":" in given and given not in POLICY_NAMES:
             try:
@@ -398,12 +441,13 @@ def _parse_policies(data: dict[str, Any]) -> list[tuple[PolicyEntry, type[Policy
             except Exception as err:  # the reason goes into the one-line config error
                 raise ConfigError(f"{path}.name: the import path {given!r} does not name a "
                                   f"policy ({type(err).__name__}: {err}).") from None
-        name, label, kwargs = _split_entry(entry, path, "name", POLICY_NAMES)
+        name, label, kwargs = _split_entry(entry, path, "policies", POLICY_NAMES)
         cls = POLICY_NAMES[name]
         allowed, _ = _signature_args(cls)
         if "n_arms" in kwargs:
-            raise ConfigError(f"{path}.n_arms: set from each env's number of arms; remove it.")
-        _check_keys(kwargs, [a for a in allowed if a != "n_arms"], path, name, "name")
+            raise ConfigError(f"{path}.params.n_arms: set from each env's number of arms; "
+                              "remove it.")
+        _check_keys(kwargs, [a for a in allowed if a != "n_arms"], f"{path}.params", name)
         parsed.append((i, name, label, kwargs, cls))
 
     def default(name: str, kwargs: dict[str, Any]) -> str:
@@ -412,76 +456,87 @@ def _parse_policies(data: dict[str, Any]) -> list[tuple[PolicyEntry, type[Policy
         return f"{name}(" + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ")"
 
     labels = _unique_labels([lab or default(name, kw) for _, name, lab, kw, _ in parsed],
-                            [lab is not None for _, _, lab, _, _ in parsed], "policy")
+                            [lab is not None for _, _, lab, _, _ in parsed], "policies")
     return [(PolicyEntry(i, name, labels[i], kw), cls) for i, name, _, kw, cls in parsed]
+
+
+def fill_policy_args(cls: type[Policy], params: dict[str, Any], env: Any, horizon: int
+                     ) -> dict[str, Any]:
+    """A policy's constructor arguments for ``env`` (``banditlab run`` and sweeps): ``params``
+    plus its ``horizon``/``budget`` argument from ``horizon`` and, for a contextual policy, its
+    ``n_features`` from the env's observations, where ``params`` does not give them."""
+    allowed, _ = _signature_args(cls)
+    kwargs = dict(params)
+    for name in _HORIZON_ARGS:
+        if name in allowed and name not in kwargs:
+            kwargs[name] = int(horizon)
+    shape = getattr(getattr(env, "observation_space", None), "shape", None)
+    if (cls.protocol is CONTEXTUAL and "n_features" in allowed and "n_features" not in kwargs
+            and shape is not None and len(shape) == 2):
+        kwargs["n_features"] = int(shape[1])
+    return kwargs
 
 
 def _make_policy(cls: type[Policy], entry: PolicyEntry, env_entry: EnvEntry,
                  horizon: int) -> Policy:
-    path = f"policy[{entry.index}]"
+    path = f"policies[{entry.index}]"
     env = env_entry.env
-    allowed, required = _signature_args(cls)
-    kwargs = dict(entry.kwargs)
-    for name in _HORIZON_ARGS:
-        if name in allowed and name not in kwargs:
-            kwargs[name] = horizon
+    _, required = _signature_args(cls)
+    kwargs = fill_policy_args(cls, entry.kwargs, env, horizon)
     if cls.protocol is CONTEXTUAL:
         family = getattr(env, "family", None)
         if family != "linear":
             linear = [i for i, (c, _, _) in ENV_REGISTRY.items() if c.family == "linear"]
             raise ConfigError(f"{path}: {entry.name} is a contextual policy and cannot run on "
-                              f"env[{env_entry.index}] ({env_entry.id}); it needs a linear env: "
+                              f"envs[{env_entry.index}] ({env_entry.id}); it needs a linear env: "
                               f"{_options(linear)}.")
-        if "n_features" in allowed and "n_features" not in kwargs:
-            kwargs["n_features"] = int(env.observation_space.shape[1])
     for name in required:
         if name not in kwargs and name != "n_arms":
-            raise ConfigError(f"{path}.{name}: missing; required by {entry.name}.")
+            raise ConfigError(f"{path}.params.{name}: missing; required by {entry.name}.")
     try:
         return cls(env.n_arms, **kwargs)
     except (TypeError, ValueError) as exc:
         m = _FIELD.match(str(exc))
         if m and m.group(1) in entry.kwargs:
-            raise ConfigError(f"{path}.{m.group(1)}: {exc}") from None
-        raise ConfigError(f"{path} on env[{env_entry.index}] ({env_entry.label}): "
+            raise ConfigError(f"{path}.params.{m.group(1)}: {exc}") from None
+        raise ConfigError(f"{path} on envs[{env_entry.index}] ({env_entry.label}): "
                           f"{exc}") from None
 
 
 # -- the work a file asks for (banditlab.limits) -------------------------------------------------
 def _check_size(data: dict[str, Any], exp: dict[str, Any]) -> None:
     """Refuse too many pairs or rounds, from the table counts alone (nothing built yet)."""
-    n_env = len(_tables(data, "env", "id", ENV_REGISTRY))
-    n_pol = len(_tables(data, "policy", "name", REGISTRY))
+    n_env = len(_tables(data, "envs", ENV_REGISTRY))
+    n_pol = len(_tables(data, "policies", REGISTRY))
     pairs = n_env * n_pol
     if pairs > limits.MAX_CELLS:
-        raise ConfigError(f"policy: the file asks for {limits.count(pairs)} (policy, env) pairs "
-                          f"({n_pol} [[policy]] x {n_env} [[env]]), more than "
+        raise ConfigError(f"policies: the file asks for {limits.count(pairs)} (policy, env) "
+                          f"pairs ({n_pol} [[policies]] x {n_env} [[envs]]), more than "
                           f"{limits.count(limits.MAX_CELLS)} (banditlab.limits.MAX_CELLS); "
                           "split it into several files.")
-    steps = pairs * exp["n_runs"] * exp["horizon"]
+    steps = pairs * exp["n_seeds"] * exp["horizon"]
     if steps > limits.MAX_STEPS:
-        raise ConfigError(f"experiment: the file asks for {limits.count(steps)} rounds "
-                          f"({pairs} pairs x n_runs={exp['n_runs']} x "
+        raise ConfigError(f"horizon: the file asks for {limits.count(steps)} rounds "
+                          f"({pairs} pairs x n_seeds={exp['n_seeds']} x "
                           f"horizon={exp['horizon']}), more than {limits.MAX_STEPS:.3g} "
-                          "(banditlab.limits.MAX_STEPS); lower experiment.horizon or "
-                          "experiment.n_runs.")
+                          "(banditlab.limits.MAX_STEPS); lower horizon or n_seeds.")
 
 
 def _check_memory(envs: list[EnvEntry], n_policies: int, exp: dict[str, Any]) -> None:
     """Refuse results (every run of every pair, held at once) beyond the memory available."""
     n_ck = int(np.asarray(exp["checkpoints"]).size)
     arms = [int(getattr(e.env.action_space, "n", 0)) for e in envs]
-    need = 8.0 * n_policies * exp["n_runs"] * sum(n_ck + a + 2 for a in arms)
+    need = 8.0 * n_policies * exp["n_seeds"] * sum(n_ck + a + 2 for a in arms)
     if need <= 2**26:           # 64 MiB: not worth reading /proc/meminfo
         return
     avail = available_memory()
     if need > MEMORY_FRACTION * avail:
-        raise ConfigError(f"experiment: the results need about {limits.gib(need)} of memory "
-                          f"({n_policies * len(envs)} pairs x n_runs={exp['n_runs']} x "
+        raise ConfigError(f"n_seeds: the results need about {limits.gib(need)} of memory "
+                          f"({n_policies * len(envs)} pairs x n_seeds={exp['n_seeds']} x "
                           f"({n_ck} checkpoints + up to {max(arms)} arms) x 8 bytes), more "
                           f"than the {limits.gib(MEMORY_FRACTION * avail)} allowed (half of "
-                          f"the {limits.gib(avail)} available now); lower experiment.n_runs "
-                          "or experiment.checkpoints.")
+                          f"the {limits.gib(avail)} available now); lower n_seeds or "
+                          "checkpoints.")
 
 
 # -- entry points -------------------------------------------------------------------------------
@@ -496,11 +551,11 @@ def parse_config(data: dict[str, Any], *, source: str = "config", engine: str | 
     source : str
         File name, used for the default experiment name.
     engine : {'auto', 'kernel', 'python'}, optional
-        Overrides ``experiment.engine`` (the ``--engine`` option).
+        Overrides ``engine`` (the ``--engine`` option).
     seed : int, optional
-        Overrides ``experiment.seed`` (the ``--seed`` option).
+        Overrides ``seed`` (the ``--seed`` option).
     check_rewards : bool, optional
-        Overrides ``experiment.check_rewards`` (``False``: the ``--no-check-rewards`` option).
+        Overrides ``check_rewards`` (``False``: the ``--no-check-rewards`` option).
 
     Returns
     -------
@@ -513,10 +568,13 @@ def parse_config(data: dict[str, Any], *, source: str = "config", engine: str | 
     """
     if not isinstance(data, dict):
         raise ConfigError(f"config: must be a table (a TOML document); got {_type_name(data)}.")
+    old = old_dialect_error(data)
+    if old is not None:
+        raise old
     for k in data:
         if k not in _TOP_KEYS:
-            raise ConfigError(f"{k}: unknown top-level key; allowed: [experiment], [[env]], "
-                              "[[policy]].")
+            raise ConfigError(f"{k}: unknown top-level key; allowed: {_options(EXPERIMENT_KEYS)}, "
+                              "[[envs]], [[policies]].")
     deep = limits.too_deep(data, limits.MAX_DEPTH)
     if deep is not None:
         raise ConfigError(f"{limits.format_path(deep)}: arrays and tables nested more than "
@@ -531,10 +589,10 @@ def parse_config(data: dict[str, Any], *, source: str = "config", engine: str | 
         exp["check_rewards"] = _check(Boolean(), check_rewards, "--no-check-rewards")
     _check_size(data, exp)
     envs = _parse_envs(data, exp["horizon"])
-    _check_memory(envs, len(data["policy"]), exp)
+    _check_memory(envs, len(data["policies"]), exp)
     policies = _parse_policies(data)
     jobs = []
-    engine_path = "--engine" if engine is not None else "experiment.engine"
+    engine_path = "--engine" if engine is not None else "engine"
     for env_entry in envs:
         for entry, cls in policies:
             policy = _make_policy(cls, entry, env_entry, exp["horizon"])
@@ -542,14 +600,14 @@ def parse_config(data: dict[str, Any], *, source: str = "config", engine: str | 
                 _check_pair(policy, env_entry.env, exp["horizon"], "run_many")
             except (TypeError, ValueError) as exc:
                 msg = str(exc).removeprefix("run_many: ")
-                raise ConfigError(f"policy[{entry.index}] on env[{env_entry.index}] "
+                raise ConfigError(f"policies[{entry.index}] on envs[{env_entry.index}] "
                                   f"({env_entry.id}): {msg}") from None
             if exp["check_rewards"]:
                 try:
                     check_reward_models(
                         policy, env_entry.env,
-                        f"policy[{entry.index}] on env[{env_entry.index}] ({env_entry.id})",
-                        opt_out="Set experiment.check_rewards = false (or pass "
+                        f"policies[{entry.index}] on envs[{env_entry.index}] ({env_entry.id})",
+                        opt_out="Set check_rewards = false (or pass "
                                 "--no-check-rewards)")
                 except RewardModelError as exc:
                     raise ConfigError(str(exc)) from None
@@ -559,7 +617,7 @@ def parse_config(data: dict[str, Any], *, source: str = "config", engine: str | 
                 raise ConfigError(f"{engine_path}: {exc}") from None
             jobs.append(Job(policy, env_entry.env, entry.label, env_entry.label, entry.index,
                             env_entry.index))
-    return ExperimentConfig(name=exp["name"], horizon=exp["horizon"], n_runs=exp["n_runs"],
+    return ExperimentConfig(name=exp["name"], horizon=exp["horizon"], n_runs=exp["n_seeds"],
                             seed=exp["seed"], checkpoints=exp["checkpoints"],
                             engine=exp["engine"], envs=tuple(envs),
                             policies=tuple(e for e, _ in policies), jobs=tuple(jobs),

@@ -104,7 +104,7 @@ def too_deep(value: Any, limit: int) -> list[Any] | None:
 
 
 def format_path(path: list[Any], shown: int = 3) -> str:
-    """``['env', 0, 'means', 0]`` -> ``env[0].means[0]``; only the first ``shown`` keys,
+    """``['envs', 0, 'kwargs', 'means']`` -> ``envs[0].kwargs...``; only the first ``shown`` keys,
     then ``...``."""
     out = ""
     for key in path[:shown]:

@@ -167,5 +167,5 @@ class _PolicyNames(Mapping[str, type]):
         return len(REGISTRY)
 
 
-#: names for [[policy]] tables and sweeps: registered names or "module:Class" import paths
+#: names for [[policies]] tables: registered names or "module:Class" import paths
 POLICY_NAMES = _PolicyNames()

@@ -43,6 +43,7 @@ import contextlib
 import errno
 import hashlib
 import importlib
+import itertools
 import json
 import os
 import re
@@ -557,8 +558,28 @@ def store_status(path: str | os.PathLike[str]) -> dict[str, int]:
             "corrupt": len(scan.corrupt), "extra": sum(1 for t in scan.done if t not in ids)}
 
 
-def _coordinate_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """Add one column per policy parameter (``policy.<name>``) and env kwarg (``env.<name>``)."""
+def _grid_labels(entries: list[dict[str, Any]], head: str, fixed: str, brackets: str
+                 ) -> dict[tuple[str, str], str]:
+    """The labels that [[policies]] (or [[envs]]) entries of a grid give, by (name or id,
+    canonical arguments): the label, followed by the values of the entry's axes that vary
+    (``label(alpha=0.5)``) when it has any."""
+    out: dict[tuple[str, str], str] = {}
+    for e in entries:
+        if "label" not in e:
+            continue
+        varying = [k for k, v in e["grid"].items() if len(v) > 1]
+        for values in itertools.product(*e["grid"].values()):
+            combo = dict(zip(e["grid"], values))
+            key = json.dumps({**e[fixed], **combo}, sort_keys=True, separators=(",", ":"))
+            args = ", ".join(f"{k}={combo[k]}" for k in varying)
+            out[(e[head], key)] = (f"{e['label']}{brackets[:-1]}{args}{brackets[-1]}" if args
+                                   else e["label"])
+    return out
+
+
+def _coordinate_columns(frame: pd.DataFrame, grid: dict[str, Any]) -> pd.DataFrame:
+    """Add one column per policy parameter (``policy.<name>``) and env kwarg (``env.<name>``),
+    and ``label``: the policy's label in the grid, else ``name(params)``."""
     for source, prefix in (("policy_params", "policy."), ("env_kwargs", "env.")):
         parsed = {text: json.loads(text) for text in frame[source].unique()}
         keys = sorted({k for d in parsed.values() for k in d})
@@ -569,10 +590,12 @@ def _coordinate_columns(frame: pd.DataFrame) -> pd.DataFrame:
             mapping = {text: value(d) for text, d in parsed.items()}
             frame[prefix + key] = frame[source].map(mapping)
     labels = {}
+    given = _grid_labels(grid["policies"], "name", "params", "()")
     for (pol, params) in frame[["policy", "policy_params"]].drop_duplicates().itertuples(
             index=False):
         args = ", ".join(f"{k}={v}" for k, v in json.loads(params).items())
-        labels[(pol, params)] = f"{pol}({args})"
+        canonical = json.dumps(json.loads(params), sort_keys=True, separators=(",", ":"))
+        labels[(pol, params)] = given.get((pol, canonical), f"{pol}({args})")
     frame["label"] = [labels[k] for k in zip(frame["policy"], frame["policy_params"])]
     return frame
 
@@ -596,7 +619,7 @@ def load_store(path: str | os.PathLike[str], *, coordinates: bool = True) -> pd.
         ``task_id`` and ``t``. Corrupt shards are skipped with a :class:`BanditlabWarning`.
     """
     owner = "load_store"
-    read_manifest(path, owner=owner, name="path")
+    manifest = read_manifest(path, owner=owner, name="path")
     scan = scan_store(path, owner=owner)
     if scan.corrupt:
         warnings.warn(f"{owner}: skipped {len(scan.corrupt)} corrupt file(s) in "
@@ -612,7 +635,8 @@ def load_store(path: str | os.PathLike[str], *, coordinates: bool = True) -> pd.
         # a task run twice (two drivers on one store) is kept once
         frame = frame.drop_duplicates(subset=["task_id", "t"], keep="first")
         frame = frame.sort_values(["task_id", "t"], kind="stable").reset_index(drop=True)
-    return _coordinate_columns(frame) if coordinates and len(frame) else frame
+    return (_coordinate_columns(frame, manifest["grid"]) if coordinates and len(frame)
+            else frame)
 
 
 def load_failures(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -655,6 +679,8 @@ def plot_store(path: str | os.PathLike[str], *, by: str | list[str] | tuple[str,
         raise TypeError(f"{owner}: 'by' must be a column name or a list of column names; "
                         f"got {by!r}.")
     frame = load_store(path)
+    env_titles = _grid_labels(read_manifest(path, owner="plot_store", name="path")["grid"]["envs"],
+                              "id", "kwargs", " ()")
     if frame.empty:
         raise ValueError(f"{owner}: the store {str(path)!r} holds no finished tasks yet.")
     missing = [k for k in keys if k not in frame.columns]
@@ -671,7 +697,9 @@ def plot_store(path: str | os.PathLike[str], *, by: str | list[str] | tuple[str,
                                          ((i // ncols, i % ncols) for i in range(len(panels))),
                                          strict=True):
         panel = frame[(frame["env"] == env) & (frame["env_kwargs"] == kwargs)]
-        title = env_label(env.split("/")[-1], json.loads(kwargs))
+        canonical = json.dumps(json.loads(kwargs), sort_keys=True, separators=(",", ":"))
+        title = env_titles.get((env, canonical),
+                               env_label(env.split("/")[-1], json.loads(kwargs)))
         ax = axes[row][col]
         drawn = []
         for group, sub in panel.groupby(keys, sort=True, dropna=False):

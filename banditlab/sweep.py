@@ -1,10 +1,12 @@
 """Experiment sweeps: a grid of (policy, parameters, env, horizon, seed) runs, resumable.
 
-A *grid* is a dict (or a TOML file, :func:`load_grid`)::
+A *grid* is an experiment file (:mod:`banditlab.config`, the one schema of ``banditlab run``
+and ``banditlab sweep``) whose ``grid`` tables and ``horizon`` may list several values, read
+from TOML (:func:`load_grid`) or given as a dict::
 
     name = "ucb-vs-ts"                 # optional, free text
     seed = 2024                        # root entropy; omitted: fresh entropy, recorded
-    n_seeds = 20                       # runs per cell: seed indices 0 .. n_seeds-1
+    n_seeds = 20                       # runs per cell (default 10): seed indices 0 .. n_seeds-1
     horizon = [1000, 10000]            # an int or a list of ints (a grid axis)
     engine = "auto"                    # 'auto' | 'kernel' | 'python'
     check_rewards = true               # refuse a policy whose reward model an env breaks
@@ -12,6 +14,7 @@ A *grid* is a dict (or a TOML file, :func:`load_grid`)::
 
     [[policies]]
     name = "UCB"                       # a key of banditlab.policies.REGISTRY
+    label = "UCB"                      # optional: the curve's name (plus the varying axes)
     params = {}                        # fixed keyword arguments
     grid = { alpha = [0.5, 2.0] }      # each key is an axis: one cell per combination
 
@@ -20,13 +23,16 @@ A *grid* is a dict (or a TOML file, :func:`load_grid`)::
 
     [[envs]]
     id = "banditlab/BernoulliBandit-v0"   # a banditlab env id or any gymnasium id
-    kwargs = { means = [0.2, 0.5, 0.7] }  # fixed keyword arguments
+    kwargs = { means = [0.2, 0.5, 0.7] }  # fixed keyword arguments ({ linspace = [...] } too)
     grid = {}                             # axes, as for policies
 
 The cells are the product of (policy x its parameter axes) x (env x its keyword axes) x
 horizons; each cell has ``n_seeds`` *tasks*, one run each. ``n_arms`` (and ``n_features`` for
-contextual policies) come from the env. When the env's constructor takes ``horizon`` and its
-kwargs do not set it, the task's horizon is passed to the env.
+contextual policies) come from the env, and a policy's ``horizon``/``budget`` argument from the
+task's horizon, as in ``banditlab run`` (:func:`banditlab.config.fill_policy_args`). When the
+env's constructor takes ``horizon`` and its kwargs do not set it, the task's horizon is passed
+to the env. Labels name curves in :func:`banditlab.store.load_store` (``label`` column) and
+panels in plots; they are not task coordinates.
 
 Seeds
 -----
@@ -100,9 +106,9 @@ import numpy as np
 from banditlab import limits
 from banditlab._seeding import as_seed_sequence, run_seed_pair
 from banditlab._validation import MAX_HORIZON, MEMORY_FRACTION, Integer, available_memory
+from banditlab.config import DEFAULT_SEEDS, expand_arrays, fill_policy_args, old_dialect_error
 from banditlab.errors import ConfigError
 from banditlab.parallel import ProgressBar, TaskFailure, available_cpus, parallel_map
-from banditlab.protocols import CONTEXTUAL
 from banditlab.store import (
     LOCK,
     MANIFEST,
@@ -131,8 +137,8 @@ _TOP_KEYS = {"name", "seed", "n_seeds", "horizon", "engine", "checkpoints", "pol
              "check_rewards"}
 #: grid keys that do not change any task's result (ignored when a store's grid is compared)
 _RUN_OPTIONS = ("name", "check_rewards")
-_POLICY_KEYS = {"name", "params", "grid"}
-_ENV_KEYS = {"id", "kwargs", "grid"}
+_POLICY_KEYS = {"name", "label", "params", "grid"}
+_ENV_KEYS = {"id", "label", "kwargs", "grid"}
 #: default cap on the steps (runs x horizon) of one batch, so a batch lasts well under a second
 BATCH_MAX_STEPS = 5_000_000
 BATCH_MAX_TASKS = 256
@@ -192,6 +198,10 @@ def _check_value_table(table: Any, where: str, *, axes: bool) -> dict[str, Any]:
         raise _cfg_error(where, "a table (dict) of keyword arguments", table)
     out: dict[str, Any] = {}
     for key, value in table.items():
+        try:                                   # { linspace = [start, stop, num] } -> a list
+            value = expand_arrays(value, f"{where}.{key}")
+        except ConfigError as exc:
+            raise ConfigError(f"sweep config: {exc}") from None
         if axes and (not isinstance(value, list) or not value):
             raise _cfg_error(f"{where}.{key}", "a non-empty list of values (a grid axis)",
                              value)
@@ -225,6 +235,9 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
     from banditlab.policies import REGISTRY
     from banditlab.registry import POLICY_NAMES
 
+    old = old_dialect_error(spec)
+    if old is not None:
+        raise ConfigError(f"sweep config: {old}")
     _check_keys(spec, _TOP_KEYS, "")
     deep = limits.too_deep(dict(spec), limits.MAX_DEPTH)
     if deep is not None:
@@ -234,7 +247,7 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
     seed = spec.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise _cfg_error("seed", "a non-negative int (or omitted)", seed)
-    n_seeds = _positive_int(spec.get("n_seeds", 1), "n_seeds")
+    n_seeds = _positive_int(spec.get("n_seeds", DEFAULT_SEEDS), "n_seeds")
     if "horizon" not in spec:
         raise _cfg_error("horizon", "an int or a non-empty list of ints", None)
     horizon = spec["horizon"]
@@ -281,7 +294,8 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
             raise _cfg_error(f"{where}.name", f"one of {sorted(REGISTRY)} or an import path "
                              "'module:Class' of a Policy", p.get("name"))
         params, grid = _fixed_and_axes(p, "params", where)
-        pol_out.append({"name": p["name"], "params": params, "grid": grid})
+        pol_out.append({"name": p["name"], "params": params, "grid": grid,
+                        **_label(p, where)})
 
     if not isinstance(envs, list) or not envs:
         raise _cfg_error("envs", "a non-empty list of tables ([[envs]])", envs)
@@ -295,11 +309,21 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
             raise _cfg_error(f"{where}.id", f"a registered env id such as {sorted(ENV_REGISTRY)}",
                              env_id)
         kwargs, grid = _fixed_and_axes(e, "kwargs", where)
-        env_out.append({"id": env_id, "kwargs": kwargs, "grid": grid})
+        env_out.append({"id": env_id, "kwargs": kwargs, "grid": grid, **_label(e, where)})
     _check_size(pol_out, env_out, horizons, n_seeds)
     return {"name": name, "seed": seed, "n_seeds": n_seeds, "horizon": horizons,
             "engine": engine, "checkpoints": checkpoints, "policies": pol_out, "envs": env_out,
             "check_rewards": check_rewards}
+
+
+def _label(table: Mapping[str, Any], where: str) -> dict[str, str]:
+    """``{"label": ...}`` when the table names one (shown in plots; not a task coordinate)."""
+    if "label" not in table:
+        return {}
+    label = table["label"]
+    if not isinstance(label, str) or not label.strip():
+        raise _cfg_error(f"{where}.label", "a non-empty string", label)
+    return {"label": label}
 
 
 def _refuse_cells(n_cells: int, how: str) -> None:
@@ -448,16 +472,7 @@ def _make_pair(task: Mapping[str, Any]) -> tuple[Any, gym.Env, np.ndarray, str]:
 
     env = _make_env(task["env"], task["env_kwargs"], task["horizon"])
     cls = POLICY_NAMES[task["policy"]]
-    params = dict(task["policy_params"])
-    if cls.protocol is CONTEXTUAL and "n_features" not in params:
-        shape = getattr(env.observation_space, "shape", None)
-        if shape is not None and len(shape) == 2:
-            params["n_features"] = int(shape[1])
-    required = [n for n, p in inspect.signature(cls).parameters.items()
-                if p.default is inspect.Parameter.empty]
-    for name in ("horizon", "budget"):          # e.g. MOSS's horizon, a BAI budget
-        if name in required and name not in params:
-            params[name] = int(task["horizon"])
+    params = fill_policy_args(cls, task["policy_params"], env, task["horizon"])
     n_arms = int(getattr(env.action_space, "n", 0))
     policy = cls(n_arms, **params)
     horizon = _check_pair(policy, env, task["horizon"], "sweep")

@@ -20,23 +20,22 @@ from banditlab.policies import REGISTRY
 from banditlab.registry import ALGORITHMS
 
 TINY = """\
-[experiment]
 horizon = 60
-n_runs = 3
+n_seeds = 3
 seed = 11
 
-[[env]]
+[[envs]]
 id = "banditlab/BernoulliBandit-v0"
 label = "tiny"
-means = { linspace = [0.2, 0.8, 3] }
+kwargs = { means = { linspace = [0.2, 0.8, 3] } }
 
-[[policy]]
+[[policies]]
 name = "UCB"
 
-[[policy]]
+[[policies]]
 name = "ThompsonSampling"
 
-[[policy]]
+[[policies]]
 name = "Uniform"
 """
 
@@ -98,19 +97,21 @@ def test_run_is_reproducible_and_engines_and_processes_agree(tmp_path, capsys):
 
 
 BAD_TOML = {
-    "unknown policy": ('name = "UCB"', 'name = "UCBX"', r"policy[0].name: must be one of"),
+    "unknown policy": ('name = "UCB"', 'name = "UCBX"', r"policies[0].name: must be one of"),
     "unknown env id": ('id = "banditlab/BernoulliBandit-v0"', 'id = "Bernoulli"',
-                       "env[0].id: must be one of 'banditlab/BernoulliBandit-v0'"),
-    "bad parameter value": ('name = "Uniform"', 'name = "Uniform"\nmode = "cyclic"',
-                            "policy[2].mode: Uniform: 'mode' must be one of"),
-    "bad parameter type": ('name = "UCB"', 'name = "UCB"\nalpha = "big"',
-                           "policy[0].alpha: UCB: 'alpha' must be a float in (0, inf); "
+                       "envs[0].id: must be one of 'banditlab/BernoulliBandit-v0'"),
+    "bad parameter value": ('name = "Uniform"',
+                            'name = "Uniform"\nparams = { mode = "cyclic" }',
+                            "policies[2].params.mode: Uniform: 'mode' must be one of"),
+    "bad parameter type": ('name = "UCB"', 'name = "UCB"\nparams = { alpha = "big" }',
+                           "policies[0].params.alpha: UCB: 'alpha' must be a float in (0, inf); "
                            "got str 'big'."),
-    "missing field": ("horizon = 60\n", "", "experiment.horizon: missing"),
-    "unknown key": ("n_runs = 3", "n_run = 3", "experiment.n_run: unknown key"),
-    "malformed TOML": ("n_runs = 3", "n_runs = = 3", "invalid TOML"),
+    "missing field": ("horizon = 60\n", "", "config error: horizon: missing"),
+    "unknown key": ("n_seeds = 3", "n_seed = 3",
+                    "config error: n_seed: unknown top-level key; allowed: "),
+    "malformed TOML": ("n_seeds = 3", "n_seeds = = 3", "invalid TOML"),
     "negative horizon": ("horizon = 60", "horizon = -60",
-                         "experiment.horizon: must be an int in [1, 4611686018427387904]; "
+                         "config error: horizon: must be an int in [1, 4611686018427387904]; "
                          "got -60."),
 }
 
@@ -142,7 +143,8 @@ def test_command_line_errors_exit_2(tmp_path, capsys):
 
 
 def test_kernel_engine_on_an_env_without_kernels_is_a_config_error(tmp_path, capsys):
-    text = TINY.replace('means = { linspace = [0.2, 0.8, 3] }', 'theta = [1.0, -1.0]\nn_arms = 3')
+    text = TINY.replace('kwargs = { means = { linspace = [0.2, 0.8, 3] } }',
+                        'kwargs = { theta = [1.0, -1.0], n_arms = 3 }')
     cfg = _write(tmp_path, text.replace("BernoulliBandit", "LinearBandit"))
     code, _, err = _run(["run", str(cfg), "--engine", "kernel"], capsys)
     assert code == 2
@@ -219,13 +221,13 @@ def test_python_dash_m_banditlab(tmp_path):
     # default output directory: results/<experiment name> in the working directory
     assert (tmp_path / "results" / "exp" / "summary.csv").is_file()
     assert "ThompsonSampling" in ok.stdout
-    bad = _write(tmp_path, TINY.replace("alpha", "x").replace('name = "UCB"',
-                                                              'name = "UCB"\nalpha = -1'),
-                 "bad.toml")
+    bad = _write(tmp_path, TINY.replace("alpha", "x").replace(
+        'name = "UCB"', 'name = "UCB"\nparams = { alpha = -1 }'), "bad.toml")
     res = _subprocess(["run", str(bad)], tmp_path)
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
-        "config error: policy[0].alpha: UCB: 'alpha' must be a float in (0, inf); got -1."]
+        "config error: policies[0].params.alpha: UCB: 'alpha' must be a float in (0, inf); "
+        "got -1."]
 
 
 SWEEP = """\
@@ -280,9 +282,9 @@ def test_warmup_compiles_a_system_into_the_cache(capsys):
 
 def test_equal_means_run_and_plot_on_log_axes(tmp_path, capsys):
     cfg = tmp_path / "eq.toml"
-    cfg.write_text('[experiment]\nhorizon = 100\nn_runs = 2\nseed = 0\n[[env]]\n'
-                   'id = "banditlab/BernoulliBandit-v0"\nmeans = [0.5, 0.5]\n'
-                   '[[policy]]\nname = "UCB"\n')
+    cfg.write_text('horizon = 100\nn_seeds = 2\nseed = 0\n[[envs]]\n'
+                   'id = "banditlab/BernoulliBandit-v0"\nkwargs = { means = [0.5, 0.5] }\n'
+                   '[[policies]]\nname = "UCB"\n')
     code, _, err = _run(["run", str(cfg), "--out", str(tmp_path / "out"), "--no-progress"],
                         capsys)
     assert code == 0, err

@@ -20,16 +20,15 @@ from banditlab.cli import main
 from banditlab.store import load_store, store_status
 
 RUN = """\
-[experiment]
 horizon = 60
-n_runs = 3
+n_seeds = 3
 seed = 11
 
-[[env]]
+[[envs]]
 id = "banditlab/BernoulliBandit-v0"
-means = [0.2, 0.8]
+kwargs = { means = [0.2, 0.8] }
 
-[[policy]]
+[[policies]]
 name = "UCB"
 """
 
@@ -76,48 +75,47 @@ def _one_line(err: str, prefix: str) -> str:
 # (file text, extra setup, expected exit status, expected text in the one line)
 RUN_CASES = {
     "horizon 2**63-1": (RUN.replace("horizon = 60", f"horizon = {2**63 - 1}"), 2,
-                        f"experiment.horizon: must be an int in {BOUND}; got "
+                        f"config error: horizon: must be an int in {BOUND}; got "
                         f"{2**63 - 1}."),
     "horizon 10**30": (RUN.replace("horizon = 60", f"horizon = {10**30}"), 2,
-                       f"experiment.horizon: must be an int in {BOUND}; got {10**30}."),
+                       f"config error: horizon: must be an int in {BOUND}; got {10**30}."),
     "horizon 2**62 (rounds)": (RUN.replace("horizon = 60", f"horizon = {2**62}"), 2,
-                               "experiment: the file asks for 1.38e+19 rounds (1 pairs x "
-                               "n_runs=3 x horizon=4611686018427387904), more than 1e+13 "
-                               "(banditlab.limits.MAX_STEPS); lower experiment.horizon or "
-                               "experiment.n_runs."),
+                               "config error: horizon: the file asks for 1.38e+19 rounds (1 "
+                               "pairs x n_seeds=3 x horizon=4611686018427387904), more than "
+                               "1e+13 (banditlab.limits.MAX_STEPS); lower horizon or n_seeds."),
     "linspace of 10**9 points": (RUN.replace("[0.2, 0.8]",
                                              "{ linspace = [0.1, 0.9, 1000000000] }"), 2,
-                                 "env[0].means.linspace: must be [start, stop, num] with finite "
-                                 "numbers start, stop and an int num in [1, 1000000] "
-                                 "(banditlab.limits.MAX_LINSPACE)"),
+                                 "envs[0].kwargs.means.linspace: must be [start, stop, num] "
+                                 "with finite numbers start, stop and an int num in [1, "
+                                 "1000000] (banditlab.limits.MAX_LINSPACE)"),
     "Gaussian means 1e308": (RUN.replace("BernoulliBandit", "GaussianBandit")
-                             .replace("[0.2, 0.8]", "[1e308, -1e308]"), 2, "env[0].means: "),
+                             .replace("[0.2, 0.8]", "[1e308, -1e308]"), 2,
+                             "config error: envs[0].kwargs.means: "),
     "arrays nested 2000 deep": (RUN.replace("[0.2, 0.8]", _nested(2000, "arrays")), 2,
                                 "arrays or tables nested too deeply to read (the limit is 32 "
                                 "levels, banditlab.limits.MAX_DEPTH); flatten them."),
     "arrays nested 40 deep": (RUN.replace("[0.2, 0.8]", _nested(40, "arrays")), 2,
-                              "config error: env[0].means...: arrays and tables nested more "
+                              "config error: envs[0].kwargs...: arrays and tables nested more "
                               "than 32 levels deep (banditlab.limits.MAX_DEPTH); flatten the "
                               "value."),
     "tables nested 2000 deep": (RUN.replace("[0.2, 0.8]", _nested(2000, "tables")), 2,
                                 "nested too deeply to read"),
     "tables nested 40 deep": (RUN.replace("[0.2, 0.8]", _nested(40, "tables")), 2,
-                              "config error: env[0].means...: arrays and tables nested more "
+                              "config error: envs[0].kwargs...: arrays and tables nested more "
                               "than 32 levels deep"),
-    "100,000 policies": (RUN + _many(100_000 - 1, "policy", "Uniform"), 2,
-                         "config error: policy: the file asks for 100,000 (policy, env) pairs "
-                         "(100000 [[policy]] x 1 [[env]]), more than 10,000 "
+    "100,000 policies": (RUN + _many(100_000 - 1, "policies", "Uniform"), 2,
+                         "config error: policies: the file asks for 100,000 (policy, env) "
+                         "pairs (100000 [[policies]] x 1 [[envs]]), more than 10,000 "
                          "(banditlab.limits.MAX_CELLS); split it into several files."),
     "10**9 checkpoints": (RUN.replace("horizon = 60", "horizon = 1000000000\n"
                                       "checkpoints = 1000000000"), 2,
-                          "experiment.checkpoints: must be at most 1000000 evenly spaced "
+                          "config error: checkpoints: must be at most 1000000 evenly spaced "
                           "rounds (banditlab.limits.MAX_CHECKPOINTS); got 1000000000."),
-    "results beyond memory": (RUN.replace("n_runs = 3", f"n_runs = {2**31}"), 2,
-                              "experiment: the results need about 1.02e+03 GiB of memory (1 "
-                              "pairs x n_runs=2147483648 x (60 checkpoints + up to 2 arms) x 8 "
-                              "bytes), more than the 2 GiB allowed (half of the 4 GiB "
-                              "available now); lower experiment.n_runs or "
-                              "experiment.checkpoints."),
+    "results beyond memory": (RUN.replace("n_seeds = 3", f"n_seeds = {2**31}"), 2,
+                              "config error: n_seeds: the results need about 1.02e+03 GiB of "
+                              "memory (1 pairs x n_seeds=2147483648 x (60 checkpoints + up to "
+                              "2 arms) x 8 bytes), more than the 2 GiB allowed (half of the 4 "
+                              "GiB available now); lower n_seeds or checkpoints."),
 }
 
 
@@ -176,7 +174,7 @@ def test_run_output_that_cannot_be_written_exits_1(setup, expected, tmp_path, ca
 def test_run_on_a_full_disk_exits_1_and_resumes_once_there_is_room(tmp_path, capsys,
                                                                     monkeypatch):
     cfg = tmp_path / "exp.toml"
-    cfg.write_text(RUN + _many(2, "policy", "ThompsonSampling"))
+    cfg.write_text(RUN + _many(2, "policies", "ThompsonSampling"))
     out = tmp_path / "out"
     real, calls = pq.write_table, []
 

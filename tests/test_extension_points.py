@@ -67,16 +67,15 @@ def test_experiment_files_and_sweeps_name_it_by_import_path(tmp_path: Path) -> N
     from banditlab.sweep import sweep
 
     spec = textwrap.dedent("""
-        [experiment]
         horizon = 200
-        n_runs = 2
+        n_seeds = 2
         seed = 0
-        [[env]]
+        [[envs]]
         id = "banditlab/BernoulliBandit-v0"
-        means = [0.3, 0.7]
-        [[policy]]
+        kwargs = { means = [0.3, 0.7] }
+        [[policies]]
         name = "tests._custom_policy:SlidingWindowUCB"
-        window = 50
+        params = { window = 50 }
         """)
     path = tmp_path / "exp.toml"
     path.write_text(spec)
@@ -86,7 +85,7 @@ def test_experiment_files_and_sweeps_name_it_by_import_path(tmp_path: Path) -> N
     assert res.engine == "python" and res.n_runs == 2
     bad = tmp_path / "bad.toml"
     bad.write_text(spec.replace("SlidingWindowUCB", "NoSuchPolicy"))
-    with pytest.raises(ConfigError, match=r"policy\[0\]\.name: the import path "
+    with pytest.raises(ConfigError, match=r"policies\[0\]\.name: the import path "
                                           r"'tests\._custom_policy:NoSuchPolicy' does not name "
                                           r"a policy \(AttributeError"):
         load_config(bad)

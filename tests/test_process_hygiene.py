@@ -49,30 +49,29 @@ kwargs = {{ means = [0.3, 0.5, 0.6] }}
 """
 
 RUN = """
-[experiment]
 horizon = 8000
-n_runs = 2
+n_seeds = 2
 engine = "python"
 checkpoints = 4
 
-[[env]]
+[[envs]]
 id = "banditlab/BernoulliBandit-v0"
-means = [0.3, 0.5, 0.6]
+kwargs = { means = [0.3, 0.5, 0.6] }
 
-[[policy]]
+[[policies]]
 name = "UCB"
 
-[[policy]]
+[[policies]]
 name = "ThompsonSampling"
 
-[[policy]]
+[[policies]]
 name = "EpsilonGreedy"
-epsilon = 0.1
+params = { epsilon = 0.1 }
 
-[[policy]]
+[[policies]]
 name = "Uniform"
 
-[[policy]]
+[[policies]]
 name = "KLUCB"
 """
 

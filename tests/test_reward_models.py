@@ -224,33 +224,35 @@ def test_a_reward_changing_wrapper_is_checked_at_run_time() -> None:
 
 # -- files, sweeps and the command line ------------------------------------------------------
 def _config(check: bool | None = None) -> dict[str, Any]:
-    exp: dict[str, Any] = {"horizon": 50, "n_runs": 2, "seed": 0}
+    exp: dict[str, Any] = {"horizon": 50, "n_seeds": 2, "seed": 0}
     if check is not None:
         exp["check_rewards"] = check
-    return {"experiment": exp,
-            "env": [{"id": "banditlab/GaussianBandit-v0", "kwargs": {
+    return {**exp,
+            "envs": [{"id": "banditlab/GaussianBandit-v0", "kwargs": {
                 "means": [0.0, 0.5, 1.0], "sigma": 2.0}}],
-            "policy": [{"name": "Uniform"}, {"name": "KLUCB"}]}
+            "policies": [{"name": "Uniform"}, {"name": "KLUCB"}]}
 
 
 def test_experiment_files_refuse_a_mismatch_unless_opted_out() -> None:
-    with pytest.raises(ConfigError, match=r"^policy\[1\] on env\[0\] "
+    with pytest.raises(ConfigError, match=r"^policies\[1\] on envs\[0\] "
                                           r"\(banditlab/GaussianBandit-v0\): KLUCB\(.*\) "
                                           r"assumes rewards in \[0, 1\].*Policies that fit "
                                           r"this env: .*UCB\(sigma=2\.0\).*Set "
-                                          r"experiment\.check_rewards = false"):
+                                          r"check_rewards = false \(or pass "
+                                          r"--no-check-rewards\)"):
         parse_config(_config())
     assert len(parse_config(_config(False)).jobs) == 2
     assert not parse_config(_config(), check_rewards=False).check_rewards
-    with pytest.raises(ConfigError, match=r"experiment\.check_rewards: .*bool"):
+    with pytest.raises(ConfigError, match=r"^check_rewards: .*bool"):
         parse_config(_config("yes"))                       # type: a bool, not a string
 
 
 def test_cli_refuses_in_one_line_and_runs_with_the_flag(tmp_path: Any) -> None:
     cfg = tmp_path / "exp.toml"
-    cfg.write_text('[experiment]\nhorizon = 50\nn_runs = 2\nseed = 0\n\n[[env]]\n'
-                   'id = "banditlab/GaussianBandit-v0"\nmeans = [0.0, 1.0]\nsigma = 2.0\n\n'
-                   '[[policy]]\nname = "ThompsonSampling"\n')
+    cfg.write_text('horizon = 50\nn_seeds = 2\nseed = 0\n\n[[envs]]\n'
+                   'id = "banditlab/GaussianBandit-v0"\n'
+                   'kwargs = { means = [0.0, 1.0], sigma = 2.0 }\n\n'
+                   '[[policies]]\nname = "ThompsonSampling"\n')
     cmd = [sys.executable, "-m", "banditlab", "run", str(cfg), "--out", str(tmp_path / "o"),
            "--no-progress"]
     bad = subprocess.run(cmd, capture_output=True, text=True, timeout=300)

@@ -139,9 +139,9 @@ def test_one_seed_gives_the_same_numbers_through_run_many_run_and_sweep(tmp_path
         assert list(rows["t"]) == list(ref.checkpoints)
         assert np.array_equal(rows["regret"].to_numpy(), ref.regret[i])
     config = tmp_path / "exp.toml"
-    config.write_text("[experiment]\nhorizon = 120\nn_runs = 5\nseed = 31\ncheckpoints = 10\n"
-                      "[[env]]\nid = \"banditlab/BernoulliBandit-v0\"\nmeans = [0.2, 0.5, 0.7]\n"
-                      "[[policy]]\nname = \"UCB\"\n")
+    config.write_text("horizon = 120\nn_seeds = 5\nseed = 31\ncheckpoints = 10\n[[envs]]\n"
+                      "id = \"banditlab/BernoulliBandit-v0\"\n"
+                      "kwargs = { means = [0.2, 0.5, 0.7] }\n[[policies]]\nname = \"UCB\"\n")
     assert main(["run", str(config), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
     from banditlab import load_results
     res = load_results(next((tmp_path / "out" / "runs").glob("*/*")))
