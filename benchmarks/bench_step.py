@@ -1,0 +1,143 @@
+"""Cost of one decision through the step API, against a plain-Python policy and the kernel engine.
+
+Workload (issue 14): K = 10 arms, Bernoulli rewards with means ``linspace(0.1, 0.9, 10)``. A
+*decision* is one ``select`` plus one ``update``. Rewards are drawn once, before timing, from a
+table indexed by (round, arm), so every path below pays for its policy only.
+
+``plain-Python UCB1``
+    The reference: UCB1 (index ``mean + sqrt(2 log t / n)``, every arm once first) written in a
+    dozen lines of Python over lists, as a user would embed it in a simulator.
+``banditlab step API``
+    ``policy.select()`` + ``policy.update(arm, reward)`` for UCB1, Thompson sampling, KL-UCB,
+    EXP3 and LinUCB (d = 10, contexts drawn before timing), the calls a simulator makes.
+``banditlab kernel engine``
+    ``run_many(..., engine="kernel")`` for UCB1: the whole trajectory in one compiled loop
+    (its time includes the env's own reward draws), per pull.
+``MABWiser``
+    ``predict`` + ``partial_fit`` through ``benchmarks/peers/mabwiser_driver.py`` when MABWiser
+    is installed in this interpreter; reported as skipped otherwise.
+
+Every timing is the median of ``--repeats`` repetitions after a warm-up that compiles the
+kernels; ratios are to the plain-Python UCB1 loop measured in the same process. Issue 14's
+targets: step API / plain Python <= 1.0 (part 1); batched policies are not built yet (part 2)
+and are reported as such.
+
+Run ``python benchmarks/bench_step.py`` (``--quick`` for a short smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+import banditlab as bl
+
+K = 10
+MEANS = np.linspace(0.1, 0.9, K)
+
+
+def _rewards(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.random((n, K)) < MEANS).astype(float)
+
+
+def plain_python_ucb1(rewards: np.ndarray) -> float:
+    """UCB1 in plain Python; returns seconds for ``len(rewards)`` decisions."""
+    table = rewards.tolist()
+    counts, sums = [0] * K, [0.0] * K
+    start = time.perf_counter()
+    for t, row in enumerate(table, start=1):
+        if t <= K:
+            arm = t - 1
+        else:
+            bonus = 2.0 * math.log(t)
+            best, arm = -1.0, 0
+            for a in range(K):
+                index = sums[a] / counts[a] + math.sqrt(bonus / counts[a])
+                if index > best:
+                    best, arm = index, a
+        counts[arm] += 1
+        sums[arm] += row[arm]
+    return time.perf_counter() - start
+
+
+def step_api(policy: bl.Policy, rewards: np.ndarray, contexts: np.ndarray | None = None
+             ) -> float:
+    """``select`` + ``update`` through banditlab's step API; seconds for the whole loop."""
+    policy.reset(seed=0)
+    table = rewards.tolist()
+    select, update = policy.select, policy.update
+    start = time.perf_counter()
+    if contexts is None:
+        for row in table:
+            arm = select()
+            update(arm, row[arm])
+    else:
+        for row, ctx in zip(table, contexts):
+            arm = select(ctx)
+            update(arm, row[arm])
+    return time.perf_counter() - start
+
+
+def kernel_engine(horizon: int) -> float:
+    env = bl.BernoulliBandit(MEANS, horizon=horizon)
+    start = time.perf_counter()
+    bl.run_many(bl.UCB(K), env, horizon, n_runs=1, seed=0, engine="kernel", n_jobs=1,
+                progress=False, checkpoints=1)
+    return time.perf_counter() - start
+
+
+def _median(fn: Callable[[], float], repeats: int) -> float:
+    return statistics.median(fn() for _ in range(repeats))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--steps", type=int, default=100_000, help="decisions per timing")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    steps = 5_000 if args.quick else args.steps
+    repeats = 2 if args.quick else args.repeats
+    rewards = _rewards(steps)
+    d = 10
+    contexts = np.random.default_rng(1).normal(size=(steps, K, d)) / math.sqrt(d)
+    policies: list[tuple[str, bl.Policy, np.ndarray | None]] = [
+        ("UCB1", bl.UCB(K), None),
+        ("ThompsonSampling", bl.ThompsonSampling(K), None),
+        ("KLUCB", bl.KLUCB(K), None),
+        ("EXP3", bl.EXP3(K, horizon=steps), None),
+        ("LinUCB d=10", bl.LinUCB(K, n_features=d), contexts),
+    ]
+    for _, policy, ctx in policies:                 # warm-up: compile or load every kernel
+        step_api(policy, rewards[:50], None if ctx is None else ctx[:50])
+    kernel_engine(100)
+
+    ref = _median(lambda: plain_python_ucb1(rewards), repeats) / steps
+    rows = [("plain-Python UCB1 (reference)", ref)]
+    for name, policy, ctx in policies:
+        rows.append((f"banditlab step API, {name}",
+                     _median(lambda p=policy, c=ctx: step_api(p, rewards, c), repeats) / steps))
+    long = steps * 20
+    rows.append(("banditlab kernel engine, UCB1 (per pull)",
+                 _median(lambda: kernel_engine(long), repeats) / long))
+    print(f"K = {K}, {steps:,} decisions per timing, median of {repeats}\n")
+    print(f"{'path':52} {'us/decision':>12} {'ratio':>8}")
+    for name, sec in rows:
+        print(f"{name:52} {sec * 1e6:12.3f} {sec / ref:8.2f}")
+    if importlib.util.find_spec("mabwiser") is None:
+        print(f"{'MABWiser predict + partial_fit':52} {'skipped: not installed':>21}")
+    else:
+        print(f"{'MABWiser predict + partial_fit':52} "
+              "run benchmarks/peers/mabwiser_driver.py (its own timing)")
+    print(f"{'batched policies, N = 1 .. 10,000':52} {'not built yet (issue 14 part 2)':>21}")
+
+
+if __name__ == "__main__":
+    main()
