@@ -54,6 +54,8 @@ sparse models with skglm. NeurIPS 2022.
 
 from __future__ import annotations
 
+import math
+import numbers
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,11 +64,13 @@ import numpy as np
 
 from banditlab._seeding import as_seed_sequence
 from banditlab._validation import (
-    Array,
+    MAX_HORIZON,
     Integer,
     Options,
     Real,
+    _got,
     check_bool,
+    check_memory,
     check_option,
 )
 from banditlab.solvers.bcd_kernels import (
@@ -96,6 +100,7 @@ from banditlab.solvers.bcd_problems import (
     KIND_LS,
     KIND_QUADRATIC,
     BCDProblem,
+    BoundedArray,
     Quadratic,
     _l1_gap,
     full_grad,
@@ -105,7 +110,11 @@ from banditlab.solvers.bcd_problems import (
 )
 from banditlab.solvers.sor import HISTORY_CHUNK
 
-__all__ = ["PARTITIONS", "SELECTIONS", "UPDATES", "BCDResult", "bcd"]
+__all__ = ["MAX_ITER", "PARTITIONS", "SELECTIONS", "UPDATES", "BCDResult", "bcd"]
+
+#: most iterations of one call (2**62, as banditlab's horizons): the kernels count iterations
+#: in int64, and the iteration loop is handed chunks of at most ``max_iter`` iterations
+MAX_ITER = MAX_HORIZON
 
 PARTITIONS = ("variable", "order", "sorted", "average", "random", "red_black", "tree")
 SELECTIONS = tuple(SELECTION_CODES)
@@ -227,9 +236,10 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     partition : str or sequence of int arrays, default 'sorted'
         ``'variable'`` (any ``block_size`` coordinates each iteration), fixed partitions
         ``'order'``, ``'sorted'`` (by ``L_i``), ``'average'``, ``'random'``, forest partitions
-        of quadratics ``'red_black'``, ``'tree'``, or an explicit list of blocks (validated to
-        cover every coordinate once; for a quadratic, forest blocks are detected and solved by
-        message passing).
+        of quadratics ``'red_black'`` (greedy colouring of a general graph), ``'tree'``, or an
+        explicit list of blocks (validated to cover every coordinate once; for a quadratic,
+        forest blocks are detected and solved by message passing), e.g. the checkerboard
+        ``dataset_d(...).lattice_red_black`` of a lattice.
     selection : str, default 'gs'
         See the module docstring.
     update : str, default 'gradient'
@@ -237,13 +247,16 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     block_size : int, default 5
         ``tau`` (ignored by forest partitions and tree selections, which are forest-sized).
     max_iter : int, default 500
+        In [0, 2**62] (:data:`MAX_ITER`).
     tol : float, optional
         Stop when ``max |grad f| <= tol`` (smooth) or the duality gap ``<= tol`` (L1 least
         squares), checked every ``check_every`` iterations.
     f_target : float, optional
         Stop as soon as ``F(x) <= f_target`` (needs ``record=True``).
     x0 : array_like of shape (n,), optional
-        Start (copied); zeros by default. Must be ``>= 0`` for non-negative problems.
+        Start (copied); zeros by default. Entries in [-1e100, 1e100]
+        (:data:`~banditlab.solvers.bcd_problems.MAX_ABS_DATA`), ``>= 0`` for non-negative
+        problems, and ``F(x0)`` must be finite (checked).
     score : {'paper', 'l1'}, default 'paper'
         Fixed-block greedy scores: Euclidean/matrix norms (paper) or the authors' code's L1
         sums.
@@ -275,23 +288,36 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     Returns
     -------
     BCDResult
+
+    Raises
+    ------
+    TypeError, ValueError
+        An invalid argument (the message names it, the allowed values and the value given),
+        an invalid combination of rules, or blocks whose matrices would not fit in memory.
+    FloatingPointError
+        The objective became non-finite during the run (a problem too badly scaled or
+        conditioned for the chosen update), instead of returning NaN.
     """
     owner = "bcd"
     if not isinstance(problem, BCDProblem):
         raise TypeError(f"{owner}: 'problem' must be a BCDProblem (LeastSquares, Logistic, "
                         f"Softmax, Quadratic, LabelPropagation, L1LeastSquares); got "
-                        f"{type(problem).__name__}.")
+                        f"{type(problem).__name__} {_got(problem)}.")
     P = problem.data
     n = int(P.n)
     custom = not isinstance(partition, str)
     if not custom:
         part = check_option(partition, "partition", PARTITIONS, owner=owner)
+    elif isinstance(partition, numbers.Number | np.generic) or not hasattr(partition, "__len__"):
+        raise TypeError(f"{owner}: 'partition' must be one of "
+                        f"{', '.join(repr(p) for p in PARTITIONS)} or a sequence of index "
+                        f"arrays; got {type(partition).__name__} {_got(partition)}.")
     else:
         part = "custom"
     sel = Options(SELECTIONS).check(selection, "selection", owner)
     upd = Options(UPDATES).check(update, "update", owner)
     tau = Integer(1, None).check(block_size, "block_size", owner)
-    max_iter = Integer(0, None).check(max_iter, "max_iter", owner)
+    max_iter = Integer(0, MAX_ITER).check(max_iter, "max_iter", owner)
     tol = Real(0.0, None, closed="neither", allow_none=True).check(tol, "tol", owner)
     f_target = Real(allow_none=True).check(f_target, "f_target", owner)
     score = check_option(score, "score", ("paper", "l1"), owner=owner)
@@ -303,7 +329,7 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     if x0 is None:
         x = np.zeros(n)
     else:
-        x = Array(1, shape=(n,)).check(x0, "x0", owner)
+        x = BoundedArray(1, shape=(n,)).check(x0, "x0", owner)
         if P.nonneg and np.any(x < 0):
             raise ValueError(f"{owner}: 'x0' must be >= 0 for a non-negative problem; got an "
                              f"entry equal to {x[x < 0][0]!r}.")
@@ -354,6 +380,12 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
                                           or (upd == "exact" and P.kind == KIND_LS)))
     need_D = int(part != "variable" and sel == "gsd")
     sizes = np.diff(ptr)
+    # block matrices: H_b and its pseudo-inverse (about three nb x nb arrays) for the largest
+    # block, plus every stored pinv(H_b) of a fixed partition
+    nb_max = int(min(tau, n)) if part == "variable" else int(sizes.max())
+    check_memory(24.0 * nb_max * nb_max + (8.0 * float(np.sum(sizes.astype(np.float64) ** 2))
+                                           if need_H else 0.0),
+                 f"blocks of up to {nb_max} coordinates (n={n}, block_size={tau})", owner)
     Lb = np.zeros(nblocks if need_L else 0)
     hptr = np.zeros(nblocks + 1, np.int64)
     if need_H:
@@ -398,6 +430,9 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     # the history grows with the iterations made (the kernel doubles it when full)
     hist = np.empty(min(max_iter + 1, HISTORY_CHUNK))
     hist[0] = objective(kind, P, x, aux)
+    if not math.isfinite(hist[0]):
+        raise ValueError(f"{owner}: 'x0' must be a start with a finite objective; got "
+                         f"F(x0) = {float(hist[0])!r} (entries too large for {problem!r}).")
     g = np.zeros(n)
 
     def optimality() -> float:
@@ -425,6 +460,8 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
             chunk = min(check_every, max_iter - it)
             done, hist = run_iterations(*codes, P, C, W, x, aux, dv, rng, it, chunk, hist)
             it += done
+            if not math.isfinite(hist[it] if record else objective(kind, P, x, aux)):
+                break                       # reported below
             if W.ctr[2] == 1:
                 opt = float(W.stat[0])
                 reason, converged = "tol reached", True
@@ -441,12 +478,21 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
                     reason, converged = "tol reached", True
                     break
     wall = time.perf_counter() - t0
-    if not np.isfinite(opt):
-        opt = optimality()
     if record:
         hist_out = hist[:it + 1].copy()
     else:
         hist_out = np.array([hist[0], objective(kind, P, x, aux)])
+    if not (np.all(np.isfinite(hist_out)) and np.all(np.isfinite(x))):
+        bad = np.flatnonzero(~np.isfinite(hist_out))
+        k = int(bad[0]) if record and bad.size else it
+        value = float(hist_out[bad[0]]) if bad.size else math.nan
+        raise FloatingPointError(
+            f"{owner}: the objective of {problem!r} became non-finite ({value!r}) at iteration "
+            f"{k} with partition={part!r}, selection={sel!r}, update={upd!r}; the problem is "
+            "too badly scaled or conditioned for this update (rescale the data, or use "
+            "update='line_search' or 'matrix').")
+    if not np.isfinite(opt):
+        opt = optimality()
     ident = int(W.ctr[1]) if problem.is_l1 else None
     cfg = {"partition": part, "selection": sel, "update": upd, "block_size": tau,
            "score": score, "forest": bool(forest), "n_blocks": nblocks,

@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from banditlab._seeding import as_seed_sequence
 from banditlab._validation import check_integer, check_real
-from banditlab.solvers.bcd_partitions import lattice_tree_partition
+from banditlab.solvers.bcd_partitions import lattice_red_black_partition, lattice_tree_partition
 from banditlab.solvers.bcd_problems import (
     L1LeastSquares,
     LabelPropagation,
@@ -115,7 +115,12 @@ def dataset_c(m: int = 1000, p: int = 1000, n_classes: int = 50, *, seed: Any = 
 
 def dataset_d(side: int = 50, n_labelled: int = 100, *, weight: float = 1e5,
               seed: Any = 0) -> LabelPropagation:
-    """Dataset D: lattice label propagation; ``lattice_partition`` holds the comb trees."""
+    """Dataset D: lattice label propagation on a ``side x side`` grid.
+
+    Besides the problem's attributes it carries two fixed partitions of the unknowns (spec
+    §3.5; labelled nodes removed, empty blocks dropped): ``lattice_partition``, the two comb
+    trees, and ``lattice_red_black``, the two-colour checkerboard.
+    """
     side = check_integer(side, "side", owner="dataset_d", low=3)
     n_lab = check_integer(n_labelled, "n_labelled", owner="dataset_d", low=1,
                           high=side * side - 1)
@@ -134,9 +139,14 @@ def dataset_d(side: int = 50, n_labelled: int = 100, *, weight: float = 1e5,
     labels = {int(v): float(10.0 * rng.standard_normal()) for v in lab}
     prob = LabelPropagation(G, labels)
     where = {v: i for i, v in enumerate(prob.unknown)}
-    prob.lattice_partition = [np.array([where[int(v)] for v in T if int(v) in where],
-                                       dtype=np.int64)
-                              for T in lattice_tree_partition(side, side)]
+
+    def unknowns(blocks: list[np.ndarray]) -> list[np.ndarray]:
+        kept = [np.array([where[int(v)] for v in b if int(v) in where], dtype=np.int64)
+                for b in blocks]
+        return [b for b in kept if b.size]
+
+    prob.lattice_partition = unknowns(lattice_tree_partition(side, side))
+    prob.lattice_red_black = unknowns(lattice_red_black_partition(side, side))
     return prob
 
 

@@ -8,9 +8,11 @@ authors' code). Blocks are stored as CSR-like ``(ptr, idx)`` int64 arrays.
 Forest blocks for sparse quadratics (spec §3.5): :func:`greedy_forest` grows a block whose induced
 subgraph is a forest with a union-find; :func:`forest_solve` solves ``A_bb d = r`` on such a
 block in O(|b| + edges) by elimination from the leaves to the roots then back-substitution
-(Gaussian elimination ordered on the tree, exact); :func:`red_black_partition` colours the
-graph so each colour class is an independent set; :func:`tree_partition` covers the graph with a
-few forests; :func:`lattice_tree_partition` gives the two comb-shaped trees of a grid.
+(Gaussian elimination ordered on the tree, exact); :func:`red_black_partition` colours a general
+graph greedily so each colour class is an independent set (three colours or more on a lattice
+with missing nodes); :func:`lattice_red_black_partition` gives the two-colour checkerboard of a
+grid (spec §3.5 "lattice: checkerboard 2-colouring"); :func:`tree_partition` covers the graph
+with a few forests; :func:`lattice_tree_partition` gives the two comb-shaped trees of a grid.
 
 References
 ----------
@@ -33,6 +35,7 @@ __all__ = [
     "forest_solve",
     "greedy_forest",
     "is_forest",
+    "lattice_red_black_partition",
     "lattice_tree_partition",
     "red_black_partition",
     "tree_partition",
@@ -325,6 +328,9 @@ def red_black_partition(A: Any, *, order: str = "lipschitz") -> list[np.ndarray]
 
     Nodes are visited in decreasing ``A_ii`` (``order='lipschitz'``) or in index order
     (``'order'``); each takes the admissible colour with the fewest members, or a new colour.
+    This is the general-graph colouring of the spec; it need not find two colours on a
+    bipartite graph (on lattice D it uses three): use :func:`lattice_red_black_partition` for
+    the checkerboard of a grid.
     """
     A, vis = _graph_and_visit_order(A, order, "red_black_partition")
     colour, n_col = _red_black(A.indptr.astype(np.int64), A.indices.astype(np.int64), vis)
@@ -397,3 +403,34 @@ def lattice_tree_partition(n_rows: int, n_cols: int) -> list[np.ndarray]:
     in_t1 = (r == 0) | ((c % 2 == 0) & (r != R - 1))
     idx = c * R + r
     return [np.sort(idx[in_t1]).astype(np.int64), np.sort(idx[~in_t1]).astype(np.int64)]
+
+
+def lattice_red_black_partition(n_rows: int, n_cols: int) -> list[np.ndarray]:
+    """The two-colour checkerboard (red-black) partition of an ``n_rows x n_cols`` 4-neighbour
+    lattice.
+
+    Node ``(r, c)`` has index ``c * n_rows + r`` (as in :func:`lattice_tree_partition`); red
+    holds the nodes with ``r + c`` even, black those with ``r + c`` odd. Lattice neighbours
+    differ by one in ``r`` or in ``c``, so they never share a colour: each block is an
+    independent set and ``A_bb`` is diagonal for any matrix with the lattice's sparsity.
+
+    Parameters
+    ----------
+    n_rows, n_cols : int
+        Lattice shape, each >= 1 with ``n_rows * n_cols >= 2`` (so both colours are non-empty).
+
+    Returns
+    -------
+    list of two sorted int64 arrays
+        ``[red, black]``, covering ``range(n_rows * n_cols)`` exactly once.
+    """
+    owner = "lattice_red_black_partition"
+    R = check_integer(n_rows, "n_rows", owner=owner, low=1)
+    C = check_integer(n_cols, "n_cols", owner=owner, low=1)
+    if R * C < 2:
+        raise ValueError(f"{owner}: 'n_rows * n_cols' must be >= 2 (two non-empty colours); got "
+                         f"n_rows={R}, n_cols={C}.")
+    r, c = np.meshgrid(np.arange(R), np.arange(C), indexing="ij")
+    red = (r + c) % 2 == 0
+    idx = c * R + r
+    return [np.sort(idx[red]).astype(np.int64), np.sort(idx[~red]).astype(np.int64)]

@@ -36,6 +36,7 @@ D. Böhning. Multinomial logistic regression algorithm. Ann. Inst. Stat. Math. 4
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, NamedTuple
 
 import networkx as nx
@@ -44,7 +45,15 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import eigsh, svds
 
 from banditlab._jit import njit
-from banditlab._validation import check_array, check_bool, check_integer, check_real
+from banditlab._validation import (
+    Array,
+    Boolean,
+    Constraint,
+    Integer,
+    Real,
+    check_array,
+    check_memory,
+)
 
 __all__ = [
     "BCDProblem",
@@ -470,25 +479,188 @@ def bound_matvec(kind, P, v, out, work):
 
 
 # --------------------------------------------------------------------------- Python fronts
+#: largest magnitude of an entry of a design ``M``, a target ``y``, a quadratic's ``A`` or
+#: ``c``, an L1 weight ``lam`` or a point ``x`` / start ``x0``. With every entry at most
+#: ``B = 1e100`` and sizes below 2**40 (far beyond memory), the quantities the kernels form
+#: from the data stay finite with a wide margin below the float maximum 1.8e308: the start
+#: objective ``0.5 ||y||^2 <= m B^2 / 2`` (about 1e212), a gradient entry
+#: ``|M_i^T (M x - y)| <= ||M_i|| ||y|| <= m B^2``, the Lipschitz constants, Gram row sums and
+#: ``sigma_max^2 <= m p B^2`` (about 1e224). Larger magnitudes (e.g. 1e300) overflow the squares
+#: and the objective became inf/NaN without an error.
+MAX_ABS_DATA = 1e100
+#: smallest squared norm of a design column: a coordinate's Lipschitz constant is
+#: ``c ||M_i||^2`` (c = 1, 1/4 or 1/2), and a zero (or underflowing) one makes the gradient
+#: step ``-g_i / L_i`` a division by zero (0/0 = NaN on a block of zero columns). At
+#: ``||M_i||^2 >= 1e-200`` the constant is a normal float and one coordinate step
+#: ``|g_i| / L_i <= ||r|| / ||M_i|| <= sqrt(m) B / 1e-100`` stays finite.
+MIN_COL_SQNORM = 1e-200
+#: most classes of a softmax problem (2**24): the variable has ``p * k`` entries and the kernels
+#: hold ``m * k`` scores and derivatives (memory is also checked before allocation)
+MAX_CLASSES = 2**24
+#: most negative minimum value ``-c^T A^{-1} c / 2`` of a quadratic, in magnitude (1e200)
+MAX_QUADRATIC_DEPTH = 1e200
+#: largest magnitude of an edge weight or label value of a label propagation: the degrees
+#: ``A_ii = sum_j W_ij <= n 1e40`` and ``c_i = sum_j W_ij y_j <= n 1e80`` then stay within
+#: :data:`MAX_ABS_DATA`, the bound of the quadratic it builds
+MAX_ABS_GRAPH = 1e40
+
+
+def _fmt(x: float) -> str:
+    return repr(float(x))
+
+
+def _first_big(values: np.ndarray, bound: float) -> float | None:
+    """The first entry with ``|v| > bound`` (vectorised), or None."""
+    if values.size == 0:
+        return None
+    big = np.abs(values) > bound
+    if not big.any():
+        return None
+    return float(values.ravel()[int(np.argmax(big.ravel()))])
+
+
+class BoundedArray(Array):
+    """A finite float array (see :class:`~banditlab._validation.Array`) whose entries are at
+    most ``bound`` in magnitude, checked in one vectorised pass; a scalar where an array is
+    meant is a ``TypeError`` naming the value."""
+
+    def __init__(self, ndim: int = 1, *, bound: float = MAX_ABS_DATA,
+                 shape: tuple[int | None, ...] | None = None, allow_none: bool = False) -> None:
+        super().__init__(ndim, shape=shape, allow_none=allow_none)
+        self.bound = bound
+
+    def describe(self) -> str:
+        text = super().describe().removesuffix(", or None")
+        text += f" with entries in [{-self.bound:g}, {self.bound:g}]"
+        return text + ", or None" if self.allow_none else text
+
+    def check(self, value: Any, name: str, owner: str) -> np.ndarray | None:
+        if value is None and self.allow_none:
+            return None
+        if _is_scalar(value):
+            raise self._type_error(value, name, owner)
+        out = super().check(value, name, owner)
+        bad = _first_big(out, self.bound)
+        if bad is not None:
+            raise ValueError(f"{owner}: '{name}' must be {self.describe()}; got an entry equal "
+                             f"to {bad!r}.")
+        return out
+
+    def invalid_values(self) -> list[tuple[Any, type[Exception]]]:
+        shape = self.shape if self.shape is not None and None not in self.shape else (
+            (2,) * self.ndim)
+        return [*super().invalid_values(), (1.5, TypeError),
+                (np.full(shape, 1e300), ValueError), (np.full(shape, np.nan), ValueError),
+                (np.full(shape, True), TypeError), (np.full(shape, 1 + 1j), TypeError)]
+
+
+class _DescribedArray(Array):
+    """:class:`~banditlab._validation.Array`'s checks with another description in messages."""
+
+    def __init__(self, ndim: int, *, text: str) -> None:
+        super().__init__(ndim)
+        self.text = text
+
+    def describe(self) -> str:
+        return self.text
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _is_scalar(value: Any) -> bool:
+    """A Python or numpy scalar (or 0-d array): never a matrix or vector."""
+    if isinstance(value, str | bytes):
+        return False
+    return isinstance(value, numbers.Number | np.generic) or (
+        isinstance(value, np.ndarray) and value.ndim == 0)
+
+
+class Design(Constraint):
+    """A design matrix: a non-empty 2-d array or ``scipy.sparse`` matrix of real numbers.
+
+    Entries are finite and at most :data:`MAX_ABS_DATA` in magnitude, and every column has a
+    squared norm of at least :data:`MIN_COL_SQNORM` (no zero column: its Lipschitz constant
+    would be 0, see the constants for why both bounds). ``check`` returns a C-contiguous
+    float64 array or a CSC matrix with float64 data, sorted indices and no duplicates, after
+    checking that the copies fit in memory.
+    """
+
+    def describe(self) -> str:
+        return (f"a 2-d array or scipy.sparse matrix of floats (non-empty) with entries in "
+                f"[{-MAX_ABS_DATA:g}, {MAX_ABS_DATA:g}] and every column of squared norm "
+                f">= {MIN_COL_SQNORM:g}")
+
+    def check(self, value: Any, name: str, owner: str) -> np.ndarray | sp.csc_matrix:
+        if sp.issparse(value):
+            if value.dtype.kind not in "iuf":
+                raise TypeError(f"{owner}: '{name}' must be {self.describe()}; got "
+                                f"{type(value).__name__} of dtype {value.dtype}.")
+            if value.ndim != 2 or min(value.shape) < 1:
+                raise ValueError(f"{owner}: '{name}' must be {self.describe()}; got shape "
+                                 f"{value.shape}.")
+            check_memory(32.0 * value.nnz + 16.0 * value.shape[1],
+                         f"a sparse '{name}' with nnz={value.nnz}", owner)
+            csc = sp.csc_matrix(value, dtype=np.float64, copy=True)
+            csc.sum_duplicates()
+            csc.sort_indices()
+            data = csc.data
+            if not np.all(np.isfinite(data)):
+                raise ValueError(f"{owner}: '{name}' must be {self.describe()}; got non-finite "
+                                 "entries.")
+            sq = np.asarray(csc.multiply(csc).sum(axis=0)).ravel()
+            out: np.ndarray | sp.csc_matrix = csc
+        else:
+            if _is_scalar(value):
+                raise self._type_error(value, name, owner)
+            shape = getattr(value, "shape", None)
+            if isinstance(shape, tuple) and len(shape) == 2 and all(
+                    isinstance(s, int) for s in shape):
+                check_memory(16.0 * shape[0] * shape[1], f"a dense '{name}' of shape {shape}",
+                             owner)
+            arr = _DescribedArray(2, text=self.describe()).check(value, name, owner)
+            data = arr
+            sq = np.einsum("ij,ij->j", arr, arr)
+            out = arr
+        bad = _first_big(data, MAX_ABS_DATA)
+        if bad is not None:
+            raise ValueError(f"{owner}: '{name}' must be {self.describe()}; got an entry equal to "
+                             f"{bad!r}.")
+        small = np.flatnonzero(sq < MIN_COL_SQNORM)
+        if small.size == sq.size and not np.any(data):
+            raise ValueError(f"{owner}: '{name}' must be {self.describe()}; got an all-zero "
+                             f"matrix of shape {out.shape}.")
+        if small.size:
+            j = int(small[0])
+            raise ValueError(f"{owner}: '{name}' must be {self.describe()}; got column {j} of "
+                             f"squared norm {_fmt(sq[j])} (a zero column has Lipschitz constant "
+                             "0; drop it or rescale it).")
+        return out
+
+    def invalid_values(self) -> list[tuple[Any, type[Exception]]]:
+        return [("abc", TypeError), (1.5, TypeError), (np.ones(3), ValueError),
+                (np.ones((2, 2), bool), TypeError), (np.ones((2, 2), complex), TypeError),
+                (np.zeros((3, 2)), ValueError), (np.full((2, 2), 1e300), ValueError),
+                (np.full((2, 2), np.nan), ValueError),
+                (sp.csr_matrix(np.full((2, 2), 1e300)), ValueError),
+                (sp.csr_matrix((2, 2)), ValueError), (sp.csr_matrix(np.ones((2, 2), complex)),
+                                                      TypeError)]
+
+
+_DESIGN = Design()
+
+
 def _as_design(M: Any, owner: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                              int, sp.csc_matrix | np.ndarray]:
-    """Validate a design (numpy 2-d or scipy.sparse) and return (MT, cp, ci, cx, dense, M)."""
-    if sp.issparse(M):
-        if M.ndim != 2 or min(M.shape) < 1:
-            raise ValueError(f"{owner}: 'M' must be a non-empty 2-d matrix; got shape {M.shape}.")
-        if M.dtype.kind not in "biuf" or M.dtype.kind == "b":
-            raise TypeError(f"{owner}: 'M' must be a numeric matrix; got dtype {M.dtype}.")
-        csc = sp.csc_matrix(M, dtype=np.float64)
-        csc.sum_duplicates()
-        csc.sort_indices()
-        if not np.all(np.isfinite(csc.data)):
-            raise ValueError(f"{owner}: 'M' must be a 2-d array of floats; got non-finite "
-                             "entries.")
-        return (np.zeros((0, 0)), csc.indptr.astype(np.int64), csc.indices.astype(np.int64),
-                csc.data.astype(np.float64), 0, csc)
-    arr = check_array(M, "M", owner=owner, ndim=2)
-    return (np.ascontiguousarray(arr.T), np.zeros(1, np.int64), np.zeros(0, np.int64),
-            np.zeros(0), 1, arr)
+    """Validate a design (see :class:`Design`) and return (MT, cp, ci, cx, dense, M)."""
+    Mv = _DESIGN.check(M, "M", owner)
+    if sp.issparse(Mv):
+        return (np.zeros((0, 0)), Mv.indptr.astype(np.int64), Mv.indices.astype(np.int64),
+                Mv.data.astype(np.float64), 0, Mv)
+    return (np.ascontiguousarray(Mv.T), np.zeros(1, np.int64), np.zeros(0, np.int64),
+            np.zeros(0), 1, Mv)
 
 
 def _col_sq_norms(M: sp.csc_matrix | np.ndarray) -> np.ndarray:
@@ -506,14 +678,66 @@ def _sigma_max_sq(M: sp.csc_matrix | np.ndarray) -> float:
     return float(s[0] ** 2) * (1.0 + 1e-8)
 
 
-def _abs_gram_rowsums(M: sp.csc_matrix | np.ndarray) -> np.ndarray:
-    """``sum_j |(M^T M)_ij|`` exactly when affordable, else the bound ``|M|^T (|M| 1)``."""
+@njit(error_model="numpy")
+def _abs_gram_rowsums_sparse(cp, ci, cx, rp, rc, rx, acc, out):
+    """``out[i] = sum_j |(M^T M)_ij|`` from the CSC ``(cp, ci, cx)`` and CSR ``(rp, rc, rx)``
+    forms of ``M``. Column ``i`` of the Gram matrix is accumulated in ``acc`` (float64[p],
+    zeros, restored), then summed and cleared either by revisiting the entries written (when
+    there are fewer than ``p``; an entry seen twice adds 0 after its clearing) or by one sweep
+    over ``acc``. Cost ``sum_i min(2 w_i, w_i + p)``, ``w_i = sum_{r: M_ri != 0} nnz(row r)``."""
+    p = cp.shape[0] - 1
+    for i in range(p):
+        work = 0
+        for q in range(cp[i], cp[i + 1]):
+            r = ci[q]
+            a = cx[q]
+            work += rp[r + 1] - rp[r]
+            for s in range(rp[r], rp[r + 1]):
+                acc[rc[s]] += a * rx[s]
+        tot = 0.0
+        if work < p:
+            for q in range(cp[i], cp[i + 1]):
+                r = ci[q]
+                for s in range(rp[r], rp[r + 1]):
+                    j = rc[s]
+                    tot += abs(acc[j])
+                    acc[j] = 0.0
+        else:
+            for j in range(p):
+                tot += abs(acc[j])
+                acc[j] = 0.0
+        out[i] = tot
+
+
+def _abs_gram_rowsums(M: sp.csc_matrix | np.ndarray, *, max_block: int = 8_000_000
+                      ) -> np.ndarray:
+    """Exact absolute row sums ``sum_j |(M^T M)_ij|`` of the Gram matrix, shape ``(p,)``.
+
+    Sparse ``M``: one pass over the columns with a dense accumulator (no ``p x p`` matrix is
+    formed; cost at most ``sum_r nnz(row r)^2 + p^2``).
+    Dense ``M``: the upper triangle of ``M^T M`` in row blocks of at most ``max_block``
+    entries (64 MB by default; BLAS).
+    """
     p = M.shape[1]
-    if p <= 4000:
-        G = (M.T @ M).toarray() if sp.issparse(M) else M.T @ M
-        return np.abs(G).sum(axis=1)
-    A = abs(M)
-    return np.asarray(A.T @ (A @ np.ones(p))).ravel()
+    if sp.issparse(M):
+        csc = sp.csc_matrix(M)
+        csr = csc.tocsr()
+        out = np.empty(p)
+        _abs_gram_rowsums_sparse(csc.indptr.astype(np.int64), csc.indices.astype(np.int64),
+                                 np.asarray(csc.data, np.float64), csr.indptr.astype(np.int64),
+                                 csr.indices.astype(np.int64), np.asarray(csr.data, np.float64),
+                                 np.zeros(p), out)
+        return out
+    chunk = max(1, max_block // p)
+    if chunk >= p:
+        return np.abs(M.T @ M).sum(axis=1)
+    out = np.zeros(p)
+    for j in range(0, p, chunk):       # upper-triangle block row; symmetry gives the rest
+        G = np.abs(M[:, j:j + chunk].T @ M[:, j:])
+        c = G.shape[0]
+        out[j:j + c] += G.sum(axis=1)
+        out[j + c:] += G[:, c:].sum(axis=0)
+    return out
 
 
 class BCDProblem:
@@ -548,7 +772,7 @@ class BCDProblem:
         return self.data.lam > 0.0
 
     def _check_x(self, x: Any) -> np.ndarray:
-        return check_array(x, "x", owner=type(self).__name__, ndim=1, shape=(self.data.n,))
+        return BoundedArray(1, shape=(self.data.n,)).check(x, "x", type(self).__name__)
 
     def _state(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         P = self.data
@@ -561,7 +785,8 @@ class BCDProblem:
         """``F(x)`` (smooth part plus the L1 term when present)."""
         x = self._check_x(x)
         aux, _ = self._state(x)
-        return float(objective(static_code(self.data.kind), self.data, x, aux))
+        return _finite(float(objective(static_code(self.data.kind), self.data, x, aux)),
+                       "F(x)", type(self).__name__)
 
     def gradient(self, x: Any) -> np.ndarray:
         """``grad f(x)`` of the smooth part, shape ``(n,)``."""
@@ -569,6 +794,8 @@ class BCDProblem:
         aux, dv = self._state(x)
         g = np.empty(self.data.n)
         full_grad(static_code(self.data.kind), self.data, aux, dv, g)
+        if not np.all(np.isfinite(g)):
+            _finite(float(g[~np.isfinite(g)][0]), "grad f(x)", type(self).__name__)
         return g
 
     def _check_block(self, block: Any) -> np.ndarray:
@@ -605,10 +832,20 @@ class BCDProblem:
         return f"{type(self).__name__}(n={self.data.n})"
 
 
-def _design_problem(self: BCDProblem, M: Any, *, y: np.ndarray | None, Y: np.ndarray | None,
-                    kind: int, k: int, hscale: float, lam: float, nonneg: bool) -> None:
-    owner = type(self).__name__
-    MT, cp, ci, cx, dense, Mv = _as_design(M, owner)
+def _finite(value: float, what: str, owner: str) -> float:
+    """``value``, or a ``ValueError`` naming ``x``: a point inside the data bounds whose
+    ``what`` overflows (e.g. every entry of ``x`` and ``M`` near 1e100) is refused."""
+    if not np.isfinite(value):
+        raise ValueError(f"{owner}: 'x' must be a point where {what} is finite; got "
+                         f"{what} = {value!r}.")
+    return value
+
+
+def _design_problem(self: BCDProblem, design: tuple, *, y: np.ndarray | None,
+                    Y: np.ndarray | None, kind: int, k: int, hscale: float, lam: float,
+                    nonneg: bool) -> None:
+    """Set the kernel data and constants from a design validated by :func:`_as_design`."""
+    MT, cp, ci, cx, dense, Mv = design
     m, p = Mv.shape
     n = p * k
     yv = np.zeros(m) if y is None else y
@@ -631,24 +868,41 @@ def _design_problem(self: BCDProblem, M: Any, *, y: np.ndarray | None, Y: np.nda
     self.design = Mv
 
 
+def _targets(y: Any, design: tuple, owner: str) -> np.ndarray:
+    """Targets ``y``: one per row of the validated design, each in [-1e100, 1e100]."""
+    return BoundedArray(1, shape=(design[5].shape[0],)).check(y, "y", owner)
+
+
 class LeastSquares(BCDProblem):
     """``f(x) = 0.5 ||M x - y||^2``.
 
     Parameters
     ----------
     M : array_like or scipy.sparse matrix of shape (m, n)
-        Design.
+        Design: real entries in [-1e100, 1e100] (:data:`MAX_ABS_DATA`, so the objective,
+        gradients and Lipschitz constants cannot overflow), no column of squared norm below
+        1e-200 (:data:`MIN_COL_SQNORM`: a zero column has Lipschitz constant 0 and its gradient
+        step is 0/0).
     y : array_like of shape (m,)
-        Targets.
+        Targets, each in [-1e100, 1e100].
+
+    Raises
+    ------
+    TypeError
+        A design or target that is not an array of real numbers (a scalar, a string, bool or
+        complex entries).
+    ValueError
+        Wrong shapes, non-finite or out-of-range entries, a zero column, or sizes that would
+        not fit in memory.
     """
 
     name = "least_squares"
 
     def __init__(self, M: Any, y: Any) -> None:
         owner = type(self).__name__
-        m = M.shape[0] if hasattr(M, "shape") else len(M)
-        yv = check_array(y, "y", owner=owner, ndim=1, shape=(m,))
-        _design_problem(self, M, y=yv, Y=None, kind=KIND_LS, k=1, hscale=1.0, lam=0.0,
+        design = _as_design(M, owner)
+        yv = _targets(y, design, owner)
+        _design_problem(self, design, y=yv, Y=None, kind=KIND_LS, k=1, hscale=1.0, lam=0.0,
                         nonneg=False)
 
 
@@ -658,9 +912,13 @@ class L1LeastSquares(BCDProblem):
     Parameters
     ----------
     M : array_like or scipy.sparse matrix of shape (m, n)
+        As in :class:`LeastSquares`.
     y : array_like of shape (m,)
+        As in :class:`LeastSquares`.
     lam : float
-        L1 weight, > 0.
+        L1 weight in (0, 1e100]: positive (``lam = 0`` is :class:`LeastSquares`), at most
+        :data:`MAX_ABS_DATA` like the data, so ``lam * ||x||_1`` and the duality gap stay
+        finite.
     nonnegative : bool, default False
         Add the constraint ``x >= 0`` (then the L1 term is the linear ``lam * sum(x)``, the
         spec's A-L1 problem).
@@ -670,11 +928,11 @@ class L1LeastSquares(BCDProblem):
 
     def __init__(self, M: Any, y: Any, *, lam: float, nonnegative: bool = False) -> None:
         owner = type(self).__name__
-        m = M.shape[0] if hasattr(M, "shape") else len(M)
-        yv = check_array(y, "y", owner=owner, ndim=1, shape=(m,))
-        lam = check_real(lam, "lam", owner=owner, low=0.0, closed="neither")
-        nonneg = check_bool(nonnegative, "nonnegative", owner=owner)
-        _design_problem(self, M, y=yv, Y=None, kind=KIND_LS, k=1, hscale=1.0, lam=lam,
+        design = _as_design(M, owner)
+        yv = _targets(y, design, owner)
+        lam = Real(0.0, MAX_ABS_DATA, closed="right").check(lam, "lam", owner)
+        nonneg = Boolean().check(nonnegative, "nonnegative", owner)
+        _design_problem(self, design, y=yv, Y=None, kind=KIND_LS, k=1, hscale=1.0, lam=lam,
                         nonneg=nonneg)
 
     @property
@@ -726,6 +984,7 @@ class Logistic(BCDProblem):
     Parameters
     ----------
     M : array_like or scipy.sparse matrix of shape (m, n)
+        As in :class:`LeastSquares`.
     y : array_like of shape (m,)
         Labels, each -1 or +1.
     """
@@ -734,13 +993,14 @@ class Logistic(BCDProblem):
 
     def __init__(self, M: Any, y: Any) -> None:
         owner = type(self).__name__
-        m = M.shape[0] if hasattr(M, "shape") else len(M)
-        yv = check_array(y, "y", owner=owner, ndim=1, shape=(m,))
+        design = _as_design(M, owner)
+        m = design[5].shape[0]
+        yv = BoundedArray(1, shape=(m,)).check(y, "y", owner)
         if not np.all(np.abs(yv) == 1.0):
             raise ValueError(f"{owner}: 'y' must be a 1-d array of labels in {{-1, +1}}; got "
                              f"an entry equal to {yv[np.abs(yv) != 1.0][0]!r}.")
-        _design_problem(self, M, y=yv, Y=None, kind=KIND_LOGISTIC, k=1, hscale=0.25, lam=0.0,
-                        nonneg=False)
+        _design_problem(self, design, y=yv, Y=None, kind=KIND_LOGISTIC, k=1, hscale=0.25,
+                        lam=0.0, nonneg=False)
 
 
 class Softmax(BCDProblem):
@@ -752,23 +1012,31 @@ class Softmax(BCDProblem):
     Parameters
     ----------
     M : array_like or scipy.sparse matrix of shape (m, p)
+        As in :class:`LeastSquares`.
     labels : array_like of int, shape (m,)
         Class of each row, in ``[0, n_classes)``.
     n_classes : int
-        Number of classes ``k`` (>= 2).
+        Number of classes ``k``, in [2, 2**24] (:data:`MAX_CLASSES`); the ``m * k`` scores
+        and the ``p * k`` variables must also fit in memory (checked before allocating).
     """
 
     name = "softmax"
 
     def __init__(self, M: Any, labels: Any, *, n_classes: int) -> None:
         owner = type(self).__name__
-        k = check_integer(n_classes, "n_classes", owner=owner, low=2)
-        m = M.shape[0] if hasattr(M, "shape") else len(M)
-        lab = check_array(labels, "labels", owner=owner, ndim=1, dtype=np.int64, shape=(m,),
-                          low=0, high=k - 1)
+        k = Integer(2, MAX_CLASSES).check(n_classes, "n_classes", owner)
+        design = _as_design(M, owner)
+        m, p = design[5].shape
+        # one-hot labels, scores and derivatives (m * k each) and ~25 work vectors of the
+        # p * k variables in bcd
+        check_memory(8.0 * (3 * m * k + 25 * p * k), f"m={m}, p={p}, n_classes={k}", owner)
+        rule = Array(1, dtype=np.int64, shape=(m,), low=0, high=k - 1)
+        if _is_scalar(labels):
+            raise rule._type_error(labels, "labels", owner)
+        lab = rule.check(labels, "labels", owner)
         Y = np.zeros((m, k))
         Y[np.arange(m), lab] = 1.0
-        _design_problem(self, M, y=None, Y=Y, kind=KIND_SOFTMAX, k=k, hscale=0.5, lam=0.0,
+        _design_problem(self, design, y=None, Y=Y, kind=KIND_SOFTMAX, k=k, hscale=0.5, lam=0.0,
                         nonneg=False)
         self.n_classes = k
 
@@ -780,38 +1048,63 @@ class Quadratic(BCDProblem):
     ----------
     A : array_like or scipy.sparse matrix of shape (n, n)
         Symmetric positive definite (checked: symmetry exactly, definiteness by a Cholesky-free
-        smallest-eigenvalue estimate).
+        smallest-eigenvalue estimate), real entries in [-1e100, 1e100]
+        (:data:`MAX_ABS_DATA`), and with ``lambda_min(A) >= ||c||^2 / 2e200``
+        (:data:`MAX_QUADRATIC_DEPTH`): the minimum value ``-c^T A^{-1} c / 2`` is then at least
+        -1e200, and every descent iterate, whose objective lies between that minimum and
+        ``f(x0)``, keeps ``x``, ``A x`` and ``f`` finite with a margin for the conditioning.
+        (For ``n > 300`` ``lambda_min`` is estimated by the smallest LU pivot, an upper bound;
+        :func:`~banditlab.solvers.bcd` still reports a non-finite objective as an error.)
     c : array_like of shape (n,)
+        Real entries in [-1e100, 1e100].
     """
 
     name = "quadratic"
 
     def __init__(self, A: Any, c: Any) -> None:
         owner = type(self).__name__
+        what = (f"a square 2-d array or scipy.sparse matrix of floats (non-empty) with entries "
+                f"in [{-MAX_ABS_DATA:g}, {MAX_ABS_DATA:g}]")
         if sp.issparse(A):
-            As = sp.csr_matrix(A, dtype=np.float64)
+            if A.dtype.kind not in "iuf":
+                raise TypeError(f"{owner}: 'A' must be {what}; got {type(A).__name__} of dtype "
+                                f"{A.dtype}.")
+            if A.ndim != 2 or min(A.shape) < 1:
+                raise ValueError(f"{owner}: 'A' must be {what}; got shape {A.shape}.")
+            check_memory(32.0 * A.nnz, f"a sparse 'A' with nnz={A.nnz}", owner)
+            As = sp.csr_matrix(A, dtype=np.float64, copy=True)
         else:
-            As = sp.csr_matrix(check_array(A, "A", owner=owner, ndim=2))
+            dense = _DescribedArray(2, text=what)
+            if _is_scalar(A):
+                raise dense._type_error(A, "A", owner)
+            As = sp.csr_matrix(dense.check(A, "A", owner))
         n = As.shape[0]
         if As.shape != (n, n):
-            raise ValueError(f"{owner}: 'A' must be a square matrix; got shape {As.shape}.")
+            raise ValueError(f"{owner}: 'A' must be {what}; got shape {As.shape}.")
         As.sum_duplicates()
         As.sort_indices()
         As.eliminate_zeros()
         if not np.all(np.isfinite(As.data)):
-            raise ValueError(f"{owner}: 'A' must be a square matrix of finite floats; got "
-                             "non-finite entries.")
+            raise ValueError(f"{owner}: 'A' must be {what}; got non-finite entries.")
+        bad = _first_big(As.data, MAX_ABS_DATA)
+        if bad is not None:
+            raise ValueError(f"{owner}: 'A' must be {what}; got an entry equal to {bad!r}.")
         if abs(As - As.T).max() > 1e-12 * max(1.0, abs(As).max()):
             raise ValueError(f"{owner}: 'A' must be symmetric; got an asymmetric matrix.")
         diag = As.diagonal()
         if np.any(diag <= 0):
             raise ValueError(f"{owner}: 'A' must be positive definite; got a non-positive "
                              "diagonal entry.")
-        cv = check_array(c, "c", owner=owner, ndim=1, shape=(n,))
+        cv = BoundedArray(1, shape=(n,)).check(c, "c", owner)
         lmin = _lambda_min(As)
         if lmin <= 0:
             raise ValueError(f"{owner}: 'A' must be positive definite; got smallest eigenvalue "
                              f"{lmin:.3g}.")
+        need = float(cv @ cv) / (2.0 * MAX_QUADRATIC_DEPTH)
+        if lmin < need:
+            raise ValueError(f"{owner}: 'A' must be positive definite with smallest eigenvalue "
+                             f">= ||c||^2 / {2.0 * MAX_QUADRATIC_DEPTH:g} = {need:.3g} (so the "
+                             f"minimum -c^T A^-1 c / 2 stays finite); got {lmin:.3g}.")
         self.data = ProblemData(kind=KIND_QUADRATIC, n=n, m=n, k=1, dense=0,
                                 MT=np.zeros((0, 0)), cp=As.indptr.astype(np.int64),
                                 ci=As.indices.astype(np.int64), cx=As.data.astype(np.float64),
@@ -823,6 +1116,7 @@ class Quadratic(BCDProblem):
         self.lipschitz_global = _lambda_max(As)
         self.rowsum_bound = np.asarray(abs(As).sum(axis=1)).ravel()
         self.lattice_partition: list[np.ndarray] | None = None
+        self.lattice_red_black: list[np.ndarray] | None = None
 
     def solve(self) -> np.ndarray:
         """The exact minimiser ``A^{-1} c`` (sparse direct solve), for references."""
@@ -858,9 +1152,13 @@ class LabelPropagation(Quadratic):
     Parameters
     ----------
     graph : networkx.Graph
-        Undirected graph; edge attribute ``weight`` (default 1).
+        Undirected graph; edge attribute ``weight`` (default 1), each a float in (0, 1e40]
+        (:data:`MAX_ABS_GRAPH`: positive so the Laplacian is positive semi-definite and an
+        edge always connects, bounded so ``A`` and ``c`` stay within the quadratic's bounds).
     labels : dict
-        ``{node: value}`` for the labelled nodes.
+        ``{node: value}`` for the labelled nodes, each value in [-1e40, 1e40]. At least one node
+        must stay unlabelled, and every connected component of ``graph`` needs a labelled
+        node (otherwise ``A`` is singular: the values there are undetermined).
 
     Attributes
     ----------
@@ -874,19 +1172,38 @@ class LabelPropagation(Quadratic):
         owner = type(self).__name__
         if not isinstance(graph, nx.Graph) or graph.is_directed():
             raise TypeError(f"{owner}: 'graph' must be an undirected networkx.Graph; got "
-                            f"{type(graph).__name__}.")
-        if not isinstance(labels, dict) or not labels:
+                            f"{type(graph).__name__} {_short(graph)}.")
+        weight = Real(0.0, MAX_ABS_GRAPH, closed="right")
+        for u, v, w in graph.edges(data="weight", default=1.0):
+            try:
+                weight.check(w, "weight", owner)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"{owner}: 'graph' must be an undirected networkx.Graph with "
+                                f"edge weights each {weight.describe()}; got weight {_short(w)} on "
+                                f"edge ({u!r}, {v!r}).") from None
+        if not isinstance(labels, dict):
             raise TypeError(f"{owner}: 'labels' must be a non-empty dict {{node: value}}; got "
-                            f"{type(labels).__name__}.")
+                            f"{type(labels).__name__} {_short(labels)}.")
+        if not labels:
+            raise ValueError(f"{owner}: 'labels' must be a non-empty dict {{node: value}}; got "
+                             "{}.")
+        value = Real(-MAX_ABS_GRAPH, MAX_ABS_GRAPH)
         for node, val in labels.items():
             if node not in graph:
-                raise ValueError(f"{owner}: 'labels' must have graph nodes as keys; got "
+                raise ValueError(f"{owner}: 'labels' must be a dict with graph nodes as keys; got "
                                  f"{node!r}.")
-            check_real(val, f"labels[{node!r}]", owner=owner)
+            value.check(val, f"labels[{node!r}]", owner)
         nodes = list(graph.nodes())
         if len(labels) >= len(nodes):
-            raise ValueError(f"{owner}: 'labels' must leave at least one node unlabelled; got "
+            raise ValueError(f"{owner}: 'labels' must be a dict leaving a node unlabelled; got "
                              f"{len(labels)} labels for {len(nodes)} nodes.")
+        for comp in nx.connected_components(graph):
+            if not any(v in labels for v in comp):
+                node = next(iter(comp))
+                raise ValueError(f"{owner}: 'labels' must be a dict with a node in every "
+                                 f"connected component of 'graph' (else A is singular); got none "
+                                 f"in the "
+                                 f"component of node {node!r} ({len(comp)} nodes).")
         index = {v: i for i, v in enumerate(nodes)}
         W = nx.to_scipy_sparse_array(graph, nodelist=nodes, weight="weight", format="csr")
         W = sp.csr_matrix(W, dtype=np.float64)

@@ -36,7 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from banditlab._jit import njit
-from banditlab._validation import check_integer, check_option, check_real
+from banditlab._validation import _got, check_integer, check_option, check_real
 
 __all__ = [
     "HISTORY_CHUNK",
@@ -286,11 +286,11 @@ def as_csr_system(A: Any, *, owner: str) -> CSRSystem:
         arr = np.asarray(A)
         if arr.dtype.kind not in "iuf" or arr.ndim != 2:
             raise TypeError(f"{owner}: 'A' must be a square scipy.sparse matrix or 2-d float "
-                            f"array; got array of shape {arr.shape} and dtype {arr.dtype}.")
+                            f"array; got {type(A).__name__} {_got(arr)}.")
         M = sp.csr_matrix(arr.astype(np.float64))
     else:
         raise TypeError(f"{owner}: 'A' must be a square scipy.sparse matrix or 2-d float array; "
-                        f"got {type(A).__name__}.")
+                        f"got {type(A).__name__} {_got(A)}.")
     if M.shape[0] != M.shape[1] or M.shape[0] == 0:
         raise ValueError(f"{owner}: 'A' must be a non-empty square matrix; got shape {M.shape}.")
     M.sum_duplicates()
@@ -312,9 +312,9 @@ def _as_vector(v: Any, n: int, name: str, owner: str) -> np.ndarray:
         arr = np.asarray(v)
     except (TypeError, ValueError):
         arr = np.asarray([None])
-    if arr.dtype.kind not in "iuf":
+    if arr.dtype.kind not in "iuf" or arr.ndim == 0:
         raise TypeError(f"{owner}: '{name}' must be a 1-d float array of length {n}; "
-                        f"got {type(v).__name__}.")
+                        f"got {type(v).__name__} {_got(v)}.")
     if arr.shape != (n,):
         raise ValueError(f"{owner}: '{name}' must be a 1-d float array of length {n}; "
                          f"got shape {arr.shape}.")

@@ -38,3 +38,16 @@ def test_quick_reproduction_writes_tables_and_plots(name: str, tmp_path: Path) -
         frame = pd.read_csv(path)
         failed = frame[~frame["holds"].astype(bool)]
         assert failed.empty, failed.to_string()
+
+
+def test_bcd_reproduction_lattice_red_black_option(tmp_path: Path) -> None:
+    """Fig. 6 on the lattice D uses the checkerboard by default; 'greedy' selects the general
+    colouring; anything else is rejected before any work."""
+    import inspect
+
+    run = list_reproductions()["bcd"].run
+    assert inspect.signature(run).parameters["lattice_red_black"].default == "checkerboard"
+    with pytest.raises(ValueError, match=r"'lattice_red_black' must be one of 'checkerboard', "
+                                         r"'greedy'.*'bogus'"):
+        run(tmp_path, lattice_red_black="bogus")
+    assert not any(tmp_path.iterdir())

@@ -17,6 +17,7 @@ from banditlab.solvers.bcd_partitions import (
     forest_solve,
     greedy_forest,
     is_forest,
+    lattice_red_black_partition,
     lattice_tree_partition,
     red_black_partition,
     tree_partition,
@@ -28,6 +29,7 @@ from banditlab.solvers.bcd_problems import (
     Logistic,
     Quadratic,
     Softmax,
+    _abs_gram_rowsums,
 )
 
 
@@ -120,7 +122,8 @@ def test_problem_validation_messages():
         Logistic(M, np.array([1.0, 0.0, -1.0]))
     with pytest.raises(ValueError, match=r"Softmax: 'labels' must be .* entries in \[0, 1\]"):
         Softmax(M, np.array([0, 1, 2]), n_classes=2)
-    with pytest.raises(ValueError, match=r"L1LeastSquares: 'lam' must be a float in \(0, inf\)"):
+    with pytest.raises(ValueError, match=r"L1LeastSquares: 'lam' must be a float in "
+                                         r"\(0, 1e\+100\]"):
         L1LeastSquares(M, np.ones(3), lam=0.0)
     with pytest.raises(ValueError, match=r"Quadratic: 'A' must be symmetric"):
         Quadratic(np.array([[2.0, 1.0], [0.0, 2.0]]), np.ones(2))
@@ -128,7 +131,8 @@ def test_problem_validation_messages():
         Quadratic(np.array([[1.0, 2.0], [2.0, 1.0]]), np.ones(2))
     with pytest.raises(TypeError, match=r"LabelPropagation: 'graph' must be an undirected"):
         LabelPropagation(nx.DiGraph([(0, 1)]), {0: 1.0})
-    with pytest.raises(ValueError, match=r"LabelPropagation: 'labels' must have graph nodes"):
+    with pytest.raises(ValueError, match=r"LabelPropagation: 'labels' must be a dict with "
+                                         r"graph nodes"):
         LabelPropagation(nx.path_graph(3), {7: 1.0})
     with pytest.raises(TypeError, match=r"LeastSquares: 'M' must be a 2-d array"):
         LeastSquares("abc", np.ones(3))
@@ -240,6 +244,84 @@ def test_lattice_comb_trees_cover_and_are_trees(shape):
             assert nx.is_tree(G.subgraph(T.tolist()))
 
 
+def _lattice_matrix(R: int, C: int) -> np.ndarray:
+    """Dense 4-neighbour lattice Laplacian plus the identity, node (r, c) -> c * R + r."""
+    A = np.eye(R * C)
+    for c in range(C):
+        for r in range(R):
+            v = c * R + r
+            for u in ([v + 1] if r + 1 < R else []) + ([v + R] if c + 1 < C else []):
+                A[u, v] = A[v, u] = -1.0
+                A[u, u] += 1.0
+                A[v, v] += 1.0
+    return A
+
+
+@pytest.mark.parametrize("shape", [(1, 2), (2, 1), (3, 4), (5, 5), (6, 7), (1, 9)])
+def test_lattice_red_black_is_a_two_colouring(shape):
+    R, C = shape
+    A = _lattice_matrix(R, C)
+    parts = lattice_red_black_partition(R, C)
+    assert len(parts) == 2 and all(b.size for b in parts)
+    np.testing.assert_array_equal(np.sort(np.concatenate(parts)), np.arange(R * C))
+    colour = np.empty(R * C, np.int64)
+    for k, b in enumerate(parts):
+        colour[b] = k
+        sub = A[np.ix_(b, b)]                  # independent set: A_bb diagonal
+        assert np.count_nonzero(sub - np.diag(np.diag(sub))) == 0
+    # brute force over every non-zero off-diagonal entry: the two ends differ in colour
+    i, j = np.nonzero(A - np.diag(np.diag(A)))
+    assert i.size and np.all(colour[i] != colour[j])
+
+
+def test_dataset_d_red_black_is_checkerboard_and_greedy_is_not():
+    prob = dataset_d(12, 10, seed=3)
+    A = prob.A.toarray()
+    parts = prob.lattice_red_black
+    assert len(parts) == 2
+    np.testing.assert_array_equal(np.sort(np.concatenate(parts)), np.arange(prob.n_features))
+    for b in parts:
+        sub = A[np.ix_(b, b)]
+        assert np.count_nonzero(sub - np.diag(np.diag(sub))) == 0
+    # the colour of an unknown is the parity of its lattice node (r + c), node = c * side + r
+    node = np.asarray(prob.unknown)
+    for k, b in enumerate(parts):
+        assert np.all((node[b] % 12 + node[b] // 12) % 2 == k)
+    # the general greedy colouring (the partition='red_black' option) uses a third colour here
+    assert len(red_black_partition(prob.A)) > 2
+
+
+def test_abs_gram_rowsums_exact_against_dense():
+    rng = np.random.default_rng(5)
+    for m, p, dens in ((7, 5, 0.6), (20, 60, 0.2), (60, 15, 0.05), (3, 40, 1.0)):
+        Ms = sp.random(m, p, density=dens, random_state=rng, format="csc")
+        Ms.data = rng.standard_normal(Ms.nnz) * 3.0  # both signs: |M|^T |M| 1 would be loose
+        Md = Ms.toarray()
+        expected = np.abs(Md.T @ Md).sum(axis=1)
+        np.testing.assert_allclose(_abs_gram_rowsums(Ms), expected, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(_abs_gram_rowsums(Md), expected, rtol=1e-12, atol=1e-12)
+        # chunked dense path (upper-triangle blocks of 1 to p // 2 + 1 rows)
+        for blk in (1, p * (p // 2 + 1)):
+            np.testing.assert_allclose(_abs_gram_rowsums(Md, max_block=blk), expected,
+                                       rtol=1e-12, atol=1e-12)
+
+
+def test_rowsum_bound_exact_above_4000_features():
+    """Beyond p = 4000 the bound was ``|M|^T |M| 1`` (1.15-1.61x the exact sums on dataset A):
+    now exact, checked against a scipy sparse Gram matrix."""
+    rng = np.random.default_rng(6)
+    M = sp.random(40, 4500, density=0.01, random_state=rng, format="csc")
+    M = sp.csc_matrix(M + sp.csc_matrix((np.ones(4500), (rng.integers(0, 40, 4500),
+                                                         np.arange(4500))), shape=M.shape))
+    M.data = rng.standard_normal(M.nnz)                # no zero column, both signs
+    expected = np.asarray(abs(M.T @ M).sum(axis=1)).ravel()
+    prob = LeastSquares(M, rng.standard_normal(40))
+    np.testing.assert_allclose(prob.rowsum_bound, expected, rtol=1e-12)
+    absM = abs(M)
+    loose = np.asarray(absM.T @ (absM @ np.ones(4500))).ravel()
+    assert np.all(loose >= expected * (1 - 1e-12)) and np.any(loose > 1.01 * expected)
+
+
 def test_partition_validation_messages():
     with pytest.raises(ValueError, match=r"fixed_partition: 'kind' must be one of 'order'"):
         fixed_partition(np.ones(3), 2, kind="bogus")
@@ -250,3 +332,11 @@ def test_partition_validation_messages():
         fixed_partition(np.ones(3), 0)
     with pytest.raises(ValueError, match=r"lattice_tree_partition: 'n_rows' must be an int"):
         lattice_tree_partition(1, 3)
+    with pytest.raises(ValueError, match=r"lattice_red_black_partition: 'n_cols' must be an int "
+                                         r"in \[1, inf\); got 0"):
+        lattice_red_black_partition(3, 0)
+    with pytest.raises(TypeError, match=r"lattice_red_black_partition: 'n_rows' must be an int"):
+        lattice_red_black_partition(2.5, 3)
+    with pytest.raises(ValueError, match=r"lattice_red_black_partition: 'n_rows \* n_cols' must "
+                                         r"be >= 2 .*got n_rows=1, n_cols=1"):
+        lattice_red_black_partition(1, 1)
