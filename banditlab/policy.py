@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from banditlab import _fastcall
 from banditlab.agent import Agent
 from banditlab.protocols import FIXED_BUDGET_BAI
 from banditlab.reward_models import RewardModel
@@ -76,6 +77,31 @@ class Policy(Agent):
     def _on_reset(self) -> None:
         self._last_context: np.ndarray | None = None
 
+    def _fast(self) -> list[Any] | None:
+        """``[rng, params, state, handle, select, update, stable]``: the compiled entry points
+        for the current argument types (:mod:`banditlab._fastcall`), re-typed whenever
+        ``rng``, ``params`` or ``state`` is an object this policy did not produce itself;
+        None where kernels are not compiled (NUMBA_DISABLE_JIT=1, Python kernels)."""
+        fast = self.__dict__.get("_fastcall")
+        if (fast is not None and fast[0] is self.rng and fast[1] is self.params
+                and fast[2] is self.state):
+            return fast
+        if not (_fastcall.JIT and hasattr(self.kernels.select, "compile")
+                and hasattr(self.kernels.update, "compile")):
+            return None
+        handle = _fastcall.rng_handle(self.rng)
+        context = (np.zeros(self._dims(), dtype=np.float64) if self.protocol.contextual
+                   else None)
+        select, update, stable = _fastcall.entry_points(self.params, self.state, handle,
+                                                        context)
+        fast = [self.rng, self.params, self.state, handle, select, update, stable]
+        self.__dict__["_fastcall"] = fast
+        return fast
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the entry points and the handle (addresses in this process) are rebuilt on demand
+        return {k: v for k, v in self.__dict__.items() if k != "_fastcall"}
+
     def select(self, obs: Any = None) -> int:
         """Choose an action. For contextual policies ``obs`` is the feature matrix."""
         self._require_state("select")
@@ -93,7 +119,13 @@ class Policy(Agent):
                 raise ValueError(f"{self.name}.select: 'obs' must be a finite real array of "
                                  f"shape {want}; got non-finite entries.")
             self._last_context = ctx
+            fast = self._fast()
+            if fast is not None:
+                return int(fast[4](self.params, self.state, ctx, fast[3]))
             return int(self.kernels.select(self.params, self.state, ctx, self.rng))
+        fast = self._fast()
+        if fast is not None:
+            return int(fast[4](self.params, self.state, fast[3]))
         return int(self.kernels.select(self.params, self.state, self.rng))
 
     def update(self, action: int, reward: float, obs: Any = None) -> None:
@@ -103,22 +135,13 @@ class Policy(Agent):
         observation is not used by the built-in policies.
         """
         self._require_state("update")
-        if isinstance(action, np.ndarray) and action.ndim == 0:
-            action = action.item()
-        if isinstance(action, bool) or not isinstance(action, numbers.Integral):
-            raise TypeError(f"{self.name}.update: 'action' must be an int in "
-                            f"[0, {self.n_arms - 1}]; got {type(action).__name__} {action!r}.")
-        arm = int(action)
+        # exact int / float (what select returns and envs give) take the short path
+        arm = action if type(action) is int else self._coerce_action(action)
         if not 0 <= arm < self.n_arms:
             raise ValueError(f"{self.name}.update: 'action' must be an int in "
                              f"[0, {self.n_arms - 1}]; got {action!r}.")
-        if isinstance(reward, np.ndarray) and reward.ndim == 0:
-            reward = reward.item()
-        if isinstance(reward, bool) or not isinstance(reward, numbers.Real):
-            raise TypeError(f"{self.name}.update: 'reward' must be a finite float; got "
-                            f"{type(reward).__name__} {reward!r}.")
-        r = float(reward)
-        if not np.isfinite(r):
+        r = reward if type(reward) is float else self._coerce_reward(reward)
+        if r - r != 0.0:                                  # inf or NaN
             raise ValueError(f"{self.name}.update: 'reward' must be a finite float; "
                              f"got {reward!r}.")
         if self.check_rewards and not self.reward_model.admits(r):
@@ -129,9 +152,32 @@ class Policy(Agent):
         if self.protocol.contextual:
             if self._last_context is None:
                 raise RuntimeError(f"{self.name}.update: call select(obs) before update().")
-            self.state = self.kernels.update(self.params, self.state, arm, r, self._last_context)
+            args: tuple[Any, ...] = (self.params, self.state, arm, r, self._last_context)
         else:
-            self.state = self.kernels.update(self.params, self.state, arm, r)
+            args = (self.params, self.state, arm, r)
+        fast = self._fast()
+        if fast is None:
+            self.state = self.kernels.update(*args)
+            return
+        self.state = fast[5](*args)
+        if fast[6]:                 # the kernel returns its input's type: no re-typing needed
+            fast[2] = self.state
+
+    def _coerce_action(self, action: Any) -> int:
+        if isinstance(action, np.ndarray) and action.ndim == 0:
+            action = action.item()
+        if isinstance(action, bool) or not isinstance(action, numbers.Integral):
+            raise TypeError(f"{self.name}.update: 'action' must be an int in "
+                            f"[0, {self.n_arms - 1}]; got {type(action).__name__} {action!r}.")
+        return int(action)
+
+    def _coerce_reward(self, reward: Any) -> float:
+        if isinstance(reward, np.ndarray) and reward.ndim == 0:
+            reward = reward.item()
+        if isinstance(reward, bool) or not isinstance(reward, numbers.Real):
+            raise TypeError(f"{self.name}.update: 'reward' must be a finite float; got "
+                            f"{type(reward).__name__} {reward!r}.")
+        return float(reward)
 
     def recommend(self) -> int:
         """Best-arm identification policies: the arm recommended now (after the budget)."""

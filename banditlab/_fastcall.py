@@ -1,0 +1,132 @@
+"""The step API's calls into the kernels, without Numba's per-call costs.
+
+Calling a compiled function from Python makes Numba type every argument and convert it. For a
+policy's ``select(params, state, rng)`` two of those costs dwarf the kernel: typing the
+``Params``/``State`` NamedTuples (a Python-level ``typeof`` on every call) and converting the
+``numpy.random.Generator``, which runs ``ctypes.cast`` three times per call (about 10 us of a
+12 us ``select`` on the reference machine, issue 14). This module removes both:
+
+* **the generator** is passed as a *handle*, a ``uint64`` array of the addresses Numba's own
+  conversion reads (:func:`rng_handle`: the bit generator's state, its three ``next_*``
+  functions and the bit generator itself), and :func:`generator_from_handle` rebuilds Numba's
+  ``Generator`` value from it inside compiled code. The kernel then draws through the same
+  numpy bit generator as before, so every draw is the one the ``Generator`` would have given
+  (bit-identical; the handle is valid while the ``Generator`` it came from is alive, which the
+  policy holding both guarantees);
+* **typing** is done once: :func:`entry_points` compiles :func:`select_with_handle` and
+  :func:`update_kernel` for the argument types of a policy's ``params`` and ``state`` and
+  returns the compiled entry points, which convert their arguments without looking up types.
+  The caller must pass arguments of exactly those types: :class:`banditlab.policy.Policy`
+  re-types whenever its ``params``, ``state`` or ``rng`` is an object it did not produce.
+
+This is the one module that relies on Numba internals: the data model of
+``types.NumPyRandomGeneratorType`` (struct members in ``numba/np/random/generator_core.py``)
+and ``Dispatcher.compile`` returning the compiled entry point. ``tests/test_fastcall.py``
+checks both against the installed Numba and fails loudly if an upgrade changes them;
+``pyproject.toml`` pins numba below the next minor version for the same reason.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+from typing import Any
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from banditlab._jit import njit
+from banditlab.protocols import call_select, call_update
+
+__all__ = ["JIT", "entry_points", "generator_from_handle", "rng_handle"]
+
+#: False under NUMBA_DISABLE_JIT=1: the policies then call their Python kernels directly
+JIT = not numba.config.DISABLE_JIT
+
+_GENERATOR = types.NumPyRandomGeneratorType("NumPyRandomGeneratorType")
+_BIT_GENERATOR = types.NumPyRandomBitGeneratorType("bit_generator")
+#: the members of Numba's bit-generator struct that a handle carries, in handle order
+HANDLE_FIELDS = ("state_address", "state", "fnptr_next_uint64", "fnptr_next_uint32",
+                 "fnptr_next_double", "bit_generator")
+
+
+def rng_handle(rng: np.random.Generator) -> np.ndarray:
+    """The addresses Numba's conversion of ``rng`` reads, as ``uint64[6]`` (HANDLE_FIELDS)."""
+    c = rng.bit_generator.ctypes
+
+    def address(fn: Any) -> int:
+        return int(ctypes.cast(fn, ctypes.c_void_p).value or 0)
+
+    return np.array([int(c.state_address), int(c.state.value or 0), address(c.next_uint64),
+                     address(c.next_uint32), address(c.next_double),
+                     int(c.bit_generator.value or 0)], dtype=np.uint64)
+
+
+@intrinsic
+def generator_from_handle(typingctx: Any, handle: Any) -> Any:
+    """Numba's ``Generator`` value for a handle made by :func:`rng_handle` (no Python object:
+    its ``parent`` and ``meminfo`` are null, so it cannot be returned to Python)."""
+    if not (isinstance(handle, types.Array) and handle.dtype == types.uint64
+            and handle.ndim == 1):
+        return None
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        arr = context.make_array(signature.args[0])(context, builder, args[0])
+        uintp = context.get_value_type(types.uintp)
+        bitgen = cgutils.create_struct_proxy(_BIT_GENERATOR)(context, builder)
+        bitgen.parent = cgutils.get_null_value(context.get_value_type(types.pyobject))
+        for i, name in enumerate(HANDLE_FIELDS):
+            value = builder.load(builder.gep(arr.data, [ir.Constant(ir.IntType(64), i)]))
+            setattr(bitgen, name, builder.zext(value, uintp) if value.type.width < uintp.width
+                    else builder.trunc(value, uintp) if value.type.width > uintp.width
+                    else value)
+        gen = cgutils.create_struct_proxy(_GENERATOR)(context, builder)
+        gen.bit_generator = bitgen._getvalue()
+        gen.meminfo = cgutils.get_null_value(gen.meminfo.type)
+        gen.parent = cgutils.get_null_value(context.get_value_type(types.pyobject))
+        return gen._getvalue()
+
+    return _GENERATOR(handle), codegen
+
+
+@njit
+def select_with_handle(params, state, handle):
+    return call_select(params, state, generator_from_handle(handle))
+
+
+@njit
+def select_context_with_handle(params, state, context, handle):
+    return call_select(params, state, context, generator_from_handle(handle))
+
+
+@njit
+def update_kernel(params, state, arm, reward):
+    return call_update(params, state, arm, reward)
+
+
+@njit
+def update_context_kernel(params, state, arm, reward, context):
+    return call_update(params, state, arm, reward, context)
+
+
+def entry_points(params: Any, state: Any, handle: np.ndarray, context: np.ndarray | None
+                 ) -> tuple[Callable[..., Any], Callable[..., Any], bool]:
+    """Compiled ``(select, update, stable)`` for these argument types (compiled, or loaded
+    from the on-disk cache, on the first call for a type). ``stable``: ``update`` returns a
+    state of its input's type, so the state it returns can be passed back as is."""
+    p, s, h = numba.typeof(params), numba.typeof(state), numba.typeof(handle)
+    arm, reward = types.int64, types.float64
+    if context is None:
+        sel_fn, upd_fn = select_with_handle, update_kernel
+        sel_sig, upd_sig = (p, s, h), (p, s, arm, reward)
+    else:
+        c = numba.typeof(context)
+        sel_fn, upd_fn = select_context_with_handle, update_context_kernel
+        sel_sig, upd_sig = (p, s, c, h), (p, s, arm, reward, c)
+    select, update = sel_fn.compile(sel_sig), upd_fn.compile(upd_sig)
+    stable = upd_fn.overloads[upd_sig].signature.return_type == s
+    return select, update, stable

@@ -1,0 +1,109 @@
+"""The step API's fast calls (banditlab._fastcall): the Numba internals they read, and that they
+change nothing a user can observe (the draws, the state, errors, pickling)."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import numba
+import numpy as np
+import pytest
+from numba import njit, types
+from numba.core.datamodel import default_manager
+
+import banditlab as bl
+from banditlab import _fastcall
+from banditlab._fastcall import HANDLE_FIELDS, generator_from_handle, rng_handle
+
+
+def test_the_numba_data_model_is_the_one_the_handle_fills():
+    """Fails loudly when a Numba upgrade changes the Generator's data model (the reason for the
+    upper bound on numba in pyproject.toml): update banditlab._fastcall then."""
+    bitgen = default_manager.lookup(types.NumPyRandomBitGeneratorType("bit_generator"))
+    assert bitgen._fields == ("parent", *HANDLE_FIELDS)
+    gen = default_manager.lookup(types.NumPyRandomGeneratorType("NumPyRandomGeneratorType"))
+    assert gen._fields == ("bit_generator", "meminfo", "parent")
+    major, minor = (int(x) for x in numba.__version__.split(".")[:2])
+    assert (major, minor) < (0, 69), "checked with numba 0.68: review _fastcall, then the pin"
+
+
+@njit
+def _draws(handle, n):
+    g = generator_from_handle(handle)
+    out = np.empty(4 * n)
+    for i in range(n):
+        out[4 * i] = g.random()
+        out[4 * i + 1] = g.integers(0, 1000)
+        out[4 * i + 2] = g.beta(0.5, 2.0)
+        out[4 * i + 3] = g.normal()
+    return out
+
+
+@njit
+def _draws_from(g, n):
+    out = np.empty(4 * n)
+    for i in range(n):
+        out[4 * i] = g.random()
+        out[4 * i + 1] = g.integers(0, 1000)
+        out[4 * i + 2] = g.beta(0.5, 2.0)
+        out[4 * i + 3] = g.normal()
+    return out
+
+
+def test_a_handle_draws_what_its_generator_draws_and_shares_its_state():
+    a, b = np.random.default_rng(11), np.random.default_rng(11)
+    assert np.array_equal(_draws(rng_handle(a), 200), _draws_from(b, 200))
+    assert a.random() == b.random()              # one stream: the handle advanced a itself
+    c = np.random.default_rng(12)                # another generator, another stream
+    assert not np.array_equal(_draws(rng_handle(c), 5), _draws_from(np.random.default_rng(11), 5))
+
+
+POLICIES = [bl.UCB(5), bl.ThompsonSampling(5), bl.KLUCB(5), bl.EXP3(5, horizon=300),
+            bl.TsallisINF(5), bl.EpsilonGreedy(5, epsilon=0.2), bl.LinUCB(5, n_features=3)]
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
+def test_the_fast_path_matches_the_kernels_called_directly(policy):
+    fast = copy.deepcopy(policy).reset(seed=3)
+    slow = copy.deepcopy(policy).reset(seed=3)
+    ctx_rng = np.random.default_rng(0)
+    for t in range(300):
+        ctx = ctx_rng.normal(size=(5, 3)) if policy.protocol.contextual else None
+        arm = fast.select(ctx)
+        if policy.protocol.contextual:
+            ref = int(slow.kernels.select(slow.params, slow.state, ctx, slow.rng))
+        else:
+            ref = int(slow.kernels.select(slow.params, slow.state, slow.rng))
+        assert arm == ref, t
+        reward = float((arm + t) % 2)
+        fast.update(arm, reward)
+        args = (slow.params, slow.state, arm, reward)
+        slow.state = slow.kernels.update(*args, ctx) if ctx is not None else \
+            slow.kernels.update(*args)
+    assert fast._fast() is not None                    # the fast path was the one used
+    for x, y in zip(fast.state, slow.state):
+        assert np.array_equal(x, y)
+
+
+def test_a_replaced_rng_state_or_params_is_used_not_the_stale_one():
+    p = bl.UCB(3).reset(seed=0)
+    for _ in range(10):
+        p.update(p.select(), 1.0)
+    old = p._fast()
+    p.rng = np.random.default_rng(99)                # a new generator: a new handle
+    p.select()
+    assert p._fast() is not old and p._fast()[0] is p.rng
+    p.state = p._init_state()                        # a state from outside: re-typed
+    assert p.select() == 0                           # a fresh state pulls arm 0 first
+    q = bl.ThompsonSampling(3).reset(seed=5)
+    r = pickle.loads(pickle.dumps(q))                # the handle is not pickled, rebuilt
+    assert "_fastcall" not in pickle.loads(pickle.dumps(q)).__dict__
+    assert [q.select() for _ in range(20)] == [r.select() for _ in range(20)]
+
+
+def test_without_jit_the_policies_call_their_kernels(monkeypatch):
+    monkeypatch.setattr(_fastcall, "JIT", False)
+    p = bl.UCB(3).reset(seed=0)
+    p.update(p.select(), 1.0)
+    assert p._fast() is None and "_fastcall" not in p.__dict__
