@@ -29,7 +29,7 @@ import ctypes
 import os
 import signal
 import threading
-from types import FrameType
+from types import CodeType, FrameType
 
 import llvmlite
 import numba
@@ -43,16 +43,22 @@ _COMPILER_DIRS = tuple(os.path.dirname(m.__file__) + os.sep for m in (numba, llv
 _CTYPES_CAST = ctypes.cast.__code__
 
 
+def _is_namedtuple_new(code: CodeType) -> bool:
+    # collections.namedtuple compiles ``lambda _cls, ...: _tuple_new(_cls, (...))`` from a string
+    return (code.co_filename == "<string>" and code.co_name == "<lambda>"
+            and "_tuple_new" in code.co_names)
+
+
 def _inside_kernel_call(frame: FrameType) -> bool:
-    """Whether this frame runs inside a compiled call: ``ctypes.cast`` or a namedtuple's
-    generated ``__new__`` (its file is ``<string>``) during a conversion, or any code that
-    Numba or llvmlite called (compiling, loading from the cache)."""
-    code = frame.f_code
-    if code is _CTYPES_CAST or code.co_filename == "<string>":
-        return True
+    """Whether this frame runs inside a compiled call: it, or a frame it was called from, is
+    ``ctypes.cast`` or a namedtuple's generated ``__new__`` (a conversion), or code of Numba or
+    llvmlite (compiling, loading from the cache). The whole chain counts: a handler that runs
+    while an earlier one is deferring (in a conversion) must defer too."""
     f: FrameType | None = frame
     while f is not None:
-        if f.f_code.co_filename.startswith(_COMPILER_DIRS):
+        code = f.f_code
+        if (code is _CTYPES_CAST or code.co_filename.startswith(_COMPILER_DIRS)
+                or _is_namedtuple_new(code)):
             return True
         f = f.f_back
     return False
