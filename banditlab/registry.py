@@ -54,6 +54,7 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "CascadingVIOracle": ("banditlab.cascading.algorithms", "EPISODIC"),
     "AdaptVI": ("banditlab.cascading.algorithms", "EPISODIC"),
     "CascadingBPI": ("banditlab.cascading.algorithms", "EPISODIC_BPI"),
+    "AdaptBPI": ("banditlab.cascading.algorithms", "EPISODIC_BPI"),
 }
 
 

@@ -1,5 +1,5 @@
-"""CascadingVI (and ablations), CascadingBPI and AdaptVI: engines, optimism, bonuses, regret,
-BPI.
+"""CascadingVI (and ablations), CascadingBPI, AdaptVI and AdaptBPI: engines, optimism, bonuses,
+regret, BPI.
 
 Spec checklist items 5 and 6. Every statistical check runs on fixed seeds and has a canary
 (an agent or a curve the same check must reject).
@@ -15,6 +15,7 @@ import pytest
 from scipy import stats
 
 from banditlab.cascading import (
+    AdaptBPI,
     AdaptVI,
     CascadingBPI,
     CascadingVI,
@@ -416,6 +417,71 @@ def test_bpi_budget_exhausted_is_reported() -> None:
     assert r.policy.shape == (2, 2, 2)
 
 
+# -- AdaptBPI (the spec's assumed BPI baseline: AdaptVI's backup, CascadingBPI's stopping) ----
+def _adapt_bpi_runs(n_seeds: int, **kwargs) -> list:
+    env = random_cascading_mdp(2, 3, 2, 2, seed=35)
+    return [AdaptBPI.for_env(env, **kwargs).identify(env, seed=seed) for seed in range(n_seeds)]
+
+
+def test_adapt_bpi_returns_an_epsilon_optimal_policy() -> None:
+    """On a small instance (9 lists), AdaptBPI stops after about 34,000 episodes with a
+    policy whose exact suboptimality is at most epsilon, certified by its bounds. Fixed seeds:
+    the outcome is deterministic; failures ~ Binomial(n, <= delta) as for CascadingBPI."""
+    n, delta, eps = 10, 0.1, 0.3
+    results = _adapt_bpi_runs(n, epsilon=eps, delta=delta, max_episodes=200_000)
+    failures = sum(r.suboptimality > eps or not r.stopped for r in results)
+    assert failures <= _bpi_limit(n, delta)
+    for r in results:
+        assert r.stopped and 0 < r.n_episodes < 200_000
+        assert r.upper_value - r.lower_value <= eps
+        assert r.lower_value <= r.policy_value + TOL and r.upper_value >= r.optimal_value - TOL
+        assert r.suboptimality <= eps
+    # canaries: a threshold that ignores the gap (epsilon = H) returns the first plan at once,
+    # 1.29 below optimal here; without bonuses the gap closes after 13 episodes on average, on
+    # a policy more than 0.3 suboptimal for 61 of 300 seeds (limit 51)
+    hasty = _adapt_bpi_runs(1, epsilon=2.0)[0]
+    assert hasty.stopped and hasty.n_episodes == 0 and hasty.suboptimality > eps
+    greedy = _adapt_bpi_runs(300, epsilon=eps, delta=delta, bonus_scale=0.0)
+    assert sum(r.suboptimality > eps for r in greedy) > _bpi_limit(300, delta)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_adapt_bpi_bounds_hold_at_every_episode(seed) -> None:
+    """V̄_1(s1) >= V*_1(s1) and V̲_1(s1) <= V^{π_k}_1(s1) in every episode, and the gap
+    shrinks; the greedy canary (no bonus) breaks the pessimism on the same instances."""
+    env = random_cascading_mdp(2, 4, 2, 2, seed=seed)
+    res = run_episodes(AdaptBPI.for_env(env, epsilon=0.3, delta=0.1), env, 3000, seed=seed)
+    assert np.all(res.upper >= res.optimal_value - TOL)
+    assert np.all(res.lower <= res.values + TOL)
+    assert res.upper[0, -1] - res.lower[0, -1] < res.upper[0, 0] - res.lower[0, 0]
+    canary = run_episodes(AdaptBPI.for_env(env, epsilon=0.3, delta=0.1, bonus_scale=0.0), env,
+                          3000, seed=seed)
+    assert np.any(canary.lower > canary.values + TOL)
+
+
+def test_adapt_bpi_reuses_adaptvi_and_leaves_it_unchanged() -> None:
+    """AdaptBPI plans AdaptVI's optimistic values and lists (same kernels; only the log term
+    differs, so equal log terms give equal plans); AdaptVI itself keeps no lower value."""
+    env = random_cascading_mdp(3, 4, 2, 3, seed=2)
+    vi = AdaptVI.for_env(env).reset(seed=0)
+    bpi = AdaptBPI.for_env(env, epsilon=0.5).reset(seed=0)
+    bpi.params = bpi.params._replace(log_term=vi.params.log_term, anytime=False)
+    env.reset(seed=1)
+    for _ in range(30):
+        plan = vi.plan()
+        np.testing.assert_array_equal(bpi.plan(), plan)
+        assert bpi.upper_value == vi.upper_value and np.isnan(vi.lower_value)
+        assert 0.0 <= bpi.lower_value <= bpi.upper_value
+        s, _ = env.reset()
+        for h in range(env.horizon):
+            action = vi.select(h, s)
+            s_next, reward, _, _, info = env.step(action)
+            for agent in (vi, bpi):
+                agent.update(h, s, action, info["position"], s_next, reward)
+            s = s_next
+    assert not vi.state.v_low.any()
+
+
 # -- validation ---------------------------------------------------------------------------
 @pytest.mark.parametrize(("call", "exc", "pattern"), [
     (lambda: CascadingVI(2, 3, 4, 2), ValueError,
@@ -436,6 +502,20 @@ def test_bpi_budget_exhausted_is_reported() -> None:
      r"CascadingBPI: 'epsilon' must be a float in \(0, inf\); got 0\.0\."),
     (lambda: CascadingBPI(2, 3, 2, 2, epsilon=3.0), ValueError,
      r"CascadingBPI: 'epsilon' must be a float in \(0, 2\] \(at most the horizon\); got 3\.0\."),
+    (lambda: AdaptBPI(2, 3, 2, 2, epsilon=0.0), ValueError,
+     r"AdaptBPI: 'epsilon' must be a float in \(0, inf\); got 0\.0\."),
+    (lambda: AdaptBPI(2, 3, 2, 2, epsilon=2.5), ValueError,
+     r"AdaptBPI: 'epsilon' must be a float in \(0, 2\] \(at most the horizon\); got 2\.5\."),
+    (lambda: AdaptBPI(2, 3, 2, 2, epsilon="0.5"), TypeError,
+     r"AdaptBPI: 'epsilon' must be a float in \(0, inf\); got str '0\.5'\."),
+    (lambda: AdaptBPI(2, 3, 2, 2, epsilon=0.5, max_episodes=0), ValueError,
+     r"AdaptBPI: 'max_episodes' must be an int in \[1, inf\); got 0\."),
+    (lambda: AdaptBPI(2, 3, 2, 2, epsilon=0.5, delta=0.0), ValueError,
+     r"AdaptBPI: 'delta' must be a float in \(0, 1\); got 0\.0\."),
+    (lambda: AdaptBPI(2, 3, 2, 2, epsilon=0.5, full_backup="yes"), TypeError,
+     r"AdaptBPI: 'full_backup' must be a bool; got str 'yes'\."),
+    (lambda: AdaptBPI(2, 3, 4, 2, epsilon=0.5), ValueError,
+     r"AdaptBPI: 'list_size' must be an int in \[1, 3\] \(at most n_items\); got 4\."),
     (lambda: CascadingVI.for_env(random_cascading_mdp(2, 3, 2, 2), reward_known=1), TypeError,
      r"CascadingVI\.for_env: 'reward_known' must be a bool; got int 1\."),
 ])
@@ -481,8 +561,8 @@ def test_runner_and_step_api_validation() -> None:
     with pytest.raises(ValueError, match=r"run_episodes: 'engine' must be one of 'kernel', "
                                          r"'python'; got 'gpu'\."):
         run_episodes(agent, env, 10, engine="gpu")
-    with pytest.raises(TypeError, match=r"run_episodes: 'progress' must be a bool or None; "
-                                        r"got 1\."):
+    with pytest.raises(TypeError, match=r"run_episodes: 'progress' must be a bool, None or a "
+                                        r"ProgressBar; got 1\."):
         run_episodes(agent, env, 10, progress=1)
     adapt = AdaptVI.for_env(env).reset(seed=0)
     plan = adapt.plan()

@@ -5,7 +5,7 @@ state for each episode and learns from the user's clicks. Split by role:
 
 * :mod:`banditlab.cascading.kernels`: the agents' ``plan``/``update`` kernels and the two loops;
 * :mod:`banditlab.cascading.algorithms`: the shells (CascadingVI and its ablations,
-  CascadingBPI, AdaptVI) and the oracle fronts (BestPerm, value iteration);
+  CascadingBPI, AdaptVI, AdaptBPI) and the oracle fronts (BestPerm, value iteration);
 * :mod:`banditlab.cascading.runner`: :func:`run_episodes`, many seeded runs.
 
 The environment and the model's kernels are in :mod:`banditlab.envs.cascading` and
@@ -15,6 +15,7 @@ The environment and the model's kernels are in :mod:`banditlab.envs.cascading` a
 from __future__ import annotations
 
 from banditlab.cascading.algorithms import (
+    AdaptBPI,
     AdaptVI,
     BPIResult,
     CascadingAgent,
@@ -33,6 +34,7 @@ from banditlab.cascading.algorithms import (
 from banditlab.cascading.runner import run_episodes
 
 __all__ = [
+    "AdaptBPI",
     "AdaptVI",
     "BPIResult",
     "CascadingAgent",

@@ -5,7 +5,8 @@ BestPerm oracle, backward induction with it, **CascadingVI** (regret minimisatio
 variance-aware bonuses), **CascadingBPI** (best policy identification) and the paper's
 baselines **CascadingVI-Oracle** (exhaustive search over lists), **CascadingVI-Bonus** (a
 Hoeffding instead of a variance-aware bonus on the attraction probabilities only) and
-**AdaptVI** (UCBVI with lists as atomic actions), plus an ablation the paper does not run,
+**AdaptVI** (UCBVI with lists as atomic actions) and its best policy identification variant
+**AdaptBPI** (the spec's assumed BPI baseline), plus an ablation the paper does not run,
 **CascadingVI-BothHoeffding** (Hoeffding bonuses on the attraction probabilities and on the
 transitions). All loops run in the Numba kernels of :mod:`banditlab.cascading.kernels` and
 :mod:`banditlab.envs.cascading_kernels`; this module validates, allocates and delegates.
@@ -25,8 +26,8 @@ the exact value of every played policy, hence the regret.
 What the spec leaves open, and the choices made here (see each docstring):
 the exact bonus constants and log terms (the spec's reconstructed ones are used, with
 ``bonus_scale`` to scale them), value caps use the remaining horizon ``H - h + 1`` instead of
-``H`` (valid, since rewards are in [0, 1]), and CascadingBPI stops when the optimistic and
-pessimistic values at ``s1`` are within ``epsilon``.
+``H`` (valid, since rewards are in [0, 1]), and CascadingBPI and AdaptBPI stop when the
+optimistic and pessimistic values at ``s1`` are within ``epsilon``.
 
 References
 ----------
@@ -70,6 +71,7 @@ from banditlab.errors import IncompatibleEnvError
 from banditlab.protocols import EPISODIC, EPISODIC_BPI, Kernels, register_kernels
 
 __all__ = [
+    "AdaptBPI",
     "AdaptVI",
     "BPIResult",
     "CascadingAgent",
@@ -537,7 +539,46 @@ class BPIResult:
         return self.optimal_value - self.policy_value
 
 
-class CascadingBPI(CascadingVI):
+class _BestPolicyIdentification(CascadingAgent):
+    """The ``EPISODIC_BPI`` shell shared by :class:`CascadingBPI` and :class:`AdaptBPI`: the
+    ``epsilon`` / ``max_episodes`` parameters and :meth:`identify`, which runs the one BPI
+    loop (:func:`~banditlab.cascading.kernels.run_bpi_kernel`) on the agent's own kernels."""
+
+    protocol = EPISODIC_BPI
+    _contract_kwargs: ClassVar[dict[str, Any]] = {"epsilon": 0.5}
+    epsilon: float
+    max_episodes: int
+
+    def _set_stopping(self, v: dict[str, Any], epsilon: Any) -> None:
+        """Check ``epsilon <= H`` and keep the validated ``epsilon`` and ``max_episodes``."""
+        if v["epsilon"] > v["horizon"]:
+            raise ValueError(f"{self.name}: 'epsilon' must be a float in (0, {v['horizon']}] "
+                             f"(at most the horizon); got {epsilon!r}.")
+        self.epsilon = float(v["epsilon"])
+        self.max_episodes = int(v["max_episodes"])
+
+    def identify(self, env: CascadingMDP, *, seed: SeedLike = None) -> BPIResult:
+        """Run until the stopping rule fires (or the budget ends) on ``env``.
+
+        ``seed`` seeds the env's episodes (``env.reset(seed=...)``) and this agent.
+        """
+        owner = f"{self.name}.identify"
+        base = self.check_env(env, owner)
+        _, seeds = spawn_run_seeds(seed, 1, owner=owner)
+        env_seed, agent_seed = seeds[0]
+        base.reset(seed=env_seed)
+        self.reset(seed=agent_seed)
+        n, stopped, up, low, policy, state = run_bpi_kernel(
+            self.params, self.state, base.kernel_arrays(), base.np_random, self.epsilon,
+            self.max_episodes)
+        self.state = state
+        self.episode = int(n) + 1
+        self.upper_value, self.lower_value = float(up), float(low)
+        return BPIResult(policy, int(n), bool(stopped), float(up), float(low),
+                         base.policy_value(policy), base.optimal_value())
+
+
+class CascadingBPI(_BestPolicyIdentification, CascadingVI):
     """CascadingBPI: best policy identification with CascadingVI's optimistic/pessimistic backups.
 
     Plans exactly as :class:`CascadingVI` with the any-time log term
@@ -562,8 +603,6 @@ class CascadingBPI(CascadingVI):
     episodes.
     """
 
-    protocol = EPISODIC_BPI
-    _contract_kwargs = {"epsilon": 0.5}
     constraints = {**CascadingAgent.constraints, "epsilon": Real(0.0, None, closed="neither"),
                    "max_episodes": Integer(1, None)}
 
@@ -575,37 +614,13 @@ class CascadingBPI(CascadingVI):
                                 horizon=horizon, initial_state=initial_state, delta=delta,
                                 bonus_scale=bonus_scale, epsilon=epsilon,
                                 max_episodes=max_episodes)
-        if v["epsilon"] > v["horizon"]:
-            raise ValueError(f"{self.name}: 'epsilon' must be a float in (0, {v['horizon']}] "
-                             f"(at most the horizon); got {epsilon!r}.")
+        self._set_stopping(v, epsilon)
         self._init_kwargs["rewards"] = rewards
         self._rewards = self._check_rewards(rewards)
-        self.epsilon = float(v["epsilon"])
-        self.max_episodes = int(v["max_episodes"])
         big_l = math.log(4.0 * v["n_states"] * v["n_items"] * v["horizon"] / v["delta"])
         self.params = CascadingVIParams(
             log_term=float(big_l + v["n_states"]), anytime=True, hoeffding_attraction=False,
             hoeffding_transition=False, exhaustive=False, bonus_scale=float(v["bonus_scale"]))
-
-    def identify(self, env: CascadingMDP, *, seed: SeedLike = None) -> BPIResult:
-        """Run until the stopping rule fires (or the budget ends) on ``env``.
-
-        ``seed`` seeds the env's episodes (``env.reset(seed=...)``) and this agent.
-        """
-        owner = f"{self.name}.identify"
-        base = self.check_env(env, owner)
-        _, seeds = spawn_run_seeds(seed, 1, owner=owner)
-        env_seed, agent_seed = seeds[0]
-        base.reset(seed=env_seed)
-        self.reset(seed=agent_seed)
-        n, stopped, up, low, policy, state = run_bpi_kernel(
-            self.params, self.state, base.kernel_arrays(), base.np_random, self.epsilon,
-            self.max_episodes)
-        self.state = state
-        self.episode = int(n) + 1
-        self.upper_value, self.lower_value = float(up), float(low)
-        return BPIResult(policy, int(n), bool(stopped), float(up), float(low),
-                         base.policy_value(policy), base.optimal_value())
 
 
 class AdaptVI(CascadingAgent):
@@ -652,13 +667,14 @@ class AdaptVI(CascadingAgent):
         big_l = math.log(4.0 * v["n_states"] * n_lists * v["horizon"] * v["n_episodes"]
                          / v["delta"])
         self.params = AdaptVIParams(log_term=float(big_l), bonus_scale=float(v["bonus_scale"]),
-                                    full_backup=bool(v["full_backup"]))
+                                    full_backup=bool(v["full_backup"]), anytime=False,
+                                    pessimistic=False)
 
     def _state_nbytes(self) -> tuple[float, str]:
         # per list: its items, and counts and estimates per (s, list) and (s, list, s')
         S, m, H = float(self.n_states), float(self.list_size), float(self.horizon)
         n_lists = float(getattr(self, "n_lists", 0))
-        n = 8.0 * (n_lists * (m + 1.0 + 2.0 * S + S * S) + 2.0 * (H + 1.0) * S + H * S * m)
+        n = 8.0 * (n_lists * (m + 1.0 + 2.0 * S + S * S) + 3.0 * (H + 1.0) * S + 2.0 * H * S * m)
         return n, (f"n_states={self.n_states}, n_lists={n_lists:.3g} (n_items={self.n_items}, "
                    f"list_size={self.list_size})")
 
@@ -667,7 +683,7 @@ class AdaptVI(CascadingAgent):
         lists, lengths = enumerate_lists(N, m)
         n = lists.shape[0]
         return AdaptVIState(lists, lengths, np.zeros((S, n), np.int64), np.zeros((S, n)),
-                            np.zeros((S, n, S)), np.zeros((H + 1, S)),
+                            np.zeros((S, n, S)), np.zeros((H + 1, S)), np.zeros((H + 1, S)),
                             np.zeros((H, S), np.int64), np.full((H, S, m), -1, np.int64),
                             int(self.initial_state))
 
@@ -683,3 +699,55 @@ class AdaptVI(CascadingAgent):
                              f"{self.state.policy[h_i, s_i].tolist()} for (h, s)=({h_i}, {s_i}); "
                              f"got {items.tolist()}.")
         super().update(h, s, action, position, s_next, reward)
+
+
+class AdaptBPI(_BestPolicyIdentification, AdaptVI):
+    """AdaptBPI: best policy identification with lists as atomic actions (the BPI baseline).
+
+    The spec's **[ASSUMPTION]** baseline (§3.4: "BPI-UCRL / RF-style algorithm over atomic
+    lists, same stopping rule as §3.3"); the paper's version is not described in what we
+    could read. Chosen here: :class:`AdaptVI`'s Hoeffding (UCBVI) backup over all lists, with
+
+    * a pessimistic value of the chosen list, its mirror image
+      ``V̲_h(s) = max(0, R̂(s, A) + P̂(.|s, A)ᵀ V̲_{h+1} - bonus_scale * c_h sqrt(L_k / n(s, A)))``
+      (0 for an unplayed list), so that ``V̲ <= V^π`` on the same good event as ``V̄ >= V*``;
+    * :class:`CascadingBPI`'s any-time log term with ``N`` replaced by the number of lists
+      ``|A|`` (the atomic actions): ``L_k = log(4 S |A| H / δ) + S + log(k (k + 1))`` at
+      episode k (the ``+ S`` covers the data-dependent ``V̄_{h+1}``, ``V̲_{h+1}``, as in
+      BPI-UCRL-style analyses);
+    * :class:`CascadingBPI`'s stopping rule: return the planned policy as soon as
+      ``V̄_1(s1) - V̲_1(s1) <= ε``.
+
+    The exploration is optimistic (UCBVI's), not reward-free. Item-level feedback is ignored,
+    so its sample complexity grows with ``|A| = sum_k N! / (N - k)!`` instead of ``N``.
+
+    Parameters
+    ----------
+    n_states, n_items, list_size, horizon, initial_state, bonus_scale, full_backup
+        As in :class:`AdaptVI`.
+    epsilon : float
+        Target accuracy, in (0, H].
+    delta : float, default 0.1
+    max_episodes : int, default 1000000
+        Budget; :meth:`identify` reports ``stopped=False`` if it runs out.
+    """
+
+    constraints = {**AdaptVI.constraints, "epsilon": Real(0.0, None, closed="neither"),
+                   "max_episodes": Integer(1, None)}
+
+    def __init__(self, n_states: int, n_items: int, list_size: int, horizon: int, *,
+                 epsilon: float, initial_state: int = 0, delta: float = 0.1,
+                 max_episodes: int = 1_000_000, bonus_scale: float = 1.0,
+                 full_backup: bool = True) -> None:
+        v = self._validate_dims(n_states=n_states, n_items=n_items, list_size=list_size,
+                                horizon=horizon, initial_state=initial_state, delta=delta,
+                                bonus_scale=bonus_scale, full_backup=full_backup,
+                                epsilon=epsilon, max_episodes=max_episodes)
+        self._set_stopping(v, epsilon)
+        self.n_lists = n_lists = count_lists(v["n_items"], v["list_size"])
+        self.check_state_memory(self.name)
+        big_l = math.log(4.0 * v["n_states"] * n_lists * v["horizon"] / v["delta"])
+        self.params = AdaptVIParams(log_term=float(big_l + v["n_states"]),
+                                    bonus_scale=float(v["bonus_scale"]),
+                                    full_backup=bool(v["full_backup"]), anytime=True,
+                                    pessimistic=True)

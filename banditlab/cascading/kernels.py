@@ -195,11 +195,16 @@ def cvi_update(params, state, h, s, items, k, pos, s_next, reward):
 
 
 class AdaptVIParams(NamedTuple):
-    """Hyperparameters of AdaptVI (UCBVI with lists as atomic actions)."""
+    """Hyperparameters of AdaptVI (UCBVI with lists as atomic actions) and AdaptBPI.
 
-    log_term: float        # L
+    AdaptVI sets neither ``anytime`` nor ``pessimistic``; AdaptBPI sets both.
+    """
+
+    log_term: float        # L (constant part of the log term)
     bonus_scale: float     # c in the bonus c * cap * sqrt(L / n)
     full_backup: bool      # True: scan every list; False: stop at the first list worth the cap
+    anytime: bool          # True: L_k = log_term + log(k (k + 1)) at episode k (BPI)
+    pessimistic: bool      # True: also compute the pessimistic value of the chosen lists (BPI)
 
 
 class AdaptVIState(NamedTuple):
@@ -211,6 +216,7 @@ class AdaptVIState(NamedTuple):
     r_sum: np.ndarray      # float64[S, n_lists]    summed rewards
     trans: np.ndarray      # float64[S, n_lists, S] next-state counts
     v_up: np.ndarray       # float64[H+1, S]
+    v_low: np.ndarray      # float64[H+1, S]        pessimistic values (AdaptBPI only)
     choice: np.ndarray     # int64[H, S]            list index of the plan
     policy: np.ndarray     # int64[H, S, m]
     s1: int
@@ -225,14 +231,21 @@ def adaptvi_plan(params, state, episode):
     reaches the cap ``c_h``. No later list can beat it (values are capped and ties keep the
     first list), so both give the same values and lists; only the running time differs.
 
-    Returns ``(v_up[0, s1], nan)``: AdaptVI keeps no pessimistic value.
+    With ``params.pessimistic`` (AdaptBPI) the chosen list's pessimistic value
+    ``V̲_h(s) = max(0, R̂ + P̂ᵀV̲_{h+1} - bonus)`` (0 if unplayed) is computed as well, and
+    ``(v_up[0, s1], v_low[0, s1])`` is returned; otherwise ``(v_up[0, s1], nan)``: AdaptVI
+    keeps no pessimistic value. ``params.anytime`` adds ``log(k (k + 1))`` to the log term
+    at episode k, as CascadingBPI does.
     """
     n_states, n_lists = state.n.shape
     horizon, _, m = state.policy.shape
-    big_l = params.log_term
+    big_l = _cvi_log(params, episode)
     stop_at_cap = not params.full_backup
     v_up = state.v_up
+    v_low = state.v_low
     v_up[horizon, :] = 0.0
+    if params.pessimistic:
+        v_low[horizon, :] = 0.0
     for h in range(horizon - 1, -1, -1):
         cap = float(horizon - h)
         for s in range(n_states):
@@ -260,7 +273,28 @@ def adaptvi_plan(params, state, episode):
             state.choice[h, s] = best_i
             for j in range(m):
                 state.policy[h, s, j] = state.lists[best_i, j]
+            if params.pessimistic:
+                v_low[h, s] = _adapt_lower(params, state, big_l, cap, h, s, best_i)
+    if params.pessimistic:
+        return v_up[0, state.s1], v_low[0, state.s1]
     return v_up[0, state.s1], np.nan
+
+
+@njit
+def _adapt_lower(params, state, big_l, cap, h, s, i):
+    """Pessimistic value of list ``i`` at (h, s): the optimistic backup's mirror image on
+    ``V̲_{h+1}``, floored at 0 (0 if the list was never played at s)."""
+    n = state.n[s, i]
+    if n == 0:
+        return 0.0
+    acc = 0.0
+    for t in range(state.trans.shape[2]):
+        c = state.trans[s, i, t]
+        if c > 0.0:
+            acc += c * state.v_low[h + 1, t]
+    val = (state.r_sum[s, i] + acc) / n
+    val -= params.bonus_scale * cap * np.sqrt(big_l / n)
+    return max(0.0, val)
 
 
 @njit
