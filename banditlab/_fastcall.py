@@ -42,7 +42,7 @@ from numba.extending import intrinsic
 from banditlab._jit import njit
 from banditlab.protocols import call_select, call_update
 
-__all__ = ["JIT", "entry_points", "generator_from_handle", "rng_handle"]
+__all__ = ["JIT", "Calls", "entry_points", "generator_from_handle", "rng_handle"]
 
 #: False under NUMBA_DISABLE_JIT=1: the policies then call their Python kernels directly
 JIT = not numba.config.DISABLE_JIT
@@ -52,6 +52,18 @@ _BIT_GENERATOR = types.NumPyRandomBitGeneratorType("bit_generator")
 #: the members of Numba's bit-generator struct that a handle carries, in handle order
 HANDLE_FIELDS = ("state_address", "state", "fnptr_next_uint64", "fnptr_next_uint32",
                  "fnptr_next_double", "bit_generator")
+
+
+def _no_calls() -> None:
+    return None
+
+
+class Calls(list):
+    """A policy's cached entry points and handle. They hold addresses and compiled functions
+    of this process: pickled or copied, the cache becomes None and is rebuilt on demand."""
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return _no_calls, ()
 
 
 def rng_handle(rng: np.random.Generator) -> np.ndarray:

@@ -94,13 +94,10 @@ class Policy(Agent):
                    else None)
         select, update, stable = _fastcall.entry_points(self.params, self.state, handle,
                                                         context)
-        fast = [self.rng, self.params, self.state, handle, select, update, stable]
+        fast = _fastcall.Calls([self.rng, self.params, self.state, handle, select, update,
+                                stable])
         self.__dict__["_fastcall"] = fast
         return fast
-
-    def __getstate__(self) -> dict[str, Any]:
-        # the entry points and the handle (addresses in this process) are rebuilt on demand
-        return {k: v for k, v in self.__dict__.items() if k != "_fastcall"}
 
     def select(self, obs: Any = None) -> int:
         """Choose an action. For contextual policies ``obs`` is the feature matrix."""

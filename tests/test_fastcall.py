@@ -97,9 +97,12 @@ def test_a_replaced_rng_state_or_params_is_used_not_the_stale_one():
     p.state = p._init_state()                        # a state from outside: re-typed
     assert p.select() == 0                           # a fresh state pulls arm 0 first
     q = bl.ThompsonSampling(3).reset(seed=5)
-    r = pickle.loads(pickle.dumps(q))                # the handle is not pickled, rebuilt
-    assert "_fastcall" not in pickle.loads(pickle.dumps(q)).__dict__
-    assert [q.select() for _ in range(20)] == [r.select() for _ in range(20)]
+    q.update(q.select(), 1.0)                        # the cache exists now
+    r = pickle.loads(pickle.dumps(q))                # ... and is not pickled: rebuilt
+    c = copy.deepcopy(q)
+    assert r.__dict__.get("_fastcall") is None and c.__dict__.get("_fastcall") is None
+    assert [q.select() for _ in range(20)] == [r.select() for _ in range(20)] == \
+        [c.select() for _ in range(20)]
 
 
 def test_without_jit_the_policies_call_their_kernels(monkeypatch):
