@@ -13,14 +13,17 @@ table indexed by (round, arm), so every path below pays for its policy only.
 ``banditlab kernel engine``
     ``run_many(..., engine="kernel")`` for UCB1: the whole trajectory in one compiled loop
     (its time includes the env's own reward draws), per pull.
+``banditlab BatchedPolicy``
+    ``BatchedPolicy(UCB(10), N)``: one ``select`` and one ``update`` call step all N copies;
+    reported per copy and step, for N = 1, 100, 1,000 and 10,000.
 ``MABWiser``
     ``predict`` + ``partial_fit`` through ``benchmarks/peers/mabwiser_driver.py`` when MABWiser
     is installed in this interpreter; reported as skipped otherwise.
 
 Every timing is the median of ``--repeats`` repetitions after a warm-up that compiles the
 kernels; ratios are to the plain-Python UCB1 loop measured in the same process. Issue 14's
-targets: step API / plain Python <= 1.0 (part 1); batched policies are not built yet (part 2)
-and are reported as such.
+targets: step API / plain Python <= 1.0 (part 1); a batched UCB1 step at N = 1,000 within
+60 ns per copy (part 2).
 
 Run ``python benchmarks/bench_step.py`` (``--quick`` for a short smoke run).
 """
@@ -93,6 +96,18 @@ def kernel_engine(horizon: int) -> float:
     return time.perf_counter() - start
 
 
+def batched(n_copies: int, steps: int) -> float:
+    """Seconds per copy and step of ``BatchedPolicy(UCB(K), n_copies)``."""
+    from banditlab.batched import BatchedPolicy
+
+    batch = BatchedPolicy(bl.UCB(K), n_copies).reset(seed=0)
+    rewards = (np.random.default_rng(2).random((steps, n_copies)) < 0.5).astype(float)
+    start = time.perf_counter()
+    for row in rewards:
+        batch.update(batch.select(), row)
+    return (time.perf_counter() - start) / (steps * n_copies)
+
+
 def _median(fn: Callable[[], float], repeats: int) -> float:
     return statistics.median(fn() for _ in range(repeats))
 
@@ -127,6 +142,11 @@ def main(argv: list[str] | None = None) -> None:
     long = steps * 20
     rows.append(("banditlab kernel engine, UCB1 (per pull)",
                  _median(lambda: kernel_engine(long), repeats) / long))
+    batched(2, 5)                                   # warm-up: compile or load the loops
+    for n in (1, 100, 1_000, 10_000):
+        b_steps = max(20, steps // n)
+        rows.append((f"banditlab BatchedPolicy, UCB1, N={n:,} (per copy)",
+                     _median(lambda n=n, b=b_steps: batched(n, b), repeats)))
     print(f"K = {K}, {steps:,} decisions per timing, median of {repeats}\n")
     print(f"{'path':52} {'us/decision':>12} {'ratio':>8}")
     for name, sec in rows:
@@ -136,7 +156,6 @@ def main(argv: list[str] | None = None) -> None:
     else:
         print(f"{'MABWiser predict + partial_fit':52} "
               "run benchmarks/peers/mabwiser_driver.py (its own timing)")
-    print(f"{'batched policies, N = 1 .. 10,000':52} {'not built yet (issue 14 part 2)':>21}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,106 @@
+"""BatchedPolicy: N copies in one compiled call, each bit-identical to the single policy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import banditlab as bl
+from banditlab.batched import BatchedPolicy
+from banditlab.policies import REGISTRY
+from banditlab.protocols import CONTEXTUAL
+from tests.contracts.test_policies import make_policy
+
+N_ARMS, N_FEATURES, SEEDS = 4, 3, [5, 17, 29]
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_each_copy_takes_the_single_policy_s_actions(name):
+    policy = make_policy(REGISTRY[name], N_ARMS, n_features=N_FEATURES)
+    batch = BatchedPolicy(policy, len(SEEDS)).reset(seed=SEEDS)
+    singles = [make_policy(REGISTRY[name], N_ARMS, n_features=N_FEATURES).reset(seed=s)
+               for s in SEEDS]
+    contextual = policy.protocol is CONTEXTUAL
+    rng = np.random.default_rng(1)
+    for t in range(60):
+        ctx = rng.normal(size=(len(SEEDS), N_ARMS, N_FEATURES)) if contextual else None
+        actions = batch.select(ctx)
+        ref = [p.select(None if ctx is None else ctx[i]) for i, p in enumerate(singles)]
+        assert actions.tolist() == ref, (name, t)
+        low, high = policy.reward_model.low, policy.reward_model.high
+        rewards = rng.random(len(SEEDS)) < 0.5 if policy.reward_model.kind == "bernoulli" \
+            else np.clip(rng.random(len(SEEDS)), low, high)
+        rewards = np.asarray(rewards, dtype=float)
+        batch.update(actions, rewards)
+        for p, a, r in zip(singles, ref, rewards):
+            p.update(a, float(r))
+    for i, p in enumerate(singles):
+        for x, y in zip(batch.state(i), p.state):
+            assert np.array_equal(x, y)
+
+
+def test_one_int_seed_gives_copy_i_the_policy_seed_of_run_i():
+    """reset(seed=s) follows the library's one derivation: copy i = run i of run_many(seed=s)."""
+    batch = BatchedPolicy(bl.ThompsonSampling(3), 4).reset(seed=123)
+    from banditlab._seeding import run_seed_pair
+
+    singles = [bl.ThompsonSampling(3).reset(seed=run_seed_pair(123, i)[1]) for i in range(4)]
+    for _ in range(30):
+        assert batch.select().tolist() == [p.select() for p in singles]
+        acts = batch.select()
+        batch.update(acts, np.ones(4))
+        for p in singles:
+            p.update(p.select(), 1.0)
+
+
+def test_copies_are_independent_and_fresh_entropy_differs():
+    a = BatchedPolicy(bl.ThompsonSampling(5), 50).reset(seed=0)
+    assert len(set(map(tuple, [a.select() for _ in range(3)]))) > 1 or \
+        len(set(a.select().tolist())) > 1
+    b1 = BatchedPolicy(bl.ThompsonSampling(5), 20).reset()
+    b2 = BatchedPolicy(bl.ThompsonSampling(5), 20).reset()
+    assert [b1.select().tolist() for _ in range(5)] != [b2.select().tolist() for _ in range(5)]
+
+
+BAD = [
+    (lambda b: b.update([0, 1], [1.0, 0.0]), ValueError, r"'actions' must have shape \(3,\); "
+                                                          r"got \(2,\)"),
+    (lambda b: b.update([0, 1, 4], [1.0, 0.0, 1.0]), ValueError,
+     r"'actions' must be ints in \[0, 3\]; got 4\."),
+    (lambda b: b.update([0.0, 1.0, 2.0], [1.0, 0.0, 1.0]), TypeError,
+     r"'actions' must be an int array"),
+    (lambda b: b.update([0, 1, 2], [1.0, np.nan, 1.0]), ValueError,
+     r"'rewards' must be finite floats; got nan"),
+    (lambda b: b.update([0, 1, 2], [1.0, 1.5, 1.0]), ValueError,
+     r"'rewards' must be a float in \[0, 1\] \(ThompsonSampling assumes .*got 1\.5\."),
+    (lambda b: b.update([0, 1, 2], ["a", "b", "c"]), TypeError, r"'rewards' must be a finite "),
+    (lambda b: b.reset(seed=[1, 2]), ValueError, r"'seed' must hold one seed per copy \(3\); "
+                                                 r"got 2\."),
+    (lambda b: b.reset(seed=True), TypeError, r"'seed' must be None, an int in \[0, inf\) or"),
+    (lambda b: b.reset(seed=[1, -2, 3]), ValueError, r"'seed' must be None or an int in "),
+    (lambda b: b.state(3), ValueError, r"'i' must be an int in \[0, 2\]; got 3\."),
+]
+
+
+@pytest.mark.parametrize(("call", "exc", "pattern"), BAD)
+def test_bad_input_names_the_parameter(call, exc, pattern):
+    batch = BatchedPolicy(bl.ThompsonSampling(4), 3).reset(seed=0)
+    with pytest.raises(exc, match=pattern):
+        call(batch)
+
+
+def test_bad_construction_and_order():
+    with pytest.raises(ValueError, match=r"'n_copies' must be an int in \[1, 2147483648\]; "
+                                         r"got 0\."):
+        BatchedPolicy(bl.UCB(3), 0)
+    with pytest.raises(TypeError, match=r"'policy' must be a Policy with compiled kernels"):
+        BatchedPolicy("UCB", 3)
+    with pytest.raises(RuntimeError, match=r"call reset\(seed=\.\.\.\) first"):
+        BatchedPolicy(bl.UCB(3), 2).select()
+    lin = BatchedPolicy(bl.LinUCB(3, n_features=2), 2).reset(seed=0)
+    with pytest.raises(ValueError, match=r"'obs' must be an array of shape \(2, 3, 2\)"):
+        lin.select(np.zeros((3, 2)))
+    with pytest.raises(RuntimeError, match=r"call select\(obs\) before update"):
+        lin.update([0, 1], [0.5, 0.5])
+    with pytest.raises(ValueError, match="memory"):
+        BatchedPolicy(bl.UCB(2**20), 2**31).reset(seed=0)
