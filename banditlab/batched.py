@@ -33,7 +33,7 @@ from banditlab._fastcall import JIT, generator_from_handle, rng_handle
 from banditlab._jit import njit
 from banditlab._seeding import check_seed, make_rng, run_seed_pair
 from banditlab._validation import MAX_RUNS, Integer, check_memory
-from banditlab.policy import Policy
+from banditlab.policy import Policy, checked_contexts
 from banditlab.protocols import call_select, call_update
 
 __all__ = ["BatchedPolicy"]
@@ -147,18 +147,8 @@ class BatchedPolicy:
         self._require_state("select")
         out = np.empty(self.n_copies, dtype=np.int64)
         if self.contextual:
-            want = (self.n_copies, *self._dims)
-            raw = np.asarray(obs)
-            if raw.dtype.kind not in "iuf":
-                raise TypeError(f"{self.name}.select: 'obs' must be a finite real array of "
-                                f"shape {want}; got dtype {raw.dtype}.")
-            ctx = np.ascontiguousarray(raw, dtype=np.float64)
-            if ctx.shape != want:
-                raise ValueError(f"{self.name}.select: 'obs' must be an array of shape {want} "
-                                 f"(n_copies, n_arms, n_features); got shape {ctx.shape}.")
-            if not np.all(np.isfinite(ctx)):
-                raise ValueError(f"{self.name}.select: 'obs' must be a finite real array of "
-                                 f"shape {want}; got non-finite entries.")
+            ctx = checked_contexts(obs, (self.n_copies, *self._dims),
+                                   "(n_copies, n_arms, n_features)", f"{self.name}.select")
             self._contexts = ctx
             _select_all_context(self.params, self.states, ctx, self.handles, out)
         else:

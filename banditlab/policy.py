@@ -19,7 +19,25 @@ from banditlab.agent import Agent
 from banditlab.protocols import FIXED_BUDGET_BAI
 from banditlab.reward_models import RewardModel
 
-__all__ = ["Policy"]
+__all__ = ["Policy", "checked_contexts"]
+
+
+def checked_contexts(obs: Any, want: tuple[int, ...], layout: str, owner: str) -> np.ndarray:
+    """``obs`` as a C-contiguous float64 array of shape ``want`` (named ``layout`` in errors):
+    bool, complex, str and object arrays, other shapes and non-finite entries are refused
+    (one NaN would poison a contextual policy's estimates for good)."""
+    raw = np.asarray(obs)
+    if raw.dtype.kind not in "iuf":
+        raise TypeError(f"{owner}: 'obs' must be a finite real array of shape {want} "
+                        f"{layout}; got dtype {raw.dtype}.")
+    ctx = np.ascontiguousarray(raw, dtype=np.float64)
+    if ctx.shape != want:
+        raise ValueError(f"{owner}: 'obs' must be an array of shape {want} {layout}; got "
+                         f"shape {ctx.shape}.")
+    if not np.all(np.isfinite(ctx)):
+        raise ValueError(f"{owner}: 'obs' must be a finite real array of shape {want}; got "
+                         "non-finite entries.")
+    return ctx
 
 
 class Policy(Agent):
@@ -103,18 +121,8 @@ class Policy(Agent):
         """Choose an action. For contextual policies ``obs`` is the feature matrix."""
         self._require_state("select")
         if self.protocol.contextual:
-            want = self._dims()
-            raw = np.asarray(obs)
-            if raw.dtype.kind not in "iuf":           # bool, complex, str, object: refused
-                raise TypeError(f"{self.name}.select: 'obs' must be a finite real array of "
-                                f"shape {want} (n_arms, n_features); got dtype {raw.dtype}.")
-            ctx = np.ascontiguousarray(raw, dtype=np.float64)
-            if ctx.shape != want:
-                raise ValueError(f"{self.name}.select: 'obs' must be an array of shape {want} "
-                                 f"(n_arms, n_features); got shape {ctx.shape}.")
-            if not np.all(np.isfinite(ctx)):          # one NaN would poison the estimates
-                raise ValueError(f"{self.name}.select: 'obs' must be a finite real array of "
-                                 f"shape {want}; got non-finite entries.")
+            ctx = checked_contexts(obs, self._dims(), "(n_arms, n_features)",
+                                   f"{self.name}.select")
             self._last_context = ctx
             fast = self._fast()
             if fast is not None:
