@@ -60,6 +60,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from banditlab._validation import Boolean
 from banditlab.errors import BanditlabWarning, ConfigError, StoreLockedError
 
 #: POSIX record locks where the platform has them (elsewhere the pid/host check alone)
@@ -619,6 +620,7 @@ def load_store(path: str | os.PathLike[str], *, coordinates: bool = True) -> pd.
         ``task_id`` and ``t``. Corrupt shards are skipped with a :class:`BanditlabWarning`.
     """
     owner = "load_store"
+    coordinates = Boolean().check(coordinates, "coordinates", owner)
     manifest = read_manifest(path, owner=owner, name="path")
     scan = scan_store(path, owner=owner)
     if scan.corrupt:

@@ -268,6 +268,11 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
     if not ok_ck:
         raise _cfg_error("checkpoints", "'log', an int in [1, inf) or a list of ints",
                          checkpoints)
+    if isinstance(checkpoints, list) and (
+            checkpoints[0] < 1 or checkpoints[-1] > min(horizons)
+            or any(b <= a for a, b in itertools.pairwise(checkpoints))):
+        raise _cfg_error("checkpoints", f"a list of strictly increasing ints in "
+                         f"[1, {min(horizons)}] (the shortest horizon)", checkpoints)
     if (isinstance(checkpoints, int) and not isinstance(checkpoints, bool)
             and min(checkpoints, max(horizons)) > limits.MAX_CHECKPOINTS):
         raise _cfg_error("checkpoints", f"at most {limits.MAX_CHECKPOINTS} evenly spaced rounds "

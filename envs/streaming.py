@@ -671,14 +671,15 @@ class StreamingBandit(BanditEnv):
                             f"{{0: read, 1: pull, 2: discard}}, slot in [0, {self.memory}] and n "
                             f"in [1, {self.horizon}]; got {action!r}.") from None
         op = int(Integer(0, 2).check(_scalar(op), "op", owner))
+        # every part must lie in the action space, also where the op does not use it
+        s = int(Integer(0, self.memory).check(_scalar(slot), "slot", owner))
+        nn = int(Integer(1, self.horizon).check(_scalar(n), "n", owner))
         reward, pulls = 0.0, 0
         obs = None
         if op == READ:
             h = self._read(owner)
             obs = -1 if h is None else h
         else:
-            s = int(Integer(0, self.memory).check(_scalar(slot), "slot", owner))
-            nn = int(Integer(1, self.horizon).check(_scalar(n), "n", owner)) if op == PULL else 0
             arms = self.stored_arms
             if not arms:
                 then = ("read the next arm first" if self.arms_read < self.n_arms

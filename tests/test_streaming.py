@@ -398,3 +398,14 @@ def test_reproduction_cell_and_summary(tmp_path):
     assert naive.ratio_to_ue == pytest.approx(runs[mask].regret.mean()
                                               / runs[runs.algorithm == "UE"].regret.mean())
     assert (summary.max_peak_memory <= summary.memory_budget).all()
+
+
+@pytest.mark.parametrize("action", [(0, np.nan, 1), (0, 0, -1), (0, 0, 2**63), (0, -1, 1)])
+def test_every_part_of_an_action_lies_in_the_action_space_also_for_a_read(action):
+    """A read ignores slot and n, yet an action outside the action space is refused."""
+    env = StreamingBandit(np.linspace(0.1, 0.9, 5), horizon=100, memory=2)
+    env.reset(seed=0)
+    before = (env.arms_read, env.pulls_used)
+    with pytest.raises((TypeError, ValueError), match=r"StreamingBandit\.step: '(slot|n)' must "):
+        env.step(action)
+    assert (env.arms_read, env.pulls_used) == before          # nothing happened
