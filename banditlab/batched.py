@@ -182,9 +182,7 @@ class BatchedPolicy:
                              f"{float(r[~np.isfinite(r)][0])!r}.")
         model = self.policy.reward_model
         if self.policy.check_rewards:
-            ok = (r >= model.low) & (r <= model.high)
-            if model.kind in ("bernoulli", "poisson"):
-                ok &= r == np.floor(r)
+            ok = model.admits_all(r)
             if not ok.all():
                 raise ValueError(f"{owner}: 'rewards' must be {model.admitted()} "
                                  f"({self.policy.name} assumes {model.describe()}); got "

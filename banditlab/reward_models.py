@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 
 from banditlab.errors import IncompatibleEnvError
 
@@ -165,6 +166,13 @@ class RewardModel:
         if self.kind in ("bernoulli", "poisson"):
             return float(reward).is_integer()
         return True
+
+    def admits_all(self, rewards: np.ndarray) -> np.ndarray:
+        """:meth:`admits` for every entry of a float array (the batched step-API check)."""
+        ok = (rewards >= self.low) & (rewards <= self.high)
+        if self.kind in ("bernoulli", "poisson"):
+            ok &= rewards == np.floor(rewards)
+        return ok
 
     def admitted(self) -> str:
         """The set :meth:`admits` accepts, as a phrase (for error messages)."""

@@ -98,6 +98,18 @@ def _start(argv: list[str], cwd: Path) -> subprocess.Popen[str]:
                             start_new_session=True, preexec_fn=_default_sigint)
 
 
+def _ctrl_c(proc: subprocess.Popen[str]) -> str:
+    """Send SIGINT to the group (what Ctrl-C in a terminal does); the command must exit with
+    status 130 within 5 s. Returns its stderr."""
+    sent = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    elapsed = time.monotonic() - sent
+    assert elapsed < 5.0, elapsed
+    assert proc.returncode == 130
+    return err
+
+
 def _kill_group(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
         try:
@@ -176,14 +188,9 @@ def test_ctrl_c_on_sweep_stops_fast_with_one_line_and_a_rerun_resumes(tmp_path):
         _wait_for(lambda: _shards(store) >= 2, proc, "two tasks were stored")
         workers = _children(proc.pid)
         assert workers, "the sweep runs no worker process"
-        sent = time.monotonic()
-        os.killpg(proc.pid, signal.SIGINT)      # what Ctrl-C in a terminal does
-        _, err = proc.communicate(timeout=60)
-        elapsed = time.monotonic() - sent
+        err = _ctrl_c(proc)
     finally:
         _kill_group(proc)
-    assert elapsed < 5.0, elapsed
-    assert proc.returncode == 130
     assert err.strip().splitlines() == [
         f"interrupted: the finished tasks are kept in the store {store}; run the same command "
         "again to resume."]
@@ -210,14 +217,9 @@ def test_ctrl_c_on_run_stops_fast_keeps_finished_pairs_and_resumes(tmp_path, cap
                   tmp_path)
     try:
         _wait_for(lambda: len(_saved(out)) >= 2, proc, "two pairs were saved")
-        sent = time.monotonic()
-        os.killpg(proc.pid, signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-        elapsed = time.monotonic() - sent
+        err = _ctrl_c(proc)
     finally:
         _kill_group(proc)
-    assert elapsed < 5.0, elapsed
-    assert proc.returncode == 130
     assert err.strip().splitlines() == [
         f"interrupted: the finished pairs are kept under {out / 'runs'}; run the same command "
         "again to resume."]
