@@ -65,7 +65,8 @@ from banditlab.config import ExperimentConfig, Job, load_config
 from banditlab.errors import ConfigError, DataNotFoundError, StoreLockedError
 from banditlab.parallel import ProgressBar
 from banditlab.results import Results, load_results
-from banditlab.runner import ENGINES, run_many
+from banditlab.runner import ENGINES
+from banditlab.systems import metric_label, run_system
 
 __all__ = ["main", "plot_experiment", "run_experiment", "summary_frame"]
 
@@ -140,7 +141,8 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | N
     out : path
         Output directory (created).
     n_jobs : int, optional
-        Worker processes per job (see :func:`banditlab.run_many`); results do not depend on it.
+        Worker processes per job (see :func:`banditlab.run_many`; every system runs through
+        :func:`banditlab.systems.run_system`); results do not depend on it.
     progress : bool, default True
         Print one line per finished job to ``log`` and show one tqdm bar over all the runs of
         all the jobs (with rate and ETA) once the whole is expected to last more than 2 s.
@@ -183,7 +185,7 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | N
             where = _where(root, job)
             res = kept[k]
             if res is None:
-                res = run_many(job.policy, job.env, config.horizon, n_runs=config.n_runs,
+                res = run_system(job.policy, job.env, config.horizon, n_runs=config.n_runs,
                                seed=seed, engine=config.engine, checkpoints=config.checkpoints,
                                n_jobs=n_jobs, progress=bar, check_rewards=config.check_rewards)
                 try:
@@ -207,13 +209,15 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | N
 
 def summary_frame(done: Sequence[tuple[Job, Results, Path]], root: str | Path | None = None
                   ) -> pd.DataFrame:
-    """One row per job: final regret statistics, engine, wall time and results directory."""
+    """One row per job: statistics of the final metric (regret, or the system's own: see
+    ``metric``), engine, wall time and results directory."""
     rows = []
     for job, res, where in done:
         final = res.final_regret()
         sem = float(final.std(ddof=1) / np.sqrt(res.n_runs)) if res.n_runs > 1 else 0.0
         rows.append({
-            "policy": job.policy_label, "env": job.env_label, "horizon": res.horizon,
+            "policy": job.policy_label, "env": job.env_label, "metric": metric_label(res.protocol),
+            "horizon": res.horizon,
             "runs": res.n_runs, "mean_regret": float(final.mean()), "sem": sem,
             "median_regret": float(np.median(final)), "engine": res.engine,
             "wall_s": float(res.wall_time_s), "seed": res.seed_entropy,
@@ -223,12 +227,15 @@ def summary_frame(done: Sequence[tuple[Job, Results, Path]], root: str | Path | 
 
 
 def _format_table(frame: pd.DataFrame) -> str:
-    cells = [["policy", "env", "mean regret ± sem", "engine", "wall time"]]
+    # other systems' metrics (an objective, a suboptimality) get a column naming them
+    named = bool((frame["metric"] != metric_label("KARMED")).any())
+    cells = [["policy", "env", *(["metric"] if named else []),
+              "mean ± sem" if named else "mean regret ± sem", "engine", "wall time"]]
     for row in frame.itertuples(index=False):
         # a deterministic policy's sem is rounding noise (e.g. 2e-13): show it as 0
         sem = 0.0 if row.sem <= 1e-9 * max(1.0, abs(row.mean_regret)) else row.sem
-        cells.append([row.policy, row.env, f"{row.mean_regret:.4g} ± {sem:.2g}",
-                      row.engine, f"{row.wall_s:.2f} s"])
+        cells.append([row.policy, row.env, *([row.metric] if named else []),
+                      f"{row.mean_regret:.4g} ± {sem:.2g}", row.engine, f"{row.wall_s:.2f} s"])
     widths = [max(len(r[c]) for r in cells) for c in range(len(cells[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -305,10 +312,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 # -- list ---------------------------------------------------------------------------------------
 def _cmd_list(args: argparse.Namespace) -> int:
-    from banditlab.envs import ENV_REGISTRY, OTHER_ENVS
-    from banditlab.policies import REGISTRY
     from banditlab.registry import by_protocol, describe
     from banditlab.reproduce import list_reproductions
+    from banditlab.systems import env_catalogue, system_for_family
 
     def section(title: str, rows: list[tuple[str, str]]) -> None:
         print(title)
@@ -316,18 +322,16 @@ def _cmd_list(args: argparse.Namespace) -> int:
         for a, b in rows:
             print(f"  {a.ljust(width)}  {b}")
 
-    section("Environments ([[envs]] id = ...):",
-            [(i, d) for i, (_, d, _) in ENV_REGISTRY.items()])
+    catalogue = env_catalogue()
+    section("Environments and problems ([[envs]] id = ...; the system that runs on each):",
+            [(i, f"{spec.description} [{system_for_family(spec.family).name}]")
+             for i, spec in catalogue.items()])
     print()
-    section("Other environments (gymnasium.make(id, ...); not for [[envs]]):",
-            [(i, d) for i, (_, d, _) in OTHER_ENVS.items()])
-    print()
-    print("Algorithms, by protocol (* marks [[policies]] names of experiment files):")
+    print("Algorithms, by protocol ([[policies]] name = ...):")
     for protocol, members in by_protocol().items():
         print()
         section(f"{protocol.name}: {protocol.description}",
-                [(("* " if n in REGISTRY else "  ") + n, describe(c))
-                 for n, c in members.items()])
+                [(n, describe(c)) for n, c in members.items()])
     print()
     section("Reproductions (banditlab reproduce NAME):",
             [(n, r.description) for n, r in list_reproductions().items()])

@@ -23,13 +23,14 @@ Schema
                                  #   the env breaks (see banditlab.reward_models)
 
     [[envs]]                     # one table per environment (at least one)
-    id = "banditlab/BernoulliBandit-v0"   # a registered id (``banditlab list``)
+    id = "banditlab/BernoulliBandit-v0"   # a registered env or problem id (``banditlab list``)
     label = "easy"               # optional: name in tables and plots
     kwargs = { means = { linspace = [0.1, 0.9, 10] } }   # constructor arguments
     grid = { }                   # sweep axes: { name = [value, ...] }; run: one value each
 
-    [[policies]]                 # one table per policy (at least one)
-    name = "UCB"                 # a registered name (``banditlab list``) or "module:Class"
+    [[policies]]                 # one table per algorithm (at least one)
+    name = "UCB"                 # a registered algorithm of any protocol (``banditlab list``)
+                                 #   or "module:Class" of a bandit Policy
     label = "UCB a=1"            # optional
     params = { alpha = 1.0 }     # constructor arguments
     grid = { }                   # as for envs
@@ -39,12 +40,32 @@ Files of the earlier ``banditlab run`` dialect are refused with an error naming 
 and ``[[policy]]`` (now ``[[envs]]`` and ``[[policies]]``), and constructor arguments written
 inline in those tables (now in ``kwargs`` / ``params``).
 
+Every system
+------------
+Any registered algorithm runs on any env of its system (:mod:`banditlab.systems`), and
+``horizon`` counts what the system counts:
+
+==============================  ==========================================  ================
+algorithms (protocol)           envs                                        ``horizon``
+==============================  ==========================================  ================
+K-armed, contextual, BAI        ``banditlab/*Bandit-v0`` (by family)        rounds
+streaming                       ``banditlab/StreamingBandit-v0``            pulls
+SOR tuning (SOLVER_SEQUENCE)    ``banditlab/SORTuning-v0``                  systems
+cascading (EPISODIC, _BPI)      ``banditlab/CascadingMDP-v0``               episodes
+BCD (BLOCK_DESCENT)             ``bcd/dataset_a`` ... ``bcd/dataset_e``      iterations
+==============================  ==========================================  ================
+
+``examples/`` has one small file per system.
+
 Filled in automatically, unless given:
 
-* a policy's ``n_arms`` from each env (giving it is an error: it is a property of the env);
-* a policy's ``horizon`` or ``budget`` argument (EXP3, best-arm identification) and an env's
-  ``horizon`` argument from ``horizon``;
-* a contextual policy's ``n_features`` from the env's observation shape.
+* a bandit policy's ``n_arms``, a cascading agent's ``n_states``, ``n_items``, ``list_size``
+  and ``horizon`` from each env (giving them is an error: they are properties of the env);
+* a policy's ``horizon`` or ``budget`` argument (EXP3, best-arm identification), a cascading
+  agent's ``n_episodes`` (``max_episodes`` for best policy identification) and the ``horizon``
+  argument of bandit, streaming and SOR-tuning envs from ``horizon``;
+* a contextual policy's ``n_features`` from the env's observation shape, and an SOR-tuning
+  learner's context range ``low``/``high`` from the env's ``context_range``.
 
 Any number array can be written ``{ linspace = [start, stop, num] }`` (``numpy.linspace``,
 at most :data:`banditlab.limits.MAX_LINSPACE` points).
@@ -97,14 +118,19 @@ from banditlab._validation import (
     Options,
     available_memory,
 )
-from banditlab.envs import ENV_REGISTRY
 from banditlab.errors import ConfigError
-from banditlab.policies import REGISTRY
 from banditlab.policy import Policy
 from banditlab.protocols import CONTEXTUAL
 from banditlab.registry import POLICY_NAMES, resolve_policy
-from banditlab.reward_models import RewardModelError, check_reward_models
-from banditlab.runner import ENGINES, _check_pair, make_checkpoints, resolve_engine
+from banditlab.reward_models import RewardModelError
+from banditlab.runner import ENGINES, make_checkpoints
+from banditlab.systems import (
+    env_catalogue,
+    env_family,
+    runs_on,
+    system_for,
+    system_for_family,
+)
 
 __all__ = [
     "DEFAULT_SEEDS",
@@ -399,38 +425,40 @@ def _tables(data: dict[str, Any], section: str, names: Any) -> list[Any]:
 
 
 def _parse_envs(data: dict[str, Any], horizon: int) -> list[EnvEntry]:
-    entries = _tables(data, "envs", ENV_REGISTRY)
+    catalogue = env_catalogue()
+    entries = _tables(data, "envs", catalogue)
     parsed = []
     for j, entry in enumerate(entries):
         path = f"envs[{j}]"
-        env_id, label, kwargs = _split_entry(entry, path, "envs", ENV_REGISTRY)
-        cls, description, _ = ENV_REGISTRY[env_id]
-        allowed, required = _signature_args(cls)
+        env_id, label, kwargs = _split_entry(entry, path, "envs", catalogue)
+        spec = catalogue[env_id]
+        allowed, required = spec.signature()
         _check_keys(kwargs, allowed, f"{path}.kwargs", env_id)
         given = dict(kwargs)
-        if "horizon" in allowed and "horizon" not in kwargs:
+        fills_horizon = system_for_family(spec.family).env_horizon
+        if fills_horizon and "horizon" in allowed and "horizon" not in kwargs:
             kwargs["horizon"] = horizon
         for name in required:
             if name not in kwargs:
                 raise ConfigError(f"{path}.kwargs.{name}: missing; required by {env_id} "
-                                  f"({description}).")
+                                  f"({spec.description}).")
         try:
-            env = cls(**kwargs)
+            env = spec.factory()(**kwargs)
         except (TypeError, ValueError) as exc:
             raise _reraise(exc, f"{path}.kwargs", given) from None
         env_h = getattr(env, "horizon", None)
-        if env_h is not None and env_h < horizon:
+        if fills_horizon and env_h is not None and env_h < horizon:
             field = f"{path}.kwargs.horizon" if "horizon" in allowed else path
             raise ConfigError(f"{field}: the env has horizon {env_h}, shorter than "
                               f"horizon = {horizon}; they must agree.")
-        parsed.append((j, env_id, label, given, env, cls.__name__))
+        parsed.append((j, env_id, label, given, env, type(env).__name__))
     labels = _unique_labels([lab or cname for _, _, lab, _, _, cname in parsed],
                             [lab is not None for _, _, lab, _, _, _ in parsed], "envs")
     return [EnvEntry(j, env_id, labels[j], given, env) for j, env_id, _, given, env, _ in parsed]
 
 
 def _parse_policies(data: dict[str, Any]) -> list[tuple[PolicyEntry, type[Policy]]]:
-    entries = _tables(data, "policies", REGISTRY)
+    entries = _tables(data, "policies", POLICY_NAMES)
     parsed = []
     for i, entry in enumerate(entries):
         path = f"policies[{i}]"
@@ -444,10 +472,12 @@ def _parse_policies(data: dict[str, Any]) -> list[tuple[PolicyEntry, type[Policy
         name, label, kwargs = _split_entry(entry, path, "policies", POLICY_NAMES)
         cls = POLICY_NAMES[name]
         allowed, _ = _signature_args(cls)
-        if "n_arms" in kwargs:
-            raise ConfigError(f"{path}.params.n_arms: set from each env's number of arms; "
-                              "remove it.")
-        _check_keys(kwargs, [a for a in allowed if a != "n_arms"], f"{path}.params", name)
+        from_env = system_for(cls.protocol).from_env
+        for arg in from_env:
+            if arg in kwargs:
+                raise ConfigError(f"{path}.params.{arg}: set from each env "
+                                  f"({', '.join(from_env)}); remove it.")
+        _check_keys(kwargs, [a for a in allowed if a not in from_env], f"{path}.params", name)
         parsed.append((i, name, label, kwargs, cls))
 
     def default(name: str, kwargs: dict[str, Any]) -> str:
@@ -478,23 +508,31 @@ def fill_policy_args(cls: type[Policy], params: dict[str, Any], env: Any, horizo
 
 
 def _make_policy(cls: type[Policy], entry: PolicyEntry, env_entry: EnvEntry,
-                 horizon: int) -> Policy:
+                 horizon: int) -> Any:
     path = f"policies[{entry.index}]"
     env = env_entry.env
+    system = system_for(cls.protocol)
+    family = env_family(env)
+    if family not in runs_on(cls.protocol):
+        fits = [i for i, spec in env_catalogue().items()
+                if spec.family in runs_on(cls.protocol)]
+        raise ConfigError(f"{path}: {entry.name} follows {cls.protocol.name} and cannot run on "
+                          f"envs[{env_entry.index}] ({env_entry.id}, a {family!r} env); it "
+                          f"runs on {_options(fits)}.")
     _, required = _signature_args(cls)
-    kwargs = fill_policy_args(cls, entry.kwargs, env, horizon)
-    if cls.protocol is CONTEXTUAL:
-        family = getattr(env, "family", None)
-        if family != "linear":
-            linear = [i for i, (c, _, _) in ENV_REGISTRY.items() if c.family == "linear"]
-            raise ConfigError(f"{path}: {entry.name} is a contextual policy and cannot run on "
-                              f"envs[{env_entry.index}] ({env_entry.id}); it needs a linear env: "
-                              f"{_options(linear)}.")
+    if system.name == "bandit":
+        filled = fill_policy_args(cls, entry.kwargs, env, horizon)
+        required = [r for r in required if r not in ("low", "high")
+                    or getattr(env, "context_range", None) is None]
+    else:
+        filled = dict(entry.kwargs)
     for name in required:
-        if name not in kwargs and name != "n_arms":
+        if name not in filled and name not in system.from_env \
+                and name not in system.horizon_args:
             raise ConfigError(f"{path}.params.{name}: missing; required by {entry.name}.")
     try:
-        return cls(env.n_arms, **kwargs)
+        return system.build(cls, entry.kwargs if system.name != "bandit" else filled, env,
+                            horizon)
     except (TypeError, ValueError) as exc:
         m = _FIELD.match(str(exc))
         if m and m.group(1) in entry.kwargs:
@@ -506,8 +544,8 @@ def _make_policy(cls: type[Policy], entry: PolicyEntry, env_entry: EnvEntry,
 # -- the work a file asks for (banditlab.limits) -------------------------------------------------
 def _check_size(data: dict[str, Any], exp: dict[str, Any]) -> None:
     """Refuse too many pairs or rounds, from the table counts alone (nothing built yet)."""
-    n_env = len(_tables(data, "envs", ENV_REGISTRY))
-    n_pol = len(_tables(data, "policies", REGISTRY))
+    n_env = len(_tables(data, "envs", env_catalogue()))
+    n_pol = len(_tables(data, "policies", POLICY_NAMES))
     pairs = n_env * n_pol
     if pairs > limits.MAX_CELLS:
         raise ConfigError(f"policies: the file asks for {limits.count(pairs)} (policy, env) "
@@ -525,7 +563,7 @@ def _check_size(data: dict[str, Any], exp: dict[str, Any]) -> None:
 def _check_memory(envs: list[EnvEntry], n_policies: int, exp: dict[str, Any]) -> None:
     """Refuse results (every run of every pair, held at once) beyond the memory available."""
     n_ck = int(np.asarray(exp["checkpoints"]).size)
-    arms = [int(getattr(e.env.action_space, "n", 0)) for e in envs]
+    arms = [int(getattr(getattr(e.env, "action_space", None), "n", 0)) for e in envs]
     need = 8.0 * n_policies * exp["n_seeds"] * sum(n_ck + a + 2 for a in arms)
     if need <= 2**26:           # 64 MiB: not worth reading /proc/meminfo
         return
@@ -596,25 +634,17 @@ def parse_config(data: dict[str, Any], *, source: str = "config", engine: str | 
     for env_entry in envs:
         for entry, cls in policies:
             policy = _make_policy(cls, entry, env_entry, exp["horizon"])
+            where = f"policies[{entry.index}] on envs[{env_entry.index}] ({env_entry.id})"
             try:
-                _check_pair(policy, env_entry.env, exp["horizon"], "run_many")
+                system_for(cls.protocol).check(policy, env_entry.env, exp["horizon"],
+                                               exp["engine"], exp["check_rewards"], where)
+            except RewardModelError as exc:
+                raise ConfigError(str(exc)) from None
             except (TypeError, ValueError) as exc:
-                msg = str(exc).removeprefix("run_many: ")
-                raise ConfigError(f"policies[{entry.index}] on envs[{env_entry.index}] "
-                                  f"({env_entry.id}): {msg}") from None
-            if exp["check_rewards"]:
-                try:
-                    check_reward_models(
-                        policy, env_entry.env,
-                        f"policies[{entry.index}] on envs[{env_entry.index}] ({env_entry.id})",
-                        opt_out="Set check_rewards = false (or pass "
-                                "--no-check-rewards)")
-                except RewardModelError as exc:
-                    raise ConfigError(str(exc)) from None
-            try:
-                resolve_engine(policy, env_entry.env, exp["engine"], owner=engine_path)
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"{engine_path}: {exc}") from None
+                msg = str(exc).removeprefix(f"{where}: ")
+                if "engine=" in msg:
+                    raise ConfigError(f"{engine_path}: {msg}") from None
+                raise ConfigError(f"{where}: {msg}") from None
             jobs.append(Job(policy, env_entry.env, entry.label, env_entry.label, entry.index,
                             env_entry.index))
     return ExperimentConfig(name=exp["name"], horizon=exp["horizon"], n_runs=exp["n_seeds"],

@@ -30,7 +30,7 @@ def regret_curve(ax: Axes, t: np.ndarray, mean: np.ndarray, lo: np.ndarray | Non
 
 
 def style_regret_axes(ax: Axes, *, log: bool, title: str | None, x_label: str = "round",
-                      drawn: bool = True) -> None:
+                      drawn: bool = True, y_label: str | None = None) -> None:
     """Axis scales, labels, title, legend and grid of a regret plot (x counts ``x_label``s).
 
     ``drawn=False`` (log axes asked for, but no curve has a positive point, e.g. every arm has
@@ -43,7 +43,9 @@ def style_regret_axes(ax: Axes, *, log: bool, title: str | None, x_label: str = 
         ax.set_xscale("log")
         ax.set_yscale("log")
     ax.set_xlabel("round t" if x_label == "round" else x_label)
-    ax.set_ylabel("cumulative pseudo-regret" if x_label == "round" else "cumulative regret")
+    if y_label is None:
+        y_label = "cumulative pseudo-regret" if x_label == "round" else "cumulative regret"
+    ax.set_ylabel(y_label)
     if title is not None:
         ax.set_title(title)
         ax.legend(fontsize="small")
@@ -63,6 +65,8 @@ def plot_regret(results: Sequence[Results], ax: Axes | None = None, *, log: bool
                          f"got {band!r}.")
     import matplotlib.pyplot as plt
 
+    from banditlab.systems import metric_label
+
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.2))
     drawn = []
@@ -76,5 +80,6 @@ def plot_regret(results: Sequence[Results], ax: Axes | None = None, *, log: bool
         drawn.append(regret_curve(ax, res.checkpoints, res.mean_regret(), lo, hi,
                                   label=labels[i] if labels is not None else res.label, log=log))
     style_regret_axes(ax, log=log, title=results[0].env_label if results else None,
-                      x_label=results[0].x_label if results else "round", drawn=any(drawn))
+                      x_label=results[0].x_label if results else "round", drawn=any(drawn),
+                      y_label=metric_label(results[0].protocol) if results else None)
     return ax

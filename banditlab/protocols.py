@@ -55,6 +55,7 @@ from typing import Any, NamedTuple
 from numba.extending import overload
 
 __all__ = [
+    "BLOCK_DESCENT",
     "CONTEXTUAL",
     "EPISODIC",
     "EPISODIC_BPI",
@@ -158,10 +159,15 @@ EPISODIC_BPI = Protocol(
     "EPISODIC_BPI", ("plan", "update"), {"plan": _PLAN, "update": _EUPD}, "cascading",
     "banditlab.cascading.kernels:run_bpi_kernel",
     "best policy identification in a cascading MDP: play until the value gap is <= epsilon")
+BLOCK_DESCENT = Protocol(
+    "BLOCK_DESCENT", (), {}, "bcd", "banditlab.solvers.bcd:bcd",
+    "block coordinate descent on a test problem: partition, selection and update rules as "
+    "parameters, the objective per iteration as the metric")
 
 #: every protocol, by name
 PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
-    KARMED, CONTEXTUAL, FIXED_BUDGET_BAI, STREAMING, SOLVER_SEQUENCE, EPISODIC, EPISODIC_BPI)}
+    KARMED, CONTEXTUAL, FIXED_BUDGET_BAI, STREAMING, SOLVER_SEQUENCE, EPISODIC, EPISODIC_BPI,
+    BLOCK_DESCENT)}
 
 
 class Kernels(NamedTuple):

@@ -55,6 +55,8 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "AdaptVI": ("banditlab.cascading.algorithms", "EPISODIC"),
     "CascadingBPI": ("banditlab.cascading.algorithms", "EPISODIC_BPI"),
     "AdaptBPI": ("banditlab.cascading.algorithms", "EPISODIC_BPI"),
+    # block coordinate descent
+    "BCD": ("banditlab.solvers.bcd_algorithm", "BLOCK_DESCENT"),
 }
 
 
@@ -115,17 +117,17 @@ def describe(cls: type) -> str:
 
 
 def resolve_policy(name: str) -> type:
-    """A bandit policy class from its registered name or an import path ``"module:Class"``.
+    """An algorithm class from its registered name (any protocol) or an import path
+    ``"module:Class"`` (of a bandit policy: a user's own policy class).
 
     Raises ``KeyError`` for an unknown name, ``ImportError``/``AttributeError`` when the path
     cannot be imported, and ``TypeError`` when it names something that is not a
     :class:`~banditlab.policy.Policy` subclass of a bandit protocol.
     """
-    from banditlab.policies import REGISTRY
     from banditlab.policy import Policy
 
-    if name in REGISTRY:
-        return REGISTRY[name]
+    if isinstance(name, str) and name in ALGORITHMS:
+        return ALGORITHMS[name]
     if not isinstance(name, str) or ":" not in name:
         raise KeyError(name)
     module, _, attr = name.partition(":")
@@ -141,8 +143,8 @@ def resolve_policy(name: str) -> type:
 
 
 class _PolicyNames(Mapping[str, type]):
-    """The names experiment files accept: the registered policies (listed) and any import
-    path ``"module:Class"`` of a Policy subclass (looked up on demand)."""
+    """The names experiment files accept: every registered algorithm (listed) and any import
+    path ``"module:Class"`` of a bandit Policy subclass (looked up on demand)."""
 
     def __getitem__(self, name: str) -> type:
         try:
@@ -158,15 +160,11 @@ class _PolicyNames(Mapping[str, type]):
         return True
 
     def __iter__(self) -> Iterator[str]:
-        from banditlab.policies import REGISTRY
-
-        return iter(REGISTRY)
+        return iter(ALGORITHMS)
 
     def __len__(self) -> int:
-        from banditlab.policies import REGISTRY
-
-        return len(REGISTRY)
+        return len(ALGORITHMS)
 
 
-#: names for [[policies]] tables: registered names or "module:Class" import paths
+#: names for [[policies]] tables: registered names (any protocol) or "module:Class" import paths
 POLICY_NAMES = _PolicyNames()

@@ -24,7 +24,14 @@ All shards share one schema (one row per task and checkpoint)::
     task_id str, policy str, policy_params str (JSON), env str, env_kwargs str (JSON),
     horizon int64, seed_index int64, engine str, env_seed uint64, policy_seed uint64,
     t int64, regret float64, recommendation int64, best_arm int64, wall_s float64,
-    pulls list<int64>
+    pulls list<int64>, traces map<str, float64>, scalars map<str, float64>
+
+``regret`` is each system's metric (:mod:`banditlab.systems`: pseudo-regret, or the objective
+of block coordinate descent); ``traces`` holds the system's other values at the checkpoint
+(``values``, ``upper``, ... of a cascading run) and ``scalars`` its per-run numbers
+(``commit_gap`` of a streaming run, ``n_iter`` of BCD, ...), repeated on every row of the
+task. :func:`load_store` turns each key of both into a column of its own. Shards written
+before these two columns existed read as if both were empty.
 
 so the store reads as one table from pandas (:func:`load_store`), pyarrow
 (``pyarrow.dataset.dataset(DIR / "runs")``) or DuckDB
@@ -110,7 +117,12 @@ SHARD_SCHEMA = pa.schema([
     ("best_arm", pa.int64()),
     ("wall_s", pa.float64()),
     ("pulls", pa.list_(pa.int64())),
+    ("traces", pa.map_(pa.string(), pa.float64())),
+    ("scalars", pa.map_(pa.string(), pa.float64())),
 ])
+#: the columns of shards written before ``traces`` and ``scalars`` (same format, readable)
+_EARLIER_NAMES = SHARD_SCHEMA.names[:-2]
+_METRIC_MAPS = ("traces", "scalars")
 
 
 def _store_path(path: Any, owner: str, name: str = "store") -> Path:
@@ -215,6 +227,15 @@ def _check_manifest(manifest: dict[str, Any], file: Path, owner: str) -> None:
                               "start a new store.")
 
 
+def _map_array(names: list[list[str]], values: list[np.ndarray]) -> pa.MapArray:
+    """A map column: row ``i`` maps ``names[i]`` to ``values[i]``."""
+    sizes = np.array([len(n) for n in names], dtype=np.int64)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(sizes)]).astype(np.int32))
+    keys = pa.array([k for n in names for k in n], type=pa.string())
+    items = pa.array(np.concatenate(values) if values else np.zeros(0), type=pa.float64())
+    return pa.MapArray.from_arrays(offsets, keys, items)
+
+
 def _shard_table(rows: list[dict[str, Any]]) -> pa.Table:
     """One table for the successful task results ``rows`` (see the module docstring)."""
     lengths = np.array([len(r["t"]) for r in rows], dtype=np.int64)
@@ -233,6 +254,22 @@ def _shard_table(rows: list[dict[str, Any]]) -> pa.Table:
             arrays.append(pa.array([r[f.name] for r in rows], type=f.type).take(index))
         elif f.name == "pulls":
             arrays.append(pa.ListArray.from_arrays(pa.array(offsets), pa.array(values)))
+        elif f.name == "traces":
+            names, vals = [], []
+            for r, n in zip(rows, lengths):
+                traces = r.get("traces") or {}
+                keys = sorted(traces)
+                names += [keys] * int(n)
+                if keys:     # row j of the task: every trace's value at checkpoint j
+                    vals.append(np.stack([np.asarray(traces[k], dtype=np.float64)
+                                          for k in keys], axis=1).ravel())
+            arrays.append(_map_array(names, vals))
+        elif f.name == "scalars":
+            keys_of = [sorted(r.get("scalars") or {}) for r in rows]
+            per = _map_array(keys_of, [np.array([r["scalars"][k] for k in keys],
+                                                dtype=np.float64)
+                                       for r, keys in zip(rows, keys_of) if keys])
+            arrays.append(per.take(index))
         else:
             dtype = np.int64 if f.name == "t" else np.float64
             arrays.append(pa.array(np.concatenate([np.asarray(r[f.name], dtype=dtype)
@@ -266,8 +303,9 @@ def _shard_ids(file: Path) -> list[str] | None:
         meta = pq.read_metadata(file)
         kv = meta.metadata or {}
         info = json.loads(kv[_META_KEY])
+        names = meta.schema.to_arrow_schema().names
         if (info.get("format") != STORE_FORMAT or meta.num_rows != info["n_rows"]
-                or meta.schema.to_arrow_schema().names != SHARD_SCHEMA.names):
+                or names not in (SHARD_SCHEMA.names, _EARLIER_NAMES)):
             return None
         ids = [str(i) for i in info["task_ids"]]
     except (OSError, KeyError, ValueError, TypeError, pa.ArrowException):
@@ -617,7 +655,9 @@ def load_store(path: str | os.PathLike[str], *, coordinates: bool = True) -> pd.
     -------
     pandas.DataFrame
         The columns of :data:`SHARD_SCHEMA` (plus the coordinate columns), sorted by
-        ``task_id`` and ``t``. Corrupt shards are skipped with a :class:`BanditlabWarning`.
+        ``task_id`` and ``t``, with the ``traces`` and ``scalars`` maps expanded into one float
+        column per key (their names are listed in ``frame.attrs["metrics"]``). Corrupt shards
+        are skipped with a :class:`BanditlabWarning`.
     """
     owner = "load_store"
     coordinates = Boolean().check(coordinates, "coordinates", owner)
@@ -630,15 +670,51 @@ def load_store(path: str | os.PathLike[str], *, coordinates: bool = True) -> pd.
                       BanditlabWarning, stacklevel=2)
     files = sorted(set(scan.done.values()))
     if not files:
-        frame = SHARD_SCHEMA.empty_table().to_pandas()
+        frame = _expand_metrics(SHARD_SCHEMA.empty_table())
+        metrics = []
     else:
-        table = pa.concat_tables([pq.read_table(f, schema=SHARD_SCHEMA) for f in files])
-        frame = table.to_pandas()
+        table = pa.concat_tables([_read_shard(f) for f in files])
+        frame = _expand_metrics(table)
+        metrics = list(frame.attrs.get("metrics", []))
         # a task run twice (two drivers on one store) is kept once
         frame = frame.drop_duplicates(subset=["task_id", "t"], keep="first")
         frame = frame.sort_values(["task_id", "t"], kind="stable").reset_index(drop=True)
-    return (_coordinate_columns(frame, manifest["grid"]) if coordinates and len(frame)
-            else frame)
+    if coordinates and len(frame):
+        frame = _coordinate_columns(frame, manifest["grid"])
+    frame.attrs["metrics"] = metrics
+    return frame
+
+
+def _read_shard(file: Path) -> pa.Table:
+    """A shard as a table of :data:`SHARD_SCHEMA` (empty maps for an earlier shard)."""
+    names = pq.read_schema(file).names
+    if names == SHARD_SCHEMA.names:
+        return pq.read_table(file, schema=SHARD_SCHEMA)
+    table = pq.read_table(file, schema=pa.schema([SHARD_SCHEMA.field(n) for n in names]))
+    for name in _METRIC_MAPS:
+        empty = _map_array([[]] * table.num_rows, [])
+        table = table.append_column(SHARD_SCHEMA.field(name), empty)
+    return table
+
+
+def _expand_metrics(table: pa.Table) -> pd.DataFrame:
+    """The table as a frame, each key of the ``traces`` and ``scalars`` maps a float column
+    of its own (NaN where a row's task does not have it)."""
+    frame = table.drop_columns(list(_METRIC_MAPS)).to_pandas()
+    for name in _METRIC_MAPS:
+        column = table.column(name).combine_chunks()
+        offsets = np.asarray(column.offsets)
+        keys = np.asarray(column.keys.to_pandas(), dtype=object)
+        items = column.items.to_numpy(zero_copy_only=False)
+        rows = np.repeat(np.arange(len(frame)), np.diff(offsets))
+        for key in sorted(set(keys.tolist())):
+            values = np.full(len(frame), np.nan)
+            mask = keys == key
+            values[rows[mask]] = items[mask]
+            column_name = key if key not in frame.columns else f"{name}.{key}"
+            frame[column_name] = values
+            frame.attrs.setdefault("metrics", []).append(column_name)
+    return frame
 
 
 def load_failures(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -673,7 +749,9 @@ def plot_store(path: str | os.PathLike[str], *, by: str | list[str] | tuple[str,
     import matplotlib.pyplot as plt
 
     from banditlab.plot import regret_curve, style_regret_axes
+    from banditlab.registry import ALGORITHMS
     from banditlab.results import env_label
+    from banditlab.systems import system_for
 
     owner = "plot_store"
     keys = [by] if isinstance(by, str) else list(by)
@@ -690,7 +768,9 @@ def plot_store(path: str | os.PathLike[str], *, by: str | list[str] | tuple[str,
         raise ValueError(f"{owner}: 'by' must name grid coordinates among "
                          f"{sorted(c for c in frame.columns if c not in ('t', 'regret'))}; "
                          f"got {missing[0]!r}.")
-    coordinates = [c for c in frame.columns if c not in _NOT_COORDINATES and c not in keys]
+    metrics = set(frame.attrs.get("metrics", ()))
+    coordinates = [c for c in frame.columns if c not in _NOT_COORDINATES and c not in keys
+                   and c not in metrics]
     panels = list(frame.groupby(["env", "env_kwargs"], sort=True))
     ncols = min(len(panels), 3)
     nrows = -(-len(panels) // ncols)
@@ -723,7 +803,11 @@ def plot_store(path: str | os.PathLike[str], *, by: str | list[str] | tuple[str,
                 lo = stats.quantile(band[0]).to_numpy()
                 hi = stats.quantile(band[1]).to_numpy()
             drawn.append(regret_curve(ax, t, mean, lo, hi, label=label, log=log))
-        style_regret_axes(ax, log=log, title=title, drawn=any(drawn))
+        first = panel["policy"].iloc[0]
+        protocol = ALGORITHMS.protocol_name(first) if first in ALGORITHMS else "KARMED"
+        system = system_for(protocol)
+        style_regret_axes(ax, log=log, title=title, drawn=any(drawn), x_label=system.x_label,
+                          y_label=system.metric)
     for k in range(len(panels), nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
     fig.tight_layout()

@@ -13,7 +13,7 @@ from TOML (:func:`load_grid`) or given as a dict::
     checkpoints = 100                  # as run_many's 'checkpoints' (int, 'log' or a list)
 
     [[policies]]
-    name = "UCB"                       # a key of banditlab.policies.REGISTRY
+    name = "UCB"                       # a registered algorithm of any protocol (or "module:Class")
     label = "UCB"                      # optional: the curve's name (plus the varying axes)
     params = {}                        # fixed keyword arguments
     grid = { alpha = [0.5, 2.0] }      # each key is an axis: one cell per combination
@@ -27,7 +27,10 @@ from TOML (:func:`load_grid`) or given as a dict::
     grid = {}                             # axes, as for policies
 
 The cells are the product of (policy x its parameter axes) x (env x its keyword axes) x
-horizons; each cell has ``n_seeds`` *tasks*, one run each. ``n_arms`` (and ``n_features`` for
+horizons; each cell has ``n_seeds`` *tasks*, one run each. Every system runs in a sweep: a
+task is one :meth:`banditlab.systems.System.run_one` of the algorithm's system (bandit,
+streaming, cascading, BPI, block descent), and its traces and per-run numbers become columns of
+the store. ``n_arms`` (and ``n_features`` for
 contextual policies) come from the env, and a policy's ``horizon``/``budget`` argument from the
 task's horizon, as in ``banditlab run`` (:func:`banditlab.config.fill_policy_args`). When the
 env's constructor takes ``horizon`` and its kwargs do not set it, the task's horizon is passed
@@ -84,7 +87,6 @@ import concurrent.futures as cf
 import contextlib
 import errno
 import hashlib
-import inspect
 import itertools
 import json
 import math
@@ -106,7 +108,7 @@ import numpy as np
 from banditlab import limits
 from banditlab._seeding import as_seed_sequence, run_seed_pair
 from banditlab._validation import MAX_HORIZON, MEMORY_FRACTION, Integer, available_memory
-from banditlab.config import DEFAULT_SEEDS, expand_arrays, fill_policy_args, old_dialect_error
+from banditlab.config import DEFAULT_SEEDS, expand_arrays, old_dialect_error
 from banditlab.errors import ConfigError
 from banditlab.parallel import ProgressBar, TaskFailure, available_cpus, parallel_map
 from banditlab.store import (
@@ -231,9 +233,8 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
     The canonical form has every key filled in (``seed`` stays ``None`` when omitted) and lists
     for ``horizon``.
     """
-    from banditlab.envs import ENV_REGISTRY
-    from banditlab.policies import REGISTRY
-    from banditlab.registry import POLICY_NAMES
+    from banditlab.registry import ALGORITHMS, POLICY_NAMES
+    from banditlab.systems import env_catalogue
 
     old = old_dialect_error(spec)
     if old is not None:
@@ -296,7 +297,7 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
         where = f"policies[{i}]"
         _check_keys(p, _POLICY_KEYS, where)
         if p.get("name") not in POLICY_NAMES:
-            raise _cfg_error(f"{where}.name", f"one of {sorted(REGISTRY)} or an import path "
+            raise _cfg_error(f"{where}.name", f"one of {sorted(ALGORITHMS)} or an import path "
                              "'module:Class' of a Policy", p.get("name"))
         params, grid = _fixed_and_axes(p, "params", where)
         pol_out.append({"name": p["name"], "params": params, "grid": grid,
@@ -305,13 +306,14 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(envs, list) or not envs:
         raise _cfg_error("envs", "a non-empty list of tables ([[envs]])", envs)
     env_out = []
+    catalogue = env_catalogue()
     for i, e in enumerate(envs):
         where = f"envs[{i}]"
         _check_keys(e, _ENV_KEYS, where)
         env_id = e.get("id")
-        if not isinstance(env_id, str) or (env_id not in ENV_REGISTRY
+        if not isinstance(env_id, str) or (env_id not in catalogue
                                            and env_id not in gym.envs.registry):
-            raise _cfg_error(f"{where}.id", f"a registered env id such as {sorted(ENV_REGISTRY)}",
+            raise _cfg_error(f"{where}.id", f"a registered env id such as {sorted(catalogue)}",
                              env_id)
         kwargs, grid = _fixed_and_axes(e, "kwargs", where)
         env_out.append({"id": env_id, "kwargs": kwargs, "grid": grid, **_label(e, where)})
@@ -449,52 +451,35 @@ def expand_grid(grid: Mapping[str, Any], entropy: int | list[int] | None = None)
 
 
 # -- running tasks (worker side) --------------------------------------------------------------
-def _make_env(env_id: str, kwargs: dict[str, Any], horizon: int) -> gym.Env:
-    from banditlab.envs import ENV_REGISTRY
-
-    kw = dict(kwargs)
-    if env_id in ENV_REGISTRY:
-        cls = ENV_REGISTRY[env_id][0]
-        if "horizon" not in kw and "horizon" in inspect.signature(cls).parameters:
-            kw["horizon"] = horizon
-        return cls(**kw)
-    spec = gym.spec(env_id)
-    entry = spec.entry_point
-    if callable(entry):
-        target = entry
-    else:
-        target = gym.envs.registration.load_env_creator(entry)
-    params = inspect.signature(target).parameters if callable(target) else {}
-    if "horizon" not in kw and "horizon" in params:
-        kw["horizon"] = horizon
-    return gym.make(env_id, disable_env_checker=True, **kw)
-
-
-def _make_pair(task: Mapping[str, Any]) -> tuple[Any, gym.Env, np.ndarray, str]:
+def _make_pair(task: Mapping[str, Any]) -> tuple[Any, Any, np.ndarray, str]:
+    """The algorithm, env, checkpoints and engine of a task's cell, checked by its system
+    (:mod:`banditlab.systems`)."""
     from banditlab.registry import POLICY_NAMES
-    from banditlab.reward_models import check_reward_models
-    from banditlab.runner import _check_pair, make_checkpoints, resolve_engine
+    from banditlab.systems import env_family, make_env, runs_on, system_for
 
-    env = _make_env(task["env"], task["env_kwargs"], task["horizon"])
+    env = make_env(task["env"], task["env_kwargs"], task["horizon"])
     cls = POLICY_NAMES[task["policy"]]
-    params = fill_policy_args(cls, task["policy_params"], env, task["horizon"])
-    n_arms = int(getattr(env.action_space, "n", 0))
-    policy = cls(n_arms, **params)
-    horizon = _check_pair(policy, env, task["horizon"], "sweep")
-    if task.get("check_rewards", True):
-        check_reward_models(policy, env, "sweep",
-                            opt_out="Set check_rewards = false in the grid")
-    else:
-        policy.check_rewards = False
-    engine = resolve_engine(policy, env, task["engine"], owner="sweep")
-    ck = make_checkpoints(horizon, task["checkpoints"], owner="sweep")
-    return policy, env, ck, engine
+    system = system_for(cls.protocol)
+    family = env_family(env)
+    if family not in runs_on(cls.protocol):
+        raise ValueError(f"{task['policy']} follows {cls.protocol.name} and runs on "
+                         f"{' or '.join(repr(f) for f in runs_on(cls.protocol))} envs; "
+                         f"{task['env']} is a {family!r} env.")
+    for arg in system.from_env:
+        if arg in task["policy_params"]:
+            raise ValueError(f"'{arg}' is set from each env; remove it from the policy's "
+                             "params.")
+    agent = system.build(cls, task["policy_params"], env, task["horizon"])
+    engine = system.check(agent, env, task["horizon"], task["engine"],
+                          task.get("check_rewards", True), "sweep")
+    ck = system.checkpoints(task["horizon"], task["checkpoints"], "sweep")
+    return agent, env, ck, engine
 
 
 _local = threading.local()
 
 
-def _cell_objects(task: Mapping[str, Any]) -> tuple[Any, gym.Env, np.ndarray, str]:
+def _cell_objects(task: Mapping[str, Any]) -> tuple[Any, Any, np.ndarray, str]:
     """Env, policy, checkpoints and engine of a task's cell, cached per worker thread."""
     key = _canonical({k: task[k] for k in ("policy", "policy_params", "env", "env_kwargs",
                                             "horizon", "engine", "checkpoints")})
@@ -509,20 +494,20 @@ def _cell_objects(task: Mapping[str, Any]) -> tuple[Any, gym.Env, np.ndarray, st
 
 
 def _run_task(task: Mapping[str, Any]) -> dict[str, Any]:
-    from banditlab.runner import _one_run
+    from banditlab.systems import system_for
 
     start = time.perf_counter()
     try:
-        policy, env, ck, engine = _cell_objects(task)
-        regret, pulls, rec = _one_run(policy, env, int(task["horizon"]), int(task["env_seed"]),
-                                      int(task["policy_seed"]), ck, engine)
+        agent, env, ck, engine = _cell_objects(task)
+        rec = system_for(agent.protocol).run_one(agent, env, int(task["horizon"]), ck, engine,
+                                                 int(task["env_seed"]),
+                                                 int(task["policy_seed"]))
     except Exception as exc:
         return {"task_id": task["task_id"], "ok": False,
                 "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
-    return {"task_id": task["task_id"], "ok": True, "engine": engine, "t": ck,
-            "regret": np.asarray(regret, dtype=np.float64),
-            "pulls": np.asarray(pulls, dtype=np.int64), "recommendation": int(rec),
-            "best_arm": int(getattr(env.unwrapped, "best_arm", -1)),
+    return {"task_id": task["task_id"], "ok": True, "engine": rec.engine, "t": rec.t,
+            "regret": rec.regret, "pulls": rec.pulls, "recommendation": rec.recommendation,
+            "best_arm": rec.best_arm, "traces": rec.traces, "scalars": rec.scalars,
             "wall_s": time.perf_counter() - start}
 
 
@@ -697,10 +682,11 @@ def _validate_cells(tasks: list[Task]) -> list[int]:
             raise ConfigError(f"sweep config: the cell {t.policy}{t.policy_params} on "
                               f"{t.env}{t.env_kwargs} with horizon={t.horizon} is invalid: "
                               f"{exc}") from None
-        sizes[key] = 8 * int(ck.size) * (int(policy.n_arms) + _ROW_WORDS)
+        n_arms = int(getattr(policy, "n_arms", 0))
+        sizes[key] = 8 * int(ck.size) * (n_arms + _ROW_WORDS)
         if not _fits_memory(3.0 * sizes[key]):
             raise _memory_error(3.0 * sizes[key], f"one task of {t.policy} on {t.env} "
-                                f"({ck.size} checkpoints x ({policy.n_arms} arms + "
+                                f"({ck.size} checkpoints x ({n_arms} arms + "
                                 f"{_ROW_WORDS}) x 8 bytes, 3 copies while it is written)",
                                 "'checkpoints' (every checkpoint is a row with the pulls of "
                                 "every arm)")

@@ -504,6 +504,44 @@ def _episodic_pickle(agent: Any, inst: dict[str, Any]) -> None:
         equal_nan=True), "a pickled agent planned different values"
 
 
+@st.composite
+def bcd_instances(draw: st.DrawFn) -> dict[str, Any]:
+    """A small least-squares problem, an iteration budget and a seed (``BLOCK_DESCENT``)."""
+    from banditlab.solvers.bcd_datasets import dataset_a
+
+    m, p = draw(st.integers(8, 20)), draw(st.integers(4, 24))
+    return {"problem": dataset_a(m, p, seed=draw(st.integers(0, 2**32 - 1))),
+            "max_iter": draw(st.integers(0, 30)), "policy_seed": draw(_SEED)}
+
+
+def _bcd_agree(solver: Any, inst: dict[str, Any]) -> Any:
+    """``solve`` is :func:`banditlab.solvers.bcd` with the solver's rules: the same iterates
+    bit for bit, twice in a row (determinism), and a finite, non-increasing objective for the
+    descent updates."""
+    from banditlab.solvers import bcd
+
+    prob, k, seed = inst["problem"], inst["max_iter"], inst["policy_seed"]
+    a = solver.solve(prob, max_iter=k, seed=seed)
+    b = solver.with_params().solve(prob, max_iter=k, seed=seed)
+    c = bcd(prob, max_iter=k, seed=seed, record=True, **solver.options())
+    for other in (b, c):
+        assert a.objective.tobytes() == other.objective.tobytes(), "objectives differ"
+        assert a.x.tobytes() == other.x.tobytes(), "iterates differ"
+    assert np.all(np.isfinite(a.objective)), "non-finite objective"
+    assert np.all(np.diff(a.objective) <= 1e-9 * max(1.0, abs(a.objective[0]))), \
+        "the objective increased"
+    return None
+
+
+def _bcd_pickle(solver: Any, inst: dict[str, Any]) -> None:
+    clone = pickle.loads(pickle.dumps(solver))
+    assert clone.params == solver.params, "a pickled solver changed its rules"
+    prob, k, seed = inst["problem"], inst["max_iter"], inst["policy_seed"]
+    assert clone.solve(prob, max_iter=k, seed=seed).objective.tobytes() == \
+        solver.solve(prob, max_iter=k, seed=seed).objective.tobytes(), \
+        "a pickled solver iterated differently"
+
+
 def _bandit_instances(cls: type) -> st.SearchStrategy:
     if cls.protocol.name == "CONTEXTUAL":
         return linear_instances()
@@ -526,6 +564,9 @@ _HARNESSES: dict[str, _Harness] = {
                          _episodic_agree, _episodic_pickle),
     "EPISODIC_BPI": _Harness(lambda cls: cascading_instances(), _episodic_build,
                              _episodic_valid, _bpi_agree, _episodic_pickle),
+    "BLOCK_DESCENT": _Harness(lambda cls: bcd_instances(),
+                              lambda cls, inst: cls(**cls._contract_kwargs),
+                              lambda cls: dict(cls._contract_kwargs), _bcd_agree, _bcd_pickle),
 }
 
 

@@ -322,6 +322,23 @@ class SORTuningEnv(BanditEnv):
         return RewardModel.bounded(-float(self.maxiter), 0.0)
 
     @property
+    def context_range(self) -> tuple[float, float]:
+        """The interval the contexts of this sequence lie in (what the contextual learners'
+        ``low`` and ``high`` are set to by experiment files): the offset range for
+        ``'shifted_laplacian'``, ``[0, 10]`` for the heat equation's diffusion
+        ``kappa(t) = max(0.1 sin 2 pi t, -10 sin 2 pi t)``, ``[-1, 1]`` for the constant 0 of
+        ``'degenerate'``, and the span of the given contexts (widened by 1 on each side when
+        they are all equal) for ``'custom'``."""
+        if self.problem == "shifted_laplacian":
+            return SHIFT_CONTEXT_RANGE
+        if self.problem == "heat":
+            return (0.0, 10.0)
+        if self.problem == "degenerate":
+            return (-1.0, 1.0)
+        lo, hi = float(np.min(self._contexts)), float(np.max(self._contexts))
+        return (lo - 1.0, hi + 1.0) if lo == hi else (lo, hi)
+
+    @property
     def context(self) -> float:
         """Context of the current (unsolved) instance."""
         return float(self._ctx)

@@ -16,7 +16,6 @@ import banditlab as bl
 from banditlab import load_results
 from banditlab.cli import main
 from banditlab.envs import ENV_REGISTRY, OTHER_ENVS
-from banditlab.policies import REGISTRY
 from banditlab.registry import ALGORITHMS
 
 TINY = """\
@@ -154,10 +153,13 @@ def test_kernel_engine_on_an_env_without_kernels_is_a_config_error(tmp_path, cap
 def test_list_shows_envs_policies_and_reproductions(capsys):
     code, out, _ = _run(["list"], capsys)
     assert code == 0
-    for env_id, (_, description, _) in {**ENV_REGISTRY, **OTHER_ENVS}.items():
-        assert any(env_id in line and description in line for line in out.splitlines())
-    for name in REGISTRY:
-        assert any(line.split()[:2] == ["*", name] for line in out.splitlines()), name
+    from banditlab.systems import env_catalogue
+
+    # every env and problem a file can name, with the system that runs on it
+    for env_id, spec in env_catalogue().items():
+        assert any(line.split()[:1] == [env_id] and spec.description in line
+                   for line in out.splitlines()), env_id
+    assert set(ENV_REGISTRY) | set(OTHER_ENVS) <= set(env_catalogue())
     for name, cls in ALGORITHMS.items():        # every algorithm, under its protocol's heading
         heading = out.index(f"\n{cls.protocol.name}: ")
         assert name in out[heading:].split("\n\n")[0], name

@@ -178,7 +178,7 @@ INVALID = {
                          r"^policies\[1\]\.label: must be unique; 'a' is also the label of "
                          r"policies\[0\]\."),
     "contextual policy on a K-armed env": (_set("policies.0.name", "LinUCB"),
-                                           r"^policies\[0\]: LinUCB is a contextual policy and "
+                                           r"^policies\[0\]: LinUCB follows CONTEXTUAL and "
                                            r"cannot run on envs\[0\].*'banditlab/LinearBandit"),
     "policy invalid for this env": (_set("policies", [{"name": "SequentialHalving"}]),
                                     None),

@@ -563,9 +563,14 @@ class _BestPolicyIdentification(CascadingAgent):
         ``seed`` seeds the env's episodes (``env.reset(seed=...)``) and this agent.
         """
         owner = f"{self.name}.identify"
-        base = self.check_env(env, owner)
+        self.check_env(env, owner)
         _, seeds = spawn_run_seeds(seed, 1, owner=owner)
-        env_seed, agent_seed = seeds[0]
+        return self.identify_seeded(env, *seeds[0])
+
+    def identify_seeded(self, env: CascadingMDP, env_seed: int, agent_seed: int) -> BPIResult:
+        """:meth:`identify` with the env and agent seeds given (run ``i`` of an experiment
+        file or sweep gets the pair of run ``i`` of the library's one seed derivation)."""
+        base = self.check_env(env, f"{self.name}.identify")
         base.reset(seed=env_seed)
         self.reset(seed=agent_seed)
         n, stopped, up, low, policy, state = run_bpi_kernel(
