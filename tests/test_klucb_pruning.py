@@ -1,0 +1,98 @@
+"""KL-UCB's fast argmax is the brute-force argmax, bit for bit (issue 14, part 4).
+
+``kl_ucb_argmax`` leaves out indices that cannot win, brackets the others between certified
+bounds (Newton's method, ``_kl_ucb_bracket``) and computes exact values (a replay of the
+bisection) only where two brackets overlap. Brute force solves every index with the bisection
+``kl_ucb_index`` and calls ``argmax_tiebreak``. On many random
+states (sums, counts, budgets, tolerances; exact ties forced by copied arms and grid means) both
+must pick the same arm and leave the generator in the same state (the same uniforms drawn for
+ties), for each divergence; and the fast index must equal the bisection's to the last bit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from banditlab.kernels.common import (
+    DIV_BERNOULLI,
+    DIV_EXPONENTIAL,
+    DIV_GAUSSIAN,
+    DIV_POISSON,
+    _kl_ucb_index_fast,
+    argmax_tiebreak,
+    kl_ucb_argmax,
+    kl_ucb_index,
+)
+
+DIVERGENCES = {"bernoulli": DIV_BERNOULLI, "gaussian": DIV_GAUSSIAN, "poisson": DIV_POISSON,
+               "exponential": DIV_EXPONENTIAL}
+TOLS = (1e-12, 1e-9, 1e-6, 1e-3, 0.1)
+SIGMA = 1.3
+
+
+def random_state(rng: np.random.Generator, top: float) -> tuple[np.ndarray, np.ndarray, float,
+                                                                 float]:
+    """Sums, counts, budget and tolerance of one KL-UCB round, with frequent exact ties."""
+    k = int(rng.choice([1, 2, 3, 5, 10, 10, 10, 50]))
+    counts = np.exp(rng.uniform(0.0, math.log(1e5), k)).astype(np.int64) + 1
+    kind = rng.integers(4)
+    if kind == 0:                                    # all counts equal: many identical arms
+        counts[:] = counts[0]
+    if rng.random() < 0.3:                           # means on a coarse grid
+        means = rng.choice([0.0, top / 2, top], k)
+    else:
+        means = rng.uniform(0.0, top, k)
+        if kind == 1:                                # near the top, as in a long run
+            means = top * (0.8 + 0.2 * rng.random(k))
+    sums = means * counts
+    if kind == 2 and k > 1:                          # copies of other arms: exact ties
+        src = rng.integers(k, size=k)
+        pick = rng.random(k) < 0.5
+        sums[pick], counts[pick] = sums[src[pick]], counts[src[pick]]
+    t = float(np.exp(rng.uniform(math.log(max(k, 2)), math.log(1e8))))
+    c = float(rng.choice([0.0, 0.0, 3.0]))
+    budget = math.log(t) + c * math.log(max(math.log(t), 1.0))
+    return sums, counts, budget, float(rng.choice(TOLS))
+
+
+@pytest.mark.parametrize("divergence", sorted(DIVERGENCES))
+def test_argmax_is_brute_force(divergence: str) -> None:
+    code = DIVERGENCES[divergence]
+    top = 1.0 if divergence == "bernoulli" else 6.0
+    rng = np.random.default_rng(20240514 + code)
+    n_ties = 0
+    for _ in range(1500):
+        sums, counts, budget, tol = random_state(rng, top)
+        seed = int(rng.integers(2**63))
+        r1, r2 = np.random.default_rng(seed), np.random.default_rng(seed)
+        got = kl_ucb_argmax(code, sums, counts, budget, SIGMA, tol, r1)
+        index = np.array([kl_ucb_index(code, s / n, budget / n, SIGMA, tol)
+                          for s, n in zip(sums, counts, strict=True)])
+        want = argmax_tiebreak(index, r2)
+        assert got == want, (sums.tolist(), counts.tolist(), budget, tol)
+        assert r1.bit_generator.state == r2.bit_generator.state, (sums.tolist(),
+                                                                  counts.tolist(), budget, tol)
+        n_ties += int(np.unique(index).size < index.size)
+    assert n_ties > 100                              # the tie-breaking draws were exercised
+
+
+@pytest.mark.parametrize("divergence", sorted(DIVERGENCES))
+def test_fast_index_is_the_bisection(divergence: str) -> None:
+    code = DIVERGENCES[divergence]
+    top = 1.0 if divergence == "bernoulli" else 6.0
+    rng = np.random.default_rng(7 + code)
+    n = 4000
+    means = rng.uniform(0.0, top, n)
+    means[:300] = rng.choice([0.0, 1e-300, 1e-16, 1e-9, top / 2, top, 1.0 - 1e-9, 1.0 - 1e-16,
+                              1.0, 1e4], 300)
+    levels = np.log(rng.uniform(2.0, 1e8, n)) / np.exp(rng.uniform(0.0, math.log(1e6), n))
+    levels[:600] = 10.0 ** rng.uniform(-15.0, 3.0, 600)
+    levels[:20] = 0.0
+    tols = rng.choice(TOLS, n)
+    for mean, level, tol in zip(means, levels, tols, strict=True):
+        got = _kl_ucb_index_fast(code, mean, level, SIGMA, tol)
+        want = kl_ucb_index(code, mean, level, SIGMA, tol)
+        assert got == want or (math.isnan(got) and math.isnan(want)), (mean, level, tol)
