@@ -116,6 +116,7 @@ from banditlab._validation import (
     Constraint,
     Integer,
     Options,
+    _got,
     available_memory,
 )
 from banditlab.errors import ConfigError
@@ -624,7 +625,7 @@ def parse_config(data: dict[str, Any], *, source: str = "config", engine: str | 
     if seed is not None:
         exp["seed"] = _check(Integer(0, None), seed, "--seed")
     if check_rewards is not None:
-        exp["check_rewards"] = _check(Boolean(), check_rewards, "--no-check-rewards")
+        exp["check_rewards"] = _check(Boolean(), check_rewards, "check_rewards")
     _check_size(data, exp)
     envs = _parse_envs(data, exp["horizon"])
     _check_memory(envs, len(data["policies"]), exp)
@@ -664,7 +665,8 @@ def load_config(path: str | Path, *, engine: str | None = None, seed: int | None
         For a missing or unreadable file, malformed TOML or any invalid field.
     """
     if not isinstance(path, str | Path):
-        raise TypeError(f"load_config: 'path' must be a str or Path; got {type(path).__name__}.")
+        raise TypeError(f"load_config: 'path' must be a str or Path; got "
+                        f"{type(path).__name__} {_got(path)}.")
     src = Path(path)
     if not src.is_file():
         raise ConfigError(f"{src}: no such file.")

@@ -24,7 +24,7 @@ import gymnasium as gym
 import numpy as np
 
 from banditlab._seeding import SeedLike, spawn_run_seeds
-from banditlab._validation import MAX_RUNS, Boolean, Integer, Options, check_memory
+from banditlab._validation import MAX_RUNS, Boolean, Integer, Options, _got, check_memory
 from banditlab.engine import run_contextual, run_karmed
 from banditlab.errors import IncompatibleEnvError
 from banditlab.parallel import check_n_jobs, check_progress, parallel_map
@@ -146,9 +146,10 @@ def resolve_engine(policy: Policy, env: gym.Env, engine: str, *, owner: str = "r
 def _check_pair(policy: Policy, env: gym.Env, horizon: int | None, owner: str) -> int:
     if not isinstance(policy, Policy):
         raise TypeError(f"{owner}: 'policy' must be a banditlab Policy; "
-                        f"got {type(policy).__name__}.")
+                        f"got {type(policy).__name__} {_got(policy)}.")
     if not isinstance(env, gym.Env):
-        raise TypeError(f"{owner}: 'env' must be a gymnasium.Env; got {type(env).__name__}.")
+        raise TypeError(f"{owner}: 'env' must be a gymnasium.Env; got {type(env).__name__} "
+                        f"{_got(env)}.")
     base = env.unwrapped
     n_actions = getattr(env.action_space, "n", None)
     if n_actions is None or int(n_actions) != policy.n_arms:

@@ -107,7 +107,13 @@ import numpy as np
 
 from banditlab import limits
 from banditlab._seeding import as_seed_sequence, run_seed_pair
-from banditlab._validation import MAX_HORIZON, MEMORY_FRACTION, Integer, available_memory
+from banditlab._validation import (
+    MAX_HORIZON,
+    MEMORY_FRACTION,
+    Integer,
+    _got,
+    available_memory,
+)
 from banditlab.config import DEFAULT_SEEDS, expand_arrays, old_dialect_error
 from banditlab.errors import ConfigError
 from banditlab.parallel import ProgressBar, TaskFailure, available_cpus, parallel_map
@@ -792,7 +798,7 @@ def sweep(grid: Mapping[str, Any] | str | os.PathLike[str], *, store: str | os.P
         g = normalize_grid(grid)
     else:
         raise TypeError(f"{owner}: 'grid' must be a dict or the path of a TOML file; got "
-                        f"{type(grid).__name__}.")
+                        f"{type(grid).__name__} {_got(grid)}.")
     if not isinstance(store, str | os.PathLike):
         raise TypeError(f"{owner}: 'store' must be a str or os.PathLike directory; got "
                         f"{type(store).__name__} {store!r}.")

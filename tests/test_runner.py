@@ -124,9 +124,9 @@ def test_policy_env_mismatch() -> None:
                                                       r"\(3, 2\)"):
         bl.run(bl.LinUCB(3, n_features=2), linear)
     with pytest.raises(TypeError, match=r"run_many: 'policy' must be a banditlab Policy; "
-                                        r"got str\."):
+                                        r"got str 'UCB'\."):
         bl.run("UCB", bern())
-    with pytest.raises(TypeError, match=r"run_many: 'env' must be a gymnasium.Env; got list\."):
+    with pytest.raises(TypeError, match=r"run_many: 'env' must be a gymnasium.Env; got list \["):
         bl.run(bl.UCB(3), [0.2, 0.5, 0.7])
     assert issubclass(bl.IncompatibleEnvError, TypeError)
 

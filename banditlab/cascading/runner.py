@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from banditlab._seeding import SeedLike, spawn_run_seeds
-from banditlab._validation import MAX_RUNS, Integer, Options
+from banditlab._validation import MAX_HORIZON, MAX_RUNS, Integer, Options, _got, check_memory
 from banditlab.cascading.algorithms import CascadingAgent
 from banditlab.cascading.kernels import run_episodes_kernel
 from banditlab.envs.cascading import CascadingMDP
@@ -105,10 +105,14 @@ def run_episodes(agent: CascadingAgent, env: CascadingMDP, n_episodes: int, *, n
     """
     owner = "run_episodes"
     if not isinstance(agent, CascadingAgent):
-        raise TypeError(f"{owner}: 'agent' must be a CascadingAgent; got {type(agent).__name__}.")
+        raise TypeError(f"{owner}: 'agent' must be a CascadingAgent; got "
+                        f"{type(agent).__name__} {_got(agent)}.")
     base = agent.check_env(env, owner)
-    n_episodes = int(Integer(1, None).check(n_episodes, "n_episodes", owner))
+    n_episodes = int(Integer(1, MAX_HORIZON).check(n_episodes, "n_episodes", owner))
     n_runs = int(Integer(1, MAX_RUNS).check(n_runs, "n_runs", owner))
+    # four traces (values, upper, lower, returns) and the regret per episode, of every run
+    check_memory(8.0 * 5 * n_runs * (n_episodes + 1),
+                 f"n_runs={n_runs} x n_episodes={n_episodes} x 5 traces", owner)
     engine = Options(("kernel", "python")).check(engine, "engine", owner)
     check_n_jobs(n_jobs, owner)
     check_progress(progress, owner)

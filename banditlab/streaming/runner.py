@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from banditlab._seeding import SeedLike, make_rng, spawn_run_seeds
-from banditlab._validation import MAX_RUNS, Integer
+from banditlab._validation import MAX_RUNS, Integer, _got, check_memory
 from banditlab.envs.streaming import (
     C_NEXT,
     C_PEAK_EXCL,
@@ -95,10 +95,13 @@ def run_streaming(algorithm: StreamingAlgorithm, env: StreamingBandit, *, n_runs
     owner = "run_streaming"
     if not isinstance(algorithm, StreamingAlgorithm):
         raise TypeError(f"{owner}: 'algorithm' must be a StreamingAlgorithm; "
-                        f"got {type(algorithm).__name__}.")
+                        f"got {type(algorithm).__name__} {_got(algorithm)}.")
     if not isinstance(env, StreamingBandit):
-        raise TypeError(f"{owner}: 'env' must be a StreamingBandit; got {type(env).__name__}.")
+        raise TypeError(f"{owner}: 'env' must be a StreamingBandit; got {type(env).__name__} "
+                        f"{_got(env)}.")
     n_runs = int(Integer(1, MAX_RUNS).check(n_runs, "n_runs", owner))
+    # the seeds and the eight per-run columns of every run are held at once
+    check_memory(8.0 * 12 * n_runs, f"n_runs={n_runs} (12 numbers per run)", owner)
     check_n_jobs(n_jobs, owner)
     need = algorithm.memory_budget(env.n_arms)
     if env.memory < need:
