@@ -99,7 +99,7 @@ class EnvSpec:
 
 
 def _bcd_problems() -> dict[str, tuple[str, str, dict[str, Any]]]:
-    from banditlab.solvers.bcd_algorithm import PROBLEMS
+    from banditlab.envs import PROBLEMS
 
     return PROBLEMS
 
@@ -108,7 +108,7 @@ def env_catalogue() -> dict[str, EnvSpec]:
     """Every environment an experiment file can name: the bandit envs
     (:data:`banditlab.envs.ENV_REGISTRY`), the episodic and solver-tuning envs
     (:data:`banditlab.envs.OTHER_ENVS`) and the block-descent test problems
-    (:data:`banditlab.solvers.bcd_algorithm.PROBLEMS`)."""
+    (:data:`banditlab.envs.PROBLEMS`)."""
     from banditlab.envs import ENV_REGISTRY, OTHER_ENVS
 
     out = {k: EnvSpec(k, cls, d, ex) for k, (cls, d, ex) in ENV_REGISTRY.items()}
@@ -142,10 +142,6 @@ def make_env(env_id: str, kwargs: dict[str, Any], horizon: int) -> Any:
 
 def env_family(env: Any) -> str:
     """The family of a built env (``'bcd'`` for a block-descent problem)."""
-    from banditlab.solvers.bcd_problems import BCDProblem
-
-    if isinstance(env, BCDProblem):
-        return "bcd"
     return str(getattr(getattr(env, "unwrapped", env), "family", ""))
 
 

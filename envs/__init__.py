@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium as gym
 
 from banditlab.envs.base import BanditEnv, check_action
@@ -24,6 +26,7 @@ from banditlab.envs.streaming import StreamingBandit
 __all__ = [
     "ENV_REGISTRY",
     "OTHER_ENVS",
+    "PROBLEMS",
     "AdversarialBandit",
     "BanditEnv",
     "BernoulliBandit",
@@ -97,3 +100,27 @@ OTHER_ENVS: dict[str, tuple[str, str, dict]] = {
 for _env_id, (_entry, _, _) in OTHER_ENVS.items():
     if _env_id not in gym.envs.registry:
         gym.register(id=_env_id, entry_point=_entry, disable_env_checker=False)
+
+# -- block coordinate descent test problems (the "envs" of the BLOCK_DESCENT protocol) ------
+# Not gymnasium envs: experiment files name them as [[envs]] ids and BCD minimises them
+# (banditlab.solvers.bcd_algorithm). Strings, so that reading the table imports no solver.
+#: problem id -> (factory "module:function", one-line description, small valid kwargs)
+PROBLEMS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "bcd/dataset_a": ("banditlab.solvers.bcd_datasets:dataset_a",
+                      "least squares on a sparse scaled Gaussian design (data set A)",
+                      {"m": 40, "p": 80}),
+    "bcd/dataset_a_l1": ("banditlab.solvers.bcd_datasets:dataset_a_l1",
+                         "non-negative L1-regularised least squares (data set A-L1)",
+                         {"m": 40, "p": 80}),
+    "bcd/dataset_b": ("banditlab.solvers.bcd_datasets:dataset_b",
+                      "binary logistic regression (data set B)", {"m": 40, "p": 80}),
+    "bcd/dataset_c": ("banditlab.solvers.bcd_datasets:dataset_c",
+                      "multi-class softmax regression (data set C)",
+                      {"m": 40, "p": 20, "n_classes": 3}),
+    "bcd/dataset_d": ("banditlab.solvers.bcd_datasets:dataset_d",
+                      "label propagation on a lattice (data set D, a sparse quadratic)",
+                      {"side": 6, "n_labelled": 5}),
+    "bcd/dataset_e": ("banditlab.solvers.bcd_datasets:dataset_e",
+                      "label propagation on a two-moons kNN graph (data set E)",
+                      {"n_nodes": 60, "n_labelled": 6}),
+}

@@ -26,35 +26,17 @@ from typing import Any, NamedTuple
 
 from banditlab._validation import Boolean, Integer, Options, Real
 from banditlab.agent import Agent
+from banditlab.envs import PROBLEMS
 from banditlab.protocols import BLOCK_DESCENT, Kernels
 from banditlab.solvers.bcd import PARTITIONS, SELECTIONS, UPDATES, BCDResult, bcd
 from banditlab.solvers.bcd_problems import BCDProblem
 
 __all__ = ["BCD", "PROBLEMS", "make_problem"]
 
+# the table lives with the env ids (banditlab.envs), which experiment files read without
+# importing any solver
+
 _SCORES = ("paper", "l1")
-
-#: problem id -> (factory "module:function", one-line description, small valid kwargs)
-PROBLEMS: dict[str, tuple[str, str, dict[str, Any]]] = {
-    "bcd/dataset_a": ("banditlab.solvers.bcd_datasets:dataset_a",
-                      "least squares on a sparse scaled Gaussian design (data set A)",
-                      {"m": 40, "p": 80}),
-    "bcd/dataset_a_l1": ("banditlab.solvers.bcd_datasets:dataset_a_l1",
-                         "non-negative L1-regularised least squares (data set A-L1)",
-                         {"m": 40, "p": 80}),
-    "bcd/dataset_b": ("banditlab.solvers.bcd_datasets:dataset_b",
-                      "binary logistic regression (data set B)", {"m": 40, "p": 80}),
-    "bcd/dataset_c": ("banditlab.solvers.bcd_datasets:dataset_c",
-                      "multi-class softmax regression (data set C)",
-                      {"m": 40, "p": 20, "n_classes": 3}),
-    "bcd/dataset_d": ("banditlab.solvers.bcd_datasets:dataset_d",
-                      "label propagation on a lattice (data set D, a sparse quadratic)",
-                      {"side": 6, "n_labelled": 5}),
-    "bcd/dataset_e": ("banditlab.solvers.bcd_datasets:dataset_e",
-                      "label propagation on a two-moons kNN graph (data set E)",
-                      {"n_nodes": 60, "n_labelled": 6}),
-}
-
 
 def problem_factory(problem_id: str) -> Any:
     """The function that builds the problem named ``problem_id`` (a key of :data:`PROBLEMS`)."""

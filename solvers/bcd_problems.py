@@ -758,6 +758,8 @@ class BCDProblem:
     """
 
     name = "problem"
+    #: the env family experiment files know the problems by (banditlab.systems)
+    family = "bcd"
     data: ProblemData
     lipschitz: np.ndarray
     lipschitz_global: float
