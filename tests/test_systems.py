@@ -224,3 +224,19 @@ def test_make_env_builds_every_catalogued_id() -> None:
         assert env_family(env) == spec.family
         algorithms = [n for n in ALGORITHMS if spec.family in runs_on(ALGORITHMS[n].protocol)]
         assert algorithms, f"no algorithm runs on {env_id}"
+
+
+def test_reading_a_bandit_file_imports_no_other_system() -> None:
+    """The catalogue of envs and problems is data: a K-armed file must not pay for importing
+    the solvers, the cascading or the streaming code (cold start, issue 15)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from banditlab.config import load_config; "
+            f"load_config({str(EXAMPLES / 'quickstart.toml')!r}); "
+            "heavy = sorted(m for m in sys.modules if m.startswith(('banditlab.solvers', "
+            "'banditlab.cascading', 'banditlab.streaming', 'banditlab.sor_tuning'))); "
+            "print(heavy); sys.exit(1 if heavy else 0)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
