@@ -18,8 +18,17 @@ __all__ = ["plot_regret", "regret_curve", "style_regret_axes"]
 def regret_curve(ax: Axes, t: np.ndarray, mean: np.ndarray, lo: np.ndarray | None,
                  hi: np.ndarray | None, *, label: str, log: bool) -> None:
     """Draw one mean regret curve with an optional ``[lo, hi]`` band (non-positive points are
-    dropped on log axes, and the band is floored at the smallest positive mean)."""
+    dropped on log axes, and the band is floored at the smallest positive mean). A result
+    recorded at one checkpoint only (streaming, best policy identification) is a marker with
+    the band as an error bar."""
     keep = (t > 0) & (mean > 0) if log else np.ones_like(t, dtype=bool)
+    if t.shape[0] == 1:
+        err = None
+        if lo is not None and hi is not None:
+            err = [[max(mean[0] - lo[0], 0.0)], [max(hi[0] - mean[0], 0.0)]]
+        if keep.any():
+            ax.errorbar(t, mean, yerr=err, fmt="o", capsize=4, label=label)
+        return bool(keep.any())
     (line,) = ax.plot(t[keep], mean[keep], label=label)
     if lo is not None and hi is not None:
         if log:

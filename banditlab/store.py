@@ -726,6 +726,8 @@ def load_failures(path: str | os.PathLike[str]) -> pd.DataFrame:
                                        "traceback"])
 
 
+#: longest panel title of plot_store (longer env labels are cut and get a digest)
+_TITLE_CHARS = 70
 #: columns of load_store that are not coordinates of a curve (measurements and seeds)
 _NOT_COORDINATES = {"task_id", "t", "regret", "recommendation", "best_arm", "wall_s", "pulls",
                     "seed_index", "env_seed", "policy_seed", "engine", "policy_params",
@@ -782,6 +784,9 @@ def plot_store(path: str | os.PathLike[str], *, by: str | list[str] | tuple[str,
         canonical = json.dumps(json.loads(kwargs), sort_keys=True, separators=(",", ":"))
         title = env_titles.get((env, canonical),
                                env_label(env.split("/")[-1], json.loads(kwargs)))
+        if len(title) > _TITLE_CHARS:      # kwargs of nested lists: keep the panel readable
+            digest = hashlib.sha256(canonical.encode()).hexdigest()[:6]
+            title = f"{title[:_TITLE_CHARS - 12]}...)#{digest}"
         ax = axes[row][col]
         drawn = []
         for group, sub in panel.groupby(keys, sort=True, dropna=False):

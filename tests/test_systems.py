@@ -240,3 +240,21 @@ def test_reading_a_bandit_file_imports_no_other_system() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_single_checkpoint_systems_plot_as_markers(tmp_path: Path) -> None:
+    """Streaming and BPI results hold one value per run: each is drawn as a marker with its
+    band as an error bar (a one-point line would be invisible), and a long unlabelled env
+    gets a cut title with a digest."""
+    from banditlab.store import plot_store
+
+    data = small_example("cascading_bpi")
+    for env in data["envs"]:
+        env.pop("label", None)
+    sweep(data, store=tmp_path / "bpi", executor="serial", progress=False)
+    fig = plot_store(tmp_path / "bpi")
+    ax = fig.axes[0]
+    assert len(ax.containers) == len(data["policies"])          # one error bar each
+    assert len(ax.get_title()) <= 70 and "#" in ax.get_title()
+    assert ax.get_ylabel() == "V* - V of the returned policy"
+    assert ax.get_xlabel() == "episode"
