@@ -15,9 +15,9 @@ Schema
     horizon = 10000              # required, int >= 1: rounds per run (sweep: or a list)
     n_seeds = 20                 # optional, int >= 1 (default 10): runs per pair (seed indices)
     seed = 0                     # optional, int >= 0; absent: fresh entropy, printed and recorded
-    checkpoints = 200            # optional: int (evenly spaced), "log", or a list of rounds;
-                                 #   absent: run records 200 evenly spaced plus ~100 log-spaced
-                                 #   rounds, a sweep 100 evenly spaced ones
+    checkpoints = "auto"         # optional: "auto" (default: 200 evenly spaced rounds plus
+                                 #   ~100 log-spaced ones, in run and sweep alike), "log",
+                                 #   an int (evenly spaced) or a list of rounds
     engine = "auto"              # optional: "auto" (default), "kernel" or "python"
     check_rewards = true         # optional (default true): refuse a policy whose reward model
                                  #   the env breaks (see banditlab.reward_models)
@@ -220,8 +220,9 @@ class ExperimentConfig:
 
 
 def default_checkpoints(horizon: int) -> np.ndarray:
-    """200 evenly spaced rounds merged with about 100 log-spaced ones (for both plot scales)."""
-    return np.union1d(make_checkpoints(horizon, None), make_checkpoints(horizon, "log"))
+    """200 evenly spaced rounds merged with about 100 log-spaced ones (for both plot scales):
+    ``checkpoints = "auto"``, the default of ``banditlab run`` and sweeps."""
+    return make_checkpoints(horizon, "auto")
 
 
 # -- helpers ------------------------------------------------------------------------------------

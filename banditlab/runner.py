@@ -44,13 +44,17 @@ def make_checkpoints(horizon: int, checkpoints: Any = None, *, owner: str = "run
     """Rounds at which cumulative regret is recorded (int64, increasing, last = horizon).
 
     ``None``: every round up to 1000 rounds, else 200 evenly spaced rounds; ``"log"``: about
-    100 log-spaced rounds; an int n: n evenly spaced rounds; an array: those rounds.
+    100 log-spaced rounds; ``"auto"`` (the default of experiment files, ``banditlab run`` and
+    sweeps alike): the union of the two, for linear and log-log plots; an int n: n evenly
+    spaced rounds; an array: those rounds.
     """
     if checkpoints is None:
         checkpoints = horizon if horizon <= 1000 else 200
     if isinstance(checkpoints, str):
-        Options(("log",)).check(checkpoints, "checkpoints", owner)
+        Options(("log", "auto")).check(checkpoints, "checkpoints", owner)
         pts = np.unique(np.geomspace(1, horizon, num=min(horizon, 100)).round().astype(np.int64))
+        if checkpoints == "auto":
+            pts = np.union1d(pts, make_checkpoints(horizon, None, owner=owner))
     elif isinstance(checkpoints, int | np.integer) and not isinstance(checkpoints, bool):
         n = Integer(1, None).check(checkpoints, "checkpoints", owner)
         pts = np.unique(np.linspace(0, horizon, num=min(n, horizon) + 1)[1:].round()

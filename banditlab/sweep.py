@@ -10,7 +10,7 @@ from TOML (:func:`load_grid`) or given as a dict::
     horizon = [1000, 10000]            # an int or a list of ints (a grid axis)
     engine = "auto"                    # 'auto' | 'kernel' | 'python'
     check_rewards = true               # refuse a policy whose reward model an env breaks
-    checkpoints = 100                  # as run_many's 'checkpoints' (int, 'log' or a list)
+    checkpoints = "auto"               # as banditlab run: 'auto' (default), 'log', int or list
 
     [[policies]]
     name = "UCB"                       # a registered algorithm of any protocol (or "module:Class")
@@ -267,13 +267,13 @@ def normalize_grid(spec: Mapping[str, Any]) -> dict[str, Any]:
     engine = spec.get("engine", "auto")
     if engine not in ("auto", "kernel", "python"):
         raise _cfg_error("engine", "one of ['auto', 'kernel', 'python']", engine)
-    checkpoints = spec.get("checkpoints", 100)
-    ok_ck = (checkpoints == "log" or (isinstance(checkpoints, int)
+    checkpoints = spec.get("checkpoints", "auto")
+    ok_ck = (checkpoints in ("log", "auto") or (isinstance(checkpoints, int)
                                       and not isinstance(checkpoints, bool) and checkpoints >= 1)
              or (isinstance(checkpoints, list) and checkpoints
                  and all(isinstance(c, int) and not isinstance(c, bool) for c in checkpoints)))
     if not ok_ck:
-        raise _cfg_error("checkpoints", "'log', an int in [1, inf) or a list of ints",
+        raise _cfg_error("checkpoints", "'auto', 'log', an int in [1, inf) or a list of ints",
                          checkpoints)
     if isinstance(checkpoints, list) and (
             checkpoints[0] < 1 or checkpoints[-1] > min(horizons)

@@ -46,7 +46,7 @@ def test_checkpoints_int_and_arrays(spec: Any, want: list[int]) -> None:
 
 
 @pytest.mark.parametrize(("spec", "exc", "pattern"), [
-    ("lin", ValueError, r"run_many: 'checkpoints' must be one of 'log'; got 'lin'\."),
+    ("lin", ValueError, r"run_many: 'checkpoints' must be one of 'log', 'auto'; got 'lin'\."),
     (0, ValueError, r"run_many: 'checkpoints' must be an int in \[1, inf\); got 0\."),
     ([3, 2], ValueError, r"run_many: 'checkpoints' must be strictly increasing ints in "
                          r"\[1, 100\]; got \[3, 2\]\."),

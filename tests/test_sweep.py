@@ -45,7 +45,7 @@ def reference(tmp_path_factory) -> pd.DataFrame:
     ({"horizon": []}, r"'horizon' must be an int or a non-empty list"),
     ({"horizon": [10, 10]}, r"'horizon' must be a list of distinct ints"),
     ({"engine": "fast"}, r"'engine' must be one of \['auto', 'kernel', 'python'\]"),
-    ({"checkpoints": 0}, r"'checkpoints' must be 'log', an int"),
+    ({"checkpoints": 0}, r"'checkpoints' must be 'auto', 'log', an int"),
     ({"policies": [{"name": "UCBB"}]}, r"'policies\[0\].name' must be one of \["),
     ({"policies": [{"name": "UCB", "grid": {"alpha": 2.0}}]},
      r"'policies\[0\].grid.alpha' must be a non-empty list of values"),

@@ -25,6 +25,8 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 #: each example file shrunk for a unit test (the files themselves are sized for users)
 SMALL = {
+    # horizon > 1000 and no checkpoints key: run and sweep must record the same default rounds
+    "quickstart": {"horizon": 1500, "n_seeds": 2},
     "streaming": {"horizon": 3000, "n_seeds": 3,
                   "envs": {"kwargs": {"means": {"linspace": [0.2, 0.8, 12]}, "memory": 4}}},
     "cascading": {"horizon": 60, "n_seeds": 2, "checkpoints": 12},
