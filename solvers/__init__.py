@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from banditlab.solvers.bcd import BCDResult, bcd
+from banditlab.solvers.bcd_algorithm import BCD
 from banditlab.solvers.bcd_problems import (
     L1LeastSquares,
     LabelPropagation,
@@ -23,6 +24,7 @@ from banditlab.solvers.sor import (
 )
 
 __all__ = [
+    "BCD",
     "BCDResult",
     "L1LeastSquares",
     "LabelPropagation",
