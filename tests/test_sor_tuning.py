@@ -65,19 +65,26 @@ def test_tsallis_inf_concentrates_on_the_best_arm():
 
 # Zimmert & Seldin (2021), Thm 1: E regret <= 4 sqrt(K T) + 1 for rewards in [0, 1] and
 # eta_t = 2 / sqrt(t). The check: the mean pseudo-regret of TSALLIS_RUNS runs (each in
-# [0, 0.8 T]) must be below the bound plus the one-sided Hoeffding slack at TSALLIS_FAIL_PROB,
-# so a policy that meets the bound fails it with probability at most 1e-6 (the seeds are
-# fixed: the outcome is deterministic). The horizon is short on purpose: the bound grows like
-# sqrt(T) and the per-run range like T, so at T = 2,000 with 512 runs the slack (186) is 0.6
-# times the bound (311); at T = 10,000 with 64 runs it was 3.8 times the bound, and a step size
-# 100 times too small passed. Measured: Tsallis-INF 28, that mutation 728, uniform play 800,
-# against bound + slack = 497.
+# [0, T * max gap]) must be below the bound plus the one-sided Hoeffding slack at
+# TSALLIS_FAIL_PROB, so a policy that meets the bound fails it with probability at most 1e-6
+# (the seeds are fixed: the outcome is deterministic). The horizon is short on purpose: the
+# bound grows like sqrt(T) and the per-run range like T, so at T = 2,000 with 512 runs the
+# slack (186) is 0.6 times the bound (311); at T = 10,000 with 64 runs it was 3.8 times the
+# bound, and a step size 100 times too small passed. It runs on two instances: three arms
+# (means 0.1, 0.5, 0.9), and ten arms with one gap of 0.7 (TSALLIS_HARD_MEANS), where uniform
+# play costs 0.63 T and the bound (567 + slack 163) is not far below it, so an under-exploiting
+# step size shows sooner. Measured (mean regret against bound + slack, 497 and 730):
+# Tsallis-INF 28 and 105; step size 100x too small 728 and 1241; 10x too small 301 (blind) and
+# 892; uniform play 800 and 1260. A check on ten arms takes 1.5-3.5 s.
 TSALLIS_MEANS, TSALLIS_T, TSALLIS_RUNS, TSALLIS_FAIL_PROB = [0.1, 0.5, 0.9], 2000, 512, 1e-6
+TSALLIS_HARD_MEANS = [0.9] + [0.2] * 9
+TSALLIS_INSTANCES = pytest.mark.parametrize("means", [TSALLIS_MEANS, TSALLIS_HARD_MEANS],
+                                            ids=["K3", "K10"])
 
 
-def check_tsallis_inf_regret(policy) -> float:
-    env = bl.BernoulliBandit(TSALLIS_MEANS, horizon=TSALLIS_T)
-    k = len(TSALLIS_MEANS)
+def check_tsallis_inf_regret(policy, means=TSALLIS_MEANS) -> float:
+    env = bl.BernoulliBandit(means, horizon=TSALLIS_T)
+    k = len(means)
     final = bl.run_many(policy, env, n_runs=TSALLIS_RUNS, seed=1).final_regret()
     return assert_mean_below(final, 4 * math.sqrt(k * TSALLIS_T) + 1,
                              per_run_max=TSALLIS_T * float(env.gaps.max()),
@@ -85,17 +92,19 @@ def check_tsallis_inf_regret(policy) -> float:
 
 
 @pytest.mark.theory
-def test_tsallis_inf_regret_bound_with_canary():
-    assert check_tsallis_inf_regret(TsallisINF(3)) > 0
+@TSALLIS_INSTANCES
+def test_tsallis_inf_regret_bound_with_canary(means):
+    assert check_tsallis_inf_regret(TsallisINF(len(means)), means) > 0
     with pytest.raises(AssertionError, match="exceeds the bound"):  # canary: uniform play
-        check_tsallis_inf_regret(bl.Uniform(3))
+        check_tsallis_inf_regret(bl.Uniform(len(means)), means)
 
 
 @pytest.mark.theory
-def test_tsallis_inf_regret_check_fails_for_a_step_size_100_times_too_small():
+@TSALLIS_INSTANCES
+def test_tsallis_inf_regret_check_fails_for_a_step_size_100_times_too_small(means):
     # mutation: eta_scale = 0.02 instead of 2 (the constant the bound is proved for)
     with pytest.raises(AssertionError, match="exceeds the bound"):
-        check_tsallis_inf_regret(TsallisINF(3, eta_scale=0.02))
+        check_tsallis_inf_regret(TsallisINF(len(means), eta_scale=0.02), means)
 
 
 def _regret_vs_best_fixed(policy, contexts, costs, seeds):
