@@ -44,29 +44,42 @@ __all__ = [
 ENV_REGISTRY: dict[str, tuple[type[BanditEnv], str, dict]] = {}
 
 
-def register_env(env_id: str, cls: type[BanditEnv], description: str, example: dict) -> None:
-    """Register ``cls`` with gymnasium under ``env_id`` and in :data:`ENV_REGISTRY`."""
+def register_env(env_id: str, cls: type[BanditEnv], description: str, example: dict, *,
+                 vector_entry_point: str | None = None) -> None:
+    """Register ``cls`` with gymnasium under ``env_id`` and in :data:`ENV_REGISTRY`.
+
+    ``vector_entry_point`` (``"module:Class"``, imported on first use) is the env's native
+    vector env, which ``gymnasium.make_vec(env_id, num_envs=N, ...)`` then returns by default
+    (``vectorization_mode="sync"`` still gives a ``SyncVectorEnv``); see
+    :mod:`banditlab.envs.vector`.
+    """
     ENV_REGISTRY[env_id] = (cls, description, example)
     if env_id not in gym.envs.registry:
         gym.register(id=env_id, entry_point=f"{cls.__module__}:{cls.__name__}",
-                     disable_env_checker=False)
+                     vector_entry_point=vector_entry_point, disable_env_checker=False)
 
 
 register_env("banditlab/BernoulliBandit-v0", BernoulliBandit,
-             "K-armed bandit with Bernoulli rewards", {"means": [0.2, 0.5, 0.7], "horizon": 50})
+             "K-armed bandit with Bernoulli rewards", {"means": [0.2, 0.5, 0.7], "horizon": 50},
+             vector_entry_point="banditlab.envs.vector:BernoulliVectorEnv")
 register_env("banditlab/GaussianBandit-v0", GaussianBandit,
-             "K-armed bandit with Gaussian rewards", {"means": [0.0, 0.5], "horizon": 50})
+             "K-armed bandit with Gaussian rewards", {"means": [0.0, 0.5], "horizon": 50},
+             vector_entry_point="banditlab.envs.vector:GaussianVectorEnv")
 register_env("banditlab/BetaBandit-v0", BetaBandit,
-             "K-armed bandit with Beta rewards in [0, 1]", {"means": [0.3, 0.6], "horizon": 50})
+             "K-armed bandit with Beta rewards in [0, 1]", {"means": [0.3, 0.6], "horizon": 50},
+             vector_entry_point="banditlab.envs.vector:BetaVectorEnv")
 register_env("banditlab/PoissonBandit-v0", PoissonBandit,
              "K-armed bandit with Poisson rewards (counts)",
-             {"means": [1.0, 2.0, 3.5, 5.0], "horizon": 50})
+             {"means": [1.0, 2.0, 3.5, 5.0], "horizon": 50},
+             vector_entry_point="banditlab.envs.vector:PoissonVectorEnv")
 register_env("banditlab/ExponentialBandit-v0", ExponentialBandit,
              "K-armed bandit with exponential rewards (durations)",
-             {"means": [0.5, 1.0, 2.0], "horizon": 50})
+             {"means": [0.5, 1.0, 2.0], "horizon": 50},
+             vector_entry_point="banditlab.envs.vector:ExponentialVectorEnv")
 register_env("banditlab/AdversarialBandit-v0", AdversarialBandit,
              "oblivious adversarial bandit (fixed reward table)",
-             {"table": [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.2, 0.9]]})
+             {"table": [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.2, 0.9]]},
+             vector_entry_point="banditlab.envs.vector:AdversarialVectorEnv")
 register_env("banditlab/LinearBandit-v0", LinearBandit,
              "linear/contextual bandit with per-arm features and optional misspecification",
              {"theta": [1.0, -0.5], "n_arms": 4, "horizon": 50})
