@@ -20,9 +20,11 @@ policy's ``select(params, state, rng)`` two of those costs dwarf the kernel: typ
   re-types whenever its ``params``, ``state`` or ``rng`` is an object it did not produce.
 
 This is the one module that relies on Numba internals: the data model of
-``types.NumPyRandomGeneratorType`` (struct members in ``numba/np/random/generator_core.py``)
-and ``Dispatcher.compile`` returning the compiled entry point. ``tests/test_fastcall.py``
-checks both against the installed Numba and fails loudly if an upgrade changes them;
+``types.NumPyRandomGeneratorType`` (struct members in ``numba/np/random/generator_core.py``),
+the array data model behind :func:`row_view` (``numba.np.arrayobj.populate_array`` with a null
+``meminfo``) and ``Dispatcher.compile`` returning the compiled entry point.
+``tests/test_fastcall.py`` checks them against the installed Numba and fails loudly if an
+upgrade changes them;
 ``pyproject.toml`` pins numba below the next minor version for the same reason.
 """
 
@@ -42,7 +44,8 @@ from numba.extending import intrinsic
 from banditlab._jit import njit
 from banditlab.protocols import call_select, call_update
 
-__all__ = ["JIT", "Calls", "entry_points", "generator_from_handle", "rng_handle"]
+__all__ = ["JIT", "Calls", "data_address", "entry_points", "generator_from_handle",
+           "rng_handle", "row_view"]
 
 #: False under NUMBA_DISABLE_JIT=1: the policies then call their Python kernels directly
 JIT = not numba.config.DISABLE_JIT
@@ -103,6 +106,49 @@ def generator_from_handle(typingctx: Any, handle: Any) -> Any:
         return gen._getvalue()
 
     return _GENERATOR(handle), codegen
+
+
+@intrinsic
+def row_view(typingctx: Any, arr: Any, i: Any) -> Any:
+    """``arr[i]`` of a C-contiguous array of 2 or more dimensions, as a view with a null
+    ``meminfo``: no reference count is taken or released (``BatchedPolicy`` builds one per
+    field, copy and step; with counts these atomic operations cost more than the kernel).
+    Valid while ``arr`` is alive; never return it to Python."""
+    if not (isinstance(arr, types.Array) and arr.ndim >= 2 and arr.layout == "C"
+            and isinstance(i, types.Integer)):
+        return None
+    out_t = arr.copy(ndim=arr.ndim - 1, layout="C", readonly=False)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        from numba.np.arrayobj import populate_array
+
+        src = context.make_array(signature.args[0])(context, builder, args[0])
+        idx = context.cast(builder, args[1], signature.args[1], types.intp)
+        shapes = cgutils.unpack_tuple(builder, src.shape)
+        strides = cgutils.unpack_tuple(builder, src.strides)
+        offset = builder.mul(idx, strides[0])
+        data = builder.inttoptr(builder.add(builder.ptrtoint(src.data, offset.type), offset),
+                                src.data.type)
+        out = context.make_array(out_t)(context, builder)
+        populate_array(out, data=data, shape=cgutils.pack_array(builder, shapes[1:]),
+                       strides=cgutils.pack_array(builder, strides[1:]),
+                       itemsize=src.itemsize, meminfo=None)
+        return out._getvalue()
+
+    return out_t(arr, i), codegen
+
+
+@intrinsic
+def data_address(typingctx: Any, arr: Any) -> Any:
+    """The address of an array's first element, as an ``intp`` (no reference taken)."""
+    if not isinstance(arr, types.Array):
+        return None
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        src = context.make_array(signature.args[0])(context, builder, args[0])
+        return builder.ptrtoint(src.data, context.get_value_type(types.intp))
+
+    return types.intp(arr), codegen
 
 
 @njit

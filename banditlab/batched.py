@@ -15,9 +15,13 @@ fixed-budget and contextual policy). ``reset(seed=s)`` with one int gives copy `
 seed of run ``i`` of :func:`banditlab.run_many` with seed ``s`` (:mod:`banditlab._seeding`); a
 sequence of ``n_copies`` ints gives each copy its own.
 
-The copies' generators reach the compiled loop as handles (:mod:`banditlab._fastcall`) and
-their states live in one ``numba.typed.List``, so a step costs one call for all copies instead
-of ``n_copies`` (``benchmarks/bench_step.py``).
+The copies' generators reach the compiled loop as handles (:mod:`banditlab._fastcall`), and
+their states are stored as a struct of arrays: field ``k`` of every copy's ``State`` is one
+``(n_copies, ...)`` array, and the loop rebuilds copy ``i``'s ``State`` from views of row ``i``
+(no copy) and writes back the fields its ``update`` returns (numbers; arrays updated in place
+cost nothing). A step is one call for all copies (``benchmarks/bench_step.py``). A policy's
+``State`` must be a NamedTuple of at most :data:`MAX_STATE_FIELDS` arrays and numbers (every
+built-in one is).
 """
 
 from __future__ import annotations
@@ -27,9 +31,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from numba import typed
+from numba.extending import overload
 
-from banditlab._fastcall import JIT, generator_from_handle, rng_handle
+from banditlab._fastcall import JIT, data_address, generator_from_handle, rng_handle, row_view
 from banditlab._jit import njit
 from banditlab._seeding import check_seed, make_rng, run_seed_pair
 from banditlab._validation import MAX_RUNS, Integer, check_memory
@@ -38,29 +42,150 @@ from banditlab.protocols import call_select, call_update
 
 __all__ = ["BatchedPolicy"]
 
+#: most fields a policy's State may have (the gather/scatter below are written per arity)
+MAX_STATE_FIELDS = 8
+
+
+# -- struct of arrays: field k of every copy's state is row i of fields[k] ----------------------
+def _gather(template, fields, i):
+    """The state of copy ``i``: ``type(template)(fields[0][i], fields[1][i], ...)``."""
+    return type(template)(*(f[i] for f in fields))
+
+
+def _scatter(fields, i, state):
+    """Store copy ``i``'s new ``state`` into its rows of ``fields``."""
+    for f, v in zip(fields, state):
+        f[i] = v
+
+
+def _at(f, i):
+    return f[i]
+
+
+@overload(_at)
+def _at_impl(f, i):
+    if f.ndim == 1:                      # a number per copy
+        return lambda f, i: f[i]
+    return lambda f, i: row_view(f, i)   # an array per copy: a view, no reference count
+
+
+@overload(_gather)
+def _gather_impl(template, fields, i):
+    cls = template.instance_class
+    n = len(fields)
+    impls = {
+        1: lambda template, fields, i: cls(_at(fields[0], i)),
+        2: lambda template, fields, i: cls(_at(fields[0], i), _at(fields[1], i)),
+        3: lambda template, fields, i: cls(_at(fields[0], i), _at(fields[1], i),
+                                           _at(fields[2], i)),
+        4: lambda template, fields, i: cls(_at(fields[0], i), _at(fields[1], i),
+                                           _at(fields[2], i), _at(fields[3], i)),
+        5: lambda template, fields, i: cls(_at(fields[0], i), _at(fields[1], i),
+                                           _at(fields[2], i), _at(fields[3], i),
+                                           _at(fields[4], i)),
+        6: lambda template, fields, i: cls(_at(fields[0], i), _at(fields[1], i),
+                                           _at(fields[2], i), _at(fields[3], i),
+                                           _at(fields[4], i), _at(fields[5], i)),
+        7: lambda template, fields, i: cls(_at(fields[0], i), _at(fields[1], i),
+                                           _at(fields[2], i), _at(fields[3], i),
+                                           _at(fields[4], i), _at(fields[5], i),
+                                           _at(fields[6], i)),
+        8: lambda template, fields, i: cls(_at(fields[0], i), _at(fields[1], i),
+                                           _at(fields[2], i), _at(fields[3], i),
+                                           _at(fields[4], i), _at(fields[5], i),
+                                           _at(fields[6], i), _at(fields[7], i)),
+    }
+    return impls.get(n)
+
+
+def _put(f, i, v):
+    f[i] = v
+
+
+@overload(_put)
+def _put_impl(f, i, v):
+    if f.ndim == 1:                      # a number per copy
+        def scalar(f, i, v):
+            f[i] = v
+        return scalar
+
+    def array(f, i, v):                  # an array per copy: nothing to do when updated in place
+        if data_address(v) != data_address(f) + i * f.strides[0]:
+            f[i] = v
+    return array
+
+
+@overload(_scatter)
+def _scatter_impl(fields, i, state):
+    n = len(fields)
+
+    def impl(fields, i, state):
+        _put(fields[0], i, state[0])
+        if n > 1:
+            _put(fields[1], i, state[1])
+        if n > 2:
+            _put(fields[2], i, state[2])
+        if n > 3:
+            _put(fields[3], i, state[3])
+        if n > 4:
+            _put(fields[4], i, state[4])
+        if n > 5:
+            _put(fields[5], i, state[5])
+        if n > 6:
+            _put(fields[6], i, state[6])
+        if n > 7:
+            _put(fields[7], i, state[7])
+    return impl
+
 
 @njit
-def _select_all(params, states, handles, out):
-    for i in range(len(states)):
-        out[i] = call_select(params, states[i], generator_from_handle(handles[i]))
+def _select_all(params, template, fields, handles, out):
+    for i in range(out.shape[0]):
+        out[i] = call_select(params, _gather(template, fields, i),
+                             generator_from_handle(handles[i]))
 
 
 @njit
-def _select_all_context(params, states, contexts, handles, out):
-    for i in range(len(states)):
-        out[i] = call_select(params, states[i], contexts[i], generator_from_handle(handles[i]))
+def _select_all_context(params, template, fields, contexts, handles, out):
+    for i in range(out.shape[0]):
+        out[i] = call_select(params, _gather(template, fields, i), contexts[i],
+                             generator_from_handle(handles[i]))
 
 
 @njit
-def _update_all(params, states, actions, rewards):
-    for i in range(len(states)):
-        states[i] = call_update(params, states[i], actions[i], rewards[i])
+def _update_all(params, template, fields, actions, rewards):
+    for i in range(actions.shape[0]):
+        _scatter(fields, i, call_update(params, _gather(template, fields, i), actions[i],
+                                         rewards[i]))
 
 
 @njit
-def _update_all_context(params, states, actions, rewards, contexts):
-    for i in range(len(states)):
-        states[i] = call_update(params, states[i], actions[i], rewards[i], contexts[i])
+def _update_all_context(params, template, fields, actions, rewards, contexts):
+    for i in range(actions.shape[0]):
+        _scatter(fields, i, call_update(params, _gather(template, fields, i), actions[i],
+                                         rewards[i], contexts[i]))
+
+
+def _stack_states(states: list[Any], owner: str) -> tuple[np.ndarray, ...]:
+    """Field ``k`` of every state, stacked: ``(n_copies, *shape)`` arrays (numbers become
+    1-d arrays of their type). Refuses a State with fields of other kinds."""
+    first = states[0]
+    names = getattr(type(first), "_fields", None)
+    if names is None or not 1 <= len(names) <= MAX_STATE_FIELDS:
+        raise TypeError(f"{owner}: the policy's state must be a NamedTuple of 1 to "
+                        f"{MAX_STATE_FIELDS} arrays and numbers; got {type(first).__name__}.")
+    fields = []
+    for k, name in enumerate(names):
+        value = first[k]
+        if isinstance(value, np.ndarray):
+            fields.append(np.ascontiguousarray(np.stack([s[k] for s in states])))
+        elif isinstance(value, bool | np.bool_ | numbers.Integral | numbers.Real):
+            dtype = np.asarray(value).dtype
+            fields.append(np.array([s[k] for s in states], dtype=dtype))
+        else:
+            raise TypeError(f"{owner}: the policy's state field {name!r} must be an array or "
+                            f"a number; got {type(value).__name__}.")
+    return tuple(fields)
 
 
 class BatchedPolicy:
@@ -122,10 +247,10 @@ class BatchedPolicy:
         seeds = self._copy_seeds(seed)
         self.rngs = [make_rng(s) for s in seeds]
         self.handles = np.stack([rng_handle(r) for r in self.rngs])
-        states = typed.List()
-        for _ in range(self.n_copies):
-            states.append(self.policy.kernels.init(self.params, *self._dims))
-        self.states = states
+        init = self.policy.kernels.init
+        self._template = init(self.params, *self._dims)
+        self.states = _stack_states([init(self.params, *self._dims)
+                                     for _ in range(self.n_copies)], f"{self.name}.reset")
         self._contexts: np.ndarray | None = None
         self._actions = np.empty(self.n_copies, dtype=np.int64)
         return self
@@ -134,7 +259,8 @@ class BatchedPolicy:
         """The state of copy ``i`` (a copy of the policy's ``State`` NamedTuple)."""
         self._require_state("state")
         k = int(Integer(0, self.n_copies - 1).check(i, "i", f"{self.name}.state"))
-        return self.states[k]
+        values = [f[k].copy() if f.ndim > 1 else f[k].item() for f in self.states]
+        return type(self._template)(*values)
 
     def _require_state(self, what: str) -> None:
         if not hasattr(self, "states"):
@@ -150,9 +276,10 @@ class BatchedPolicy:
             ctx = checked_contexts(obs, (self.n_copies, *self._dims),
                                    "(n_copies, n_arms, n_features)", f"{self.name}.select")
             self._contexts = ctx
-            _select_all_context(self.params, self.states, ctx, self.handles, out)
+            _select_all_context(self.params, self._template, self.states, ctx, self.handles,
+                                out)
         else:
-            _select_all(self.params, self.states, self.handles, out)
+            _select_all(self.params, self._template, self.states, self.handles, out)
         return out
 
     def update(self, actions: Any, rewards: Any, obs: Any = None) -> None:
@@ -192,6 +319,7 @@ class BatchedPolicy:
         if self.contextual:
             if self._contexts is None:
                 raise RuntimeError(f"{owner}: call select(obs) before update().")
-            _update_all_context(self.params, self.states, acts, r, self._contexts)
+            _update_all_context(self.params, self._template, self.states, acts, r,
+                                self._contexts)
         else:
-            _update_all(self.params, self.states, acts, r)
+            _update_all(self.params, self._template, self.states, acts, r)

@@ -104,3 +104,28 @@ def test_bad_construction_and_order():
         lin.update([0, 1], [0.5, 0.5])
     with pytest.raises(ValueError, match="memory"):
         BatchedPolicy(bl.UCB(2**20), 2**31).reset(seed=0)
+
+
+def test_states_must_be_arrays_and_numbers() -> None:
+    """BatchedPolicy stores field k of every copy's state as one array: a State with another
+    kind of field, or more fields than the gather is written for, is refused by name."""
+    from typing import NamedTuple
+
+    import pytest
+
+    from banditlab.batched import MAX_STATE_FIELDS, _stack_states
+
+    class Odd(NamedTuple):
+        t: int
+        pair: tuple
+
+    with pytest.raises(TypeError, match=r"state field 'pair' must be an array or a number; "
+                                        r"got tuple"):
+        _stack_states([Odd(0, (1, 2))], "x")
+    wide = NamedTuple("Wide", [(f"f{k}", int) for k in range(MAX_STATE_FIELDS + 1)])
+    with pytest.raises(TypeError, match=r"NamedTuple of 1 to 8 arrays and numbers; got Wide"):
+        _stack_states([wide(*range(MAX_STATE_FIELDS + 1))], "x")
+    fields = _stack_states([Odd(3, None)._replace(pair=np.ones(2)),
+                            Odd(4, None)._replace(pair=np.zeros(2))], "x")
+    np.testing.assert_array_equal(fields[0], [3, 4])
+    assert fields[1].shape == (2, 2) and fields[1].flags.c_contiguous

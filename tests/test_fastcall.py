@@ -103,3 +103,39 @@ def test_without_jit_the_policies_call_their_kernels(monkeypatch):
     p = bl.UCB(3).reset(seed=0)
     p.update(p.select(), 1.0)
     assert p._fast() is None and "_fastcall" not in p.__dict__
+
+
+def test_row_view_and_data_address_follow_numba_s_array_model() -> None:
+    """The two intrinsics BatchedPolicy relies on (struct-of-arrays states): a row view reads
+    and writes the parent's memory, has the row's shape and strides, and takes no reference
+    (the parent's refcount is unchanged after many views); data_address is the data pointer."""
+    import sys
+
+    from banditlab._fastcall import data_address, row_view
+    from banditlab._jit import njit
+
+    @njit
+    def views(a, out):
+        for i in range(a.shape[0]):
+            row = row_view(a, i)
+            out[i] = row.sum()
+            row[0] += 1.0
+        return row_view(a, 1).shape[0], data_address(a), data_address(row_view(a, 2))
+
+    a = np.arange(24.0).reshape(4, 6)
+    before = a.copy()
+    out = np.zeros(4)
+    refs = sys.getrefcount(a)
+    n, addr, addr2 = views(a, out)
+    np.testing.assert_array_equal(out, before.sum(axis=1))
+    np.testing.assert_array_equal(a[:, 0], before[:, 0] + 1.0)
+    np.testing.assert_array_equal(a[:, 1:], before[:, 1:])
+    assert n == 6 and addr == a.ctypes.data and addr2 == a.ctypes.data + 2 * a.strides[0]
+    assert sys.getrefcount(a) == refs
+
+    @njit
+    def views3(b):
+        return row_view(b, 1).shape, row_view(b, 1)[2, 3]
+
+    b = np.arange(60.0).reshape(3, 4, 5)
+    assert views3(b) == ((4, 5), b[1, 2, 3])
