@@ -240,8 +240,10 @@ def _bandit_check(policy: Any, env: Any, horizon: int, engine: str, check_reward
 
     _check_pair(policy, env, horizon, owner)
     if check_rewards:
-        check_reward_models(policy, env, owner,
-                            opt_out="Set check_rewards = false (or pass --no-check-rewards)")
+        # banditlab run has a command-line opt-out; a sweep's is in its grid only
+        opt_out = ("Set check_rewards = false in the grid" if owner == "sweep" else
+                   "Set check_rewards = false (or pass --no-check-rewards)")
+        check_reward_models(policy, env, owner, opt_out=opt_out)
     else:
         policy.check_rewards = False
     return resolve_engine(policy, env, engine, owner=owner)
