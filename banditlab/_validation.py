@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
 import numpy as np
@@ -34,12 +34,19 @@ __all__ = [
     "check_memory",
     "check_option",
     "check_real",
+    "check_size_memory",
     "validate",
 ]
 
 #: largest number of arms a policy or env accepts (2**24): beyond it the per-arm state arrays
 #: of one learner alone reach gigabytes, and every round of an index policy scans all arms
 MAX_ARMS = 2**24
+#: largest number of arms of the policies whose every round costs many passes over the arms
+#: (2**16): Tsallis-INF (and Tsallis-INF-CB) finds its sampling distribution by Newton's method,
+#: 20 to 200 passes over all arms per select and per update (at 2**24 arms one round takes
+#: seconds), and ChebCB predicts every arm from its own Chebyshev fit and keeps an
+#: ``n_coef x n_coef`` Gram matrix per arm (2**24 arms and 50 coefficients: 335 GB)
+MAX_ARMS_ITERATIVE = 2**16
 #: largest horizon (rounds, budget) of a bandit env or policy (2**62): counters are int64 with
 #: room to spare (the streaming env's MAX_HORIZON is the same)
 MAX_HORIZON = 2**62
@@ -79,6 +86,33 @@ def check_memory(n_bytes: float, what: str, owner: str) -> None:
         raise ValueError(f"{owner}: {what} needs about {_gib(n_bytes)} of memory, more than "
                          f"the {_gib(limit)} allowed (half of the {_gib(limit / MEMORY_FRACTION)}"
                          f" available); use smaller sizes.")
+
+
+def check_size_memory(value: int, name: str, owner: str, n_bytes: Callable[[int], float],
+                      what: str, low: int = 1) -> None:
+    """Refuse, before allocating, a size ``value`` of parameter ``name`` whose memory
+    ``n_bytes(value)`` (an increasing function) is above ``MEMORY_FRACTION`` of the available
+    memory: ``ValueError`` giving the largest size that fits, ``what`` is allocated, and the
+    value, e.g. ``LinUCB: 'n_features' must be an int in [1, 37000] (the n_features x
+    n_features matrix V^-1 needs about 128 GiB, more than ...); got 2147483648.``"""
+    need = float(n_bytes(value))
+    if need <= 2**26:           # 64 MiB: not worth reading /proc/meminfo
+        return
+    limit = MEMORY_FRACTION * available_memory()
+    if need <= limit:
+        return
+    lo, hi = low, int(value)    # n_bytes(lo) <= limit < n_bytes(hi): bisect for the largest fit
+    if float(n_bytes(lo)) > limit:
+        lo = low - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if float(n_bytes(mid)) <= limit:
+            lo = mid
+        else:
+            hi = mid
+    raise ValueError(f"{owner}: '{name}' must be an int in [{low}, {lo}] ({what} needs about "
+                     f"{_gib(need)}, more than the {_gib(limit)} allowed: half of the "
+                     f"{_gib(limit / MEMORY_FRACTION)} of memory available now); got {value}.")
 
 
 def _fmt_bound(x: float | None, neg: bool) -> str:

@@ -38,6 +38,7 @@ must fit the free space of its filesystem; a store that would not is refused wit
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "count",
     "format_path",
     "gib",
+    "short_repr",
     "too_deep",
 ]
 
@@ -77,6 +79,19 @@ def clip(text: str, width: int = 300) -> str:
     """``text`` on one line, cut to ``width`` characters (a parser's message may quote a whole
     key path)."""
     text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def short_repr(value: Any, width: int = 80) -> str:
+    """``repr(value)`` for a message: its lines joined by one space (indentation dropped, so an
+    array's repr keeps its first row as printed), cut to ``width`` characters. Long lists,
+    dicts and strings are abbreviated before they are printed (:mod:`reprlib`), so a huge
+    value costs no more than a short one."""
+    short = reprlib.Repr()
+    short.maxlist = short.maxtuple = short.maxset = short.maxdict = 20
+    short.maxstring = short.maxlong = width
+    short.maxother = 10**6          # other objects (arrays): their own repr, cut below
+    text = " ".join(line.strip() for line in short.repr(value).splitlines())
     return text if len(text) <= width else text[:width - 3] + "..."
 
 

@@ -357,18 +357,33 @@ class Results:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Results:
-        """Read a directory written by :meth:`save`."""
+        """Read a directory written by :meth:`save`.
+
+        ``TypeError`` (showing the value) for a ``path`` that is not a str or os.PathLike;
+        ``FileNotFoundError`` naming the path when it or its ``meta.json`` does not exist,
+        ``NotADirectoryError`` when it is a file (both ``OSError``); ``ValueError`` for a
+        ``meta.json`` that is not valid.
+        """
         import pandas as pd
 
         from banditlab._atomic import resolve_saved_dir
+        from banditlab.limits import short_repr
 
         if not isinstance(path, str | os.PathLike):
-            raise TypeError(f"Results.load: 'path' must be a str or os.PathLike; got "
-                            f"{type(path).__name__}.")
+            raise TypeError(f"Results.load: 'path' must be a str or os.PathLike (a directory "
+                            f"written by Results.save); got {type(path).__name__} "
+                            f"{short_repr(path)}.")
         src = resolve_saved_dir(Path(path))
+        if not src.exists():
+            raise FileNotFoundError(f"Results.load: no meta.json in {str(src)!r}: no such file "
+                                    "or directory.")
+        if not src.is_dir():
+            raise NotADirectoryError(f"Results.load: {str(src)!r} is a file, not a directory "
+                                     "written by Results.save.")
         meta_file = src / "meta.json"
         if not meta_file.is_file():
-            raise FileNotFoundError(f"Results.load: no meta.json in {str(src)!r}.")
+            raise FileNotFoundError(f"Results.load: no meta.json in {str(src)!r} (not a "
+                                    "directory written by Results.save).")
         try:
             meta = json.loads(meta_file.read_text())
         except (ValueError, UnicodeDecodeError) as err:

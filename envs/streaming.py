@@ -52,6 +52,7 @@ from banditlab._jit import njit
 from banditlab._seeding import SeedLike, as_seed_sequence
 from banditlab._validation import Boolean, Integer, Real
 from banditlab.envs.base import BanditEnv
+from banditlab.limits import short_repr
 
 __all__ = [
     "DISCARD",
@@ -656,6 +657,17 @@ class StreamingBandit(BanditEnv):
             info["pulls"] = pulls
         return info
 
+    @staticmethod
+    def _action_part(action: Any, part: Any, name: str, rule: Integer, owner: str) -> int:
+        """One part of ``step``'s action, checked by ``rule``; the error names the action
+        and shows it whole, then says which part is wrong."""
+        try:
+            return int(rule.check(_scalar(part), name, owner))
+        except (TypeError, ValueError) as exc:
+            detail = str(exc).removeprefix(f"{owner}: ")
+            raise type(exc)(f"{owner}: 'action' {short_repr(action)} is outside the action "
+                            f"space: {detail}") from None
+
     def step(self, action: Any) -> tuple[int, float, bool, bool, dict[str, Any]]:
         """Apply ``(op, slot, n)``; see the class notes.
 
@@ -670,10 +682,10 @@ class StreamingBandit(BanditEnv):
             raise TypeError(f"{owner}: 'action' must be a tuple (op, slot, n) with op in "
                             f"{{0: read, 1: pull, 2: discard}}, slot in [0, {self.memory}] and n "
                             f"in [1, {self.horizon}]; got {action!r}.") from None
-        op = int(Integer(0, 2).check(_scalar(op), "op", owner))
         # every part must lie in the action space, also where the op does not use it
-        s = int(Integer(0, self.memory).check(_scalar(slot), "slot", owner))
-        nn = int(Integer(1, self.horizon).check(_scalar(n), "n", owner))
+        op = self._action_part(action, op, "op", Integer(0, 2), owner)
+        s = self._action_part(action, slot, "slot", Integer(0, self.memory), owner)
+        nn = self._action_part(action, n, "n", Integer(1, self.horizon), owner)
         reward, pulls = 0.0, 0
         obs = None
         if op == READ:

@@ -72,7 +72,9 @@ from banditlab._validation import (
     check_bool,
     check_memory,
     check_option,
+    check_size_memory,
 )
+from banditlab.limits import short_repr
 from banditlab.solvers.bcd_kernels import (
     PATH_CD1,
     PATH_GENERIC,
@@ -110,11 +112,16 @@ from banditlab.solvers.bcd_problems import (
 )
 from banditlab.solvers.sor import HISTORY_CHUNK
 
-__all__ = ["MAX_ITER", "PARTITIONS", "SELECTIONS", "UPDATES", "BCDResult", "bcd"]
+__all__ = ["MAX_ITER", "MAX_ITER_NO_STOP", "PARTITIONS", "SELECTIONS", "UPDATES", "BCDResult",
+           "bcd"]
 
 #: most iterations of one call (2**62, as banditlab's horizons): the kernels count iterations
 #: in int64, and the iteration loop is handed chunks of at most ``max_iter`` iterations
 MAX_ITER = MAX_HORIZON
+#: most iterations of one call with neither ``tol`` nor ``f_target`` (2**30): such a call makes
+#: every iteration up to ``max_iter`` (nothing else stops it), about a billion iterations, tens
+#: of minutes even on the smallest problems
+MAX_ITER_NO_STOP = 2**30
 
 PARTITIONS = ("variable", "order", "sorted", "average", "random", "red_black", "tree")
 SELECTIONS = tuple(SELECTION_CODES)
@@ -247,7 +254,11 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     block_size : int, default 5
         ``tau`` (ignored by forest partitions and tree selections, which are forest-sized).
     max_iter : int, default 500
-        In [0, 2**62] (:data:`MAX_ITER`).
+        In [0, 2**62] (:data:`MAX_ITER`) with a ``tol`` or an ``f_target``, which stop the run
+        (the objective history grows with the iterations made, not with the cap). Without
+        either, every iteration up to ``max_iter`` is made, so it is at most 2**30
+        (:data:`MAX_ITER_NO_STOP`), and with ``record=True`` its history of ``max_iter + 1``
+        floats must fit in half of the memory available now.
     tol : float, optional
         Stop when ``max |grad f| <= tol`` (smooth) or the duality gap ``<= tol`` (L1 least
         squares), checked every ``check_every`` iterations.
@@ -302,7 +313,7 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     if not isinstance(problem, BCDProblem):
         raise TypeError(f"{owner}: 'problem' must be a BCDProblem (LeastSquares, Logistic, "
                         f"Softmax, Quadratic, LabelPropagation, L1LeastSquares); got "
-                        f"{type(problem).__name__} {_got(problem)}.")
+                        f"{type(problem).__name__} {short_repr(problem)}.")
     P = problem.data
     n = int(P.n)
     custom = not isinstance(partition, str)
@@ -326,6 +337,16 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     if f_target is not None and not record:
         raise _invalid("f_target with record=False", "the target is checked on the recorded "
                        "objective; set record=True")
+    if tol is None and f_target is None:
+        # nothing but max_iter stops the run: every iteration is made
+        if max_iter > MAX_ITER_NO_STOP:
+            raise ValueError(f"{owner}: 'max_iter' must be an int in [0, {MAX_ITER_NO_STOP}] "
+                             f"when neither 'tol' nor 'f_target' is given (every iteration is "
+                             f"then made; with one of them, up to {MAX_ITER}); got {max_iter}.")
+        if record:
+            check_size_memory(max_iter, "max_iter", owner, lambda k: 16.0 * (k + 1.0),
+                              "with record=True, the objective history of max_iter + 1 "
+                              "floats, grown by doubling,", low=0)
     if x0 is None:
         x = np.zeros(n)
     else:

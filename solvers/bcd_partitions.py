@@ -28,6 +28,7 @@ import numpy as np
 
 from banditlab._jit import njit
 from banditlab._validation import check_array, check_integer, check_option
+from banditlab.limits import short_repr
 
 __all__ = [
     "blocks_from_list",
@@ -91,7 +92,7 @@ def blocks_from_list(blocks: Any, n: int, *, owner: str = "bcd") -> tuple[np.nda
     """
     if isinstance(blocks, str | bytes) or not hasattr(blocks, "__len__") or len(blocks) == 0:
         raise TypeError(f"{owner}: 'partition' must be a partition name or a non-empty sequence "
-                        f"of index arrays; got {type(blocks).__name__}.")
+                        f"of index arrays; got {type(blocks).__name__} {short_repr(blocks)}.")
     arrs = [check_array(b, f"partition[{i}]", owner=owner, ndim=1, dtype=np.int64, low=0,
                         high=n - 1) for i, b in enumerate(blocks)]
     idx = np.concatenate(arrs)

@@ -36,10 +36,18 @@ import numpy as np
 import scipy.sparse as sp
 
 from banditlab._jit import njit
-from banditlab._validation import _got, check_integer, check_option, check_real
+from banditlab._validation import (
+    MAX_HORIZON,
+    _got,
+    check_integer,
+    check_option,
+    check_real,
+    check_size_memory,
+)
 
 __all__ = [
     "HISTORY_CHUNK",
+    "MAX_MAXITER",
     "SolveResult",
     "csr_residual_norm",
     "grow_history",
@@ -54,6 +62,10 @@ __all__ = [
     "young_omega",
     "young_rate",
 ]
+
+#: largest ``maxiter`` of :func:`sor` and :func:`ssor_pcg` (2**62, as banditlab's horizons):
+#: the kernels count iterations in int64, and ``maxiter + 1`` must not overflow
+MAX_MAXITER = MAX_HORIZON
 
 _SWEEPS = ("forward", "backward", "symmetric")
 _ORDERS = ("textbook", "repo")
@@ -328,7 +340,7 @@ def _as_vector(v: Any, n: int, name: str, owner: str) -> np.ndarray:
 def _check_common(omega: Any, tol: Any, maxiter: Any, owner: str) -> tuple[float, float, int]:
     w = check_real(omega, "omega", owner=owner, low=0.0, high=2.0, closed="neither")
     t = check_real(tol, "tol", owner=owner, low=0.0, closed="neither")
-    m = check_integer(maxiter, "maxiter", owner=owner, low=1)
+    m = check_integer(maxiter, "maxiter", owner=owner, low=1, high=MAX_MAXITER)
     return w, t, m
 
 
@@ -351,7 +363,8 @@ def sor(A: Any, b: Any, *, omega: float, x0: Any = None, sweep: str = "forward",
     tol : float
         Stop at the first iteration with ``||b - A x_k|| < tol ||b - A x_0||``.
     maxiter : int
-        Iteration cap (the reference code uses 10000).
+        Iteration cap (the reference code uses 10000), in [1, 2**62] (:data:`MAX_MAXITER`);
+        the residual history grows with the iterations made, not with the cap.
     divtol : float
         Report ``'diverged'`` once ``||b - A x_k|| > divtol ||b - A x_0||`` or is not finite.
 
@@ -422,13 +435,23 @@ def ssor_pcg(A: Any, b: Any, *, omega: float, x0: Any = None, order: str = "text
 # --------------------------------------------------------------------------------------------
 # model problem and classical theory
 # --------------------------------------------------------------------------------------------
+#: peak bytes per grid point while :func:`poisson_2d` builds its matrix (measured: about 252;
+#: the Kronecker products' COO arrays, their sum and the CSR result)
+_POISSON_BYTES = 256.0
+
+
 def poisson_2d(m: int, *, shift: float = 0.0) -> sp.csr_matrix:
     """5-point Laplacian on an ``m x m`` interior grid (natural ordering), plus ``shift * I``.
 
     Diagonal ``4 + shift``, ``-1`` for grid neighbours, no ``1/h^2`` scaling (MATLAB
     ``delsq(numgrid('S', m + 2))``). CSR, float64 data, int64 indices.
+
+    ``m`` is refused, before anything is allocated, when building the matrix (about 250 bytes
+    per grid point at its peak) would take more than half of the memory available now.
     """
     m = check_integer(m, "m", owner="poisson_2d", low=1)
+    check_size_memory(m, "m", "poisson_2d", lambda k: _POISSON_BYTES * float(k) * k,
+                      "building the m^2 x m^2 matrix of 5 m^2 nonzeros")
     c = check_real(shift, "shift", owner="poisson_2d")
     one = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(m, m))
     eye = sp.identity(m)

@@ -47,7 +47,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from banditlab._seeding import SeedLike, spawn_run_seeds
-from banditlab._validation import Array, Boolean, Constraint, Integer, Options, Real
+from banditlab._validation import Array, Boolean, Constraint, Integer, Options, Real, check_memory
 from banditlab.agent import Agent
 from banditlab.cascading.kernels import (
     AdaptVIParams,
@@ -168,12 +168,16 @@ def enumerate_lists(n_items: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     owner = "enumerate_lists"
     n_items = int(Integer(1, None).check(n_items, "n_items", owner))
     m = int(Integer(1, n_items).check(m, "m", owner))
-    rows = [perm for k in range(1, m + 1) for perm in itertools.permutations(range(n_items), k)]
-    lists = np.full((len(rows), m), -1, np.int64)
-    lengths = np.empty(len(rows), np.int64)
-    for i, perm in enumerate(rows):
-        lists[i, :len(perm)] = perm
-        lengths[i] = len(perm)
+    n = count_lists(n_items, m)
+    check_memory(8.0 * n * (m + 1.0), f"n_items={n_items}, m={m} ({n:.3g} lists)", owner)
+    lists = np.full((n, m), -1, np.int64)
+    lengths = np.empty(n, np.int64)
+    i = 0                       # filled in place: no Python list of all the lists at once
+    for k in range(1, m + 1):
+        for perm in itertools.permutations(range(n_items), k):
+            lists[i, :k] = perm
+            lengths[i] = k
+            i += 1
     return lists, lengths
 
 
@@ -676,12 +680,14 @@ class AdaptVI(CascadingAgent):
                                     pessimistic=False)
 
     def _state_nbytes(self) -> tuple[float, str]:
-        # per list: its items, and counts and estimates per (s, list) and (s, list, s')
+        # per list: its items, and counts and estimates per (s, list) and (s, list, s'); per
+        # (h, s): values, the planned list and its index
         S, m, H = float(self.n_states), float(self.list_size), float(self.horizon)
-        n_lists = float(getattr(self, "n_lists", 0))
+        n_lists = float(getattr(self, "n_lists", None)
+                        or count_lists(self.n_items, self.list_size))
         n = 8.0 * (n_lists * (m + 1.0 + 2.0 * S + S * S) + 3.0 * (H + 1.0) * S + 2.0 * H * S * m)
         return n, (f"n_states={self.n_states}, n_lists={n_lists:.3g} (n_items={self.n_items}, "
-                   f"list_size={self.list_size})")
+                   f"list_size={self.list_size}), horizon={self.horizon}")
 
     def _init_state(self) -> AdaptVIState:
         S, N, m, H = self.n_states, self.n_items, self.list_size, self.horizon

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from banditlab._jit import njit
-from banditlab._validation import MAX_ARMS, Integer
+from banditlab._validation import MAX_ARMS, MAX_HORIZON, Integer
 from banditlab.kernels.common import argmax_tiebreak
 from banditlab.policy import Policy
 from banditlab.protocols import KARMED, Kernels, register_kernels
@@ -63,7 +63,9 @@ class ExploreThenCommit(Policy):
     ----------
     n_arms : int
     m : int, default 10
-        Pulls of every arm before committing (>= 1).
+        Pulls of every arm before committing, in [1, 2**62 // n_arms]: the exploration phase,
+        ``m * n_arms`` rounds, is counted in int64 and may not exceed the largest horizon
+        (``MAX_HORIZON`` = 2**62).
 
     References
     ----------
@@ -72,7 +74,7 @@ class ExploreThenCommit(Policy):
 
     protocol = KARMED
     kernels = register_kernels(ETCParams, Kernels(init, select, update))
-    constraints = {"n_arms": Integer(1, MAX_ARMS), "m": Integer(1, None)}
+    constraints = {"n_arms": Integer(1, MAX_ARMS), "m": Integer(1, MAX_HORIZON)}
     _contract_kwargs = {"m": 3}
     # Lattimore & Szepesvari (2020), Theorem 6.1: 1-sub-Gaussian rewards
     reward_model = RewardModel.subgaussian(1.0)
@@ -80,4 +82,8 @@ class ExploreThenCommit(Policy):
     def __init__(self, n_arms: int, *, m: int = 10) -> None:
         v = self._validate(n_arms=n_arms, m=m)
         self.n_arms = v["n_arms"]
+        if v["m"] * self.n_arms > MAX_HORIZON:
+            raise ValueError(f"ExploreThenCommit: 'm' must be an int in "
+                             f"[1, {MAX_HORIZON // self.n_arms}] (m * n_arms exploration rounds, "
+                             f"at most 2**62, with n_arms={self.n_arms}); got {m!r}.")
         self.params = ETCParams(v["m"])

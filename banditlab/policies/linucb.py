@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from banditlab._jit import njit
-from banditlab._validation import MAX_ARMS, Integer, Real
+from banditlab._validation import MAX_ARMS, Integer, Real, check_size_memory
 from banditlab.kernels.common import argmax_tiebreak
 from banditlab.policy import Policy
 from banditlab.protocols import CONTEXTUAL, Kernels, register_kernels
@@ -111,7 +111,9 @@ class LinUCB(Policy):
     ----------
     n_arms : int
     n_features : int
-        Dimension d of the arm features.
+        Dimension d of the arm features. The state holds a ``d x d`` matrix (``V^{-1}``), so
+        ``d`` is refused at construction when the state would take more than half of the
+        memory available now (the message gives the largest ``d`` that fits).
     alpha : float or None, default 1.0
         Constant exploration radius (>= 0); ``None`` selects the OFUL radius.
     reg : float, default 1.0
@@ -137,6 +139,10 @@ class LinUCB(Policy):
                            noise_sd=noise_sd, delta=delta, theta_bound=theta_bound)
         self.n_arms = v["n_arms"]
         self.n_features = v["n_features"]
+        n = float(self.n_arms)
+        check_size_memory(self.n_features, "n_features", "LinUCB",
+                          lambda d: 8.0 * (8.0 * n + float(d) * d + 4.0 * d),
+                          "the n_features x n_features matrix V^-1 of the state")
         self.params = LinUCBParams(-1.0 if v["alpha"] is None else v["alpha"], v["reg"],
                                    v["noise_sd"], v["delta"], v["theta_bound"])
         # OFUL's radius assumes noise_sd-sub-Gaussian noise; a constant radius assumes nothing

@@ -4,7 +4,7 @@ They follow the ``SOLVER_SEQUENCE`` protocol (the ``CONTEXTUAL`` kernels with on
 kernels receive the context as a ``float64[n_arms, 1]`` matrix whose rows all hold the scalar
 (only ``context[0, 0]`` is read).
 ``select`` accepts the scalar itself, a length-1 array (a gymnasium ``Box((1,))`` observation)
-or the ``(n_arms, 1)`` matrix.
+or the ``(n_arms, 1)`` matrix; a bool (or a bool array) is refused with ``TypeError``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,15 @@ class ScalarContextPolicy(Policy):
     def select(self, obs: Any = None) -> int:
         """Choose an action for the scalar context ``obs``."""
         self._require_state("select")
+        is_bool = False
+        if type(obs) is not float:
+            try:
+                is_bool = np.asarray(obs).dtype.kind == "b"
+            except (TypeError, ValueError):
+                pass
+        if is_bool:     # a bool is not a context (np.asarray(True, float) would read it as 1.0)
+            raise TypeError(f"{self.name}.select: 'obs' must be a finite float (the context); "
+                            f"got {type(obs).__name__} {obs!r}.")
         try:
             arr = np.asarray(obs, dtype=np.float64)
         except (TypeError, ValueError):

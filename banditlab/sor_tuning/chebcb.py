@@ -26,6 +26,12 @@ After each round, following the reference code (``learners/ChebCB.m``, current v
 the value of the last constrained fit, which is not recoverable from the spec. A non-positive
 denominator is clamped to 1e-12.
 
+Costs are non-negative (iteration counts; a solve whose initial residual is already 0 costs 0
+iterations) and at most :data:`MAX_COST` (1e100, so that sums of squared costs stay finite over
+any horizon): the step API refuses other rewards (``reward_model`` is ``[-1e100, 0]``). ``Kc``
+is floored at 1e-150 (the reference code divides by it): with every cost so far 0 (or below
+1e-150) the normalisation ``scale = Kc N`` would otherwise underflow and ``scale^2`` become 0.
+
 All fits use sufficient statistics (``sum phi phi^T``, ``sum phi cost``, ``sum cost^2`` per
 arm), so memory does not grow with the horizon.
 
@@ -52,12 +58,20 @@ from typing import NamedTuple
 import numpy as np
 
 from banditlab._jit import njit
-from banditlab._validation import MAX_ARMS, Integer, Real
+from banditlab._validation import MAX_ARMS_ITERATIVE, Integer, Real
 from banditlab.kernels.common import categorical
 from banditlab.protocols import Kernels, register_kernels
+from banditlab.reward_models import RewardModel
 from banditlab.sor_tuning._scalar_context import ScalarContextPolicy
 
-__all__ = ["ChebCB"]
+__all__ = ["MAX_COST", "ChebCB"]
+
+#: largest cost (``-reward``) ChebCB accepts: squares of costs, summed over any horizon, stay
+#: finite (the same bound as the solvers' data, ``bcd_problems.MAX_ABS_DATA``)
+MAX_COST = 1e100
+#: floor of the largest cost ``Kc`` in the normalisation: ``scale = Kc N >= 2e-150``, so that
+#: ``scale^2`` (a divisor) cannot underflow to 0 when every cost so far is 0
+_KC_FLOOR = 1e-150
 
 # indices into ChebCBState.stats
 _T, _CMAX, _CMIN, _SCALE, _ETA, _SYY, _SYC, _SCC, _RES = range(9)
@@ -186,7 +200,7 @@ def update(params, state, arm, reward, context):
     st[_SYC] += y_played * cost
     st[_SCC] += cost * cost
     width = params.high - params.low
-    kc = max(st[_CMAX], 1e-300)
+    kc = max(st[_CMAX], _KC_FLOOR)
     lc = (st[_CMAX] - st[_CMIN]) / width
     n_norm = 2.0 + 4.0 * width * lc / kc * (1.0 + math.log(m))
     scale = kc * n_norm
@@ -224,6 +238,9 @@ class ChebCB(ScalarContextPolicy):
     Parameters
     ----------
     n_arms : int
+        In [1, 2**16] (``MAX_ARMS_ITERATIVE``): every round predicts every arm, and the state
+        keeps an ``n_coef x n_coef`` Gram matrix per arm (also refused when it would take
+        more than half of the memory available now).
     low, high : float
         Context range, each in [-1e12, 1e12] with ``high - low >= 1e-12 max(1, |low|, |high|)``
         (so that the width, the Lipschitz estimate ``(max - min cost) / (high - low)`` and
@@ -232,14 +249,18 @@ class ChebCB(ScalarContextPolicy):
     n_coef : int, default 6
         Chebyshev coefficients per arm (``m``; degree ``m - 1``).
     min_cost : float, default 1.0
-        Smallest possible cost (iteration counts: 1); rewards are ``-cost``.
+        Smallest possible cost (iteration counts: 1), in [-1e100, 1e100]; rewards are
+        ``-cost``, with costs in [0, 1e100] (:data:`MAX_COST`): ``update`` refuses a reward
+        outside [-1e100, 0] (set ``check_rewards = False`` to feed it anyway).
     """
 
     kernels = register_kernels(ChebCBParams, Kernels(init, select, update,
                                                      action_probabilities=action_probabilities))
-    constraints = {"n_arms": Integer(1, MAX_ARMS), "low": Real(-1e12, 1e12),
+    constraints = {"n_arms": Integer(1, MAX_ARMS_ITERATIVE), "low": Real(-1e12, 1e12),
                    "high": Real(-1e12, 1e12),
-                   "n_coef": Integer(1, 50), "min_cost": Real()}
+                   "n_coef": Integer(1, 50), "min_cost": Real(-MAX_COST, MAX_COST)}
+    # costs (-rewards) in [0, MAX_COST]: iteration counts, 0 for a solve with nothing to do
+    reward_model = RewardModel.bounded(-MAX_COST, 0.0)
     _contract_kwargs = {"low": 0.0, "high": 1.0}
 
     def __init__(self, n_arms: int, *, low: float, high: float, n_coef: int = 6,
@@ -252,3 +273,10 @@ class ChebCB(ScalarContextPolicy):
         self.n_arms = v["n_arms"]
         self._coerced["n_features"] = 1
         self.params = ChebCBParams(v["low"], v["high"], v["n_coef"], v["min_cost"])
+        self.check_state_memory()
+
+    def _state_nbytes(self) -> tuple[float, str]:
+        # per arm: a Gram matrix, a right-hand side and coefficients, plus a few scalars
+        n, m = float(self.n_arms), float(self.params.n_coef)
+        return (8.0 * (n * (m * m + 2.0 * m + 4.0) + m + 9.0),
+                f"n_arms={self.n_arms}, n_coef={self.params.n_coef}")

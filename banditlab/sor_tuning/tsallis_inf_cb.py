@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from banditlab._jit import njit
-from banditlab._validation import MAX_ARMS, Boolean, Integer, Real
+from banditlab._validation import MAX_ARMS_ITERATIVE, Boolean, Integer, Real
 from banditlab.kernels.common import categorical
 from banditlab.policies.tsallis_inf import tsallis_probabilities
 from banditlab.protocols import Kernels, register_kernels
@@ -55,8 +55,13 @@ def init(params: TsallisINFCBParams, n_arms: int, n_features: int) -> TsallisINF
 @njit
 def _bin(params, c):
     width = (params.high - params.low) / params.n_bins
-    j = int(np.floor((c - params.low) / width))
-    return min(max(j, 0), params.n_bins - 1)
+    x = np.floor((c - params.low) / width)
+    # clamp as a float: a context far outside [low, high] would overflow the int conversion
+    if x <= 0.0:
+        return 0
+    if x >= params.n_bins - 1:
+        return params.n_bins - 1
+    return int(x)
 
 
 @njit
@@ -93,15 +98,22 @@ class TsallisINFCB(ScalarContextPolicy):
     Parameters
     ----------
     n_arms : int
+        In [1, 2**16] (``MAX_ARMS_ITERATIVE``): as for Tsallis-INF, every round finds the
+        distribution by Newton passes over all arms.
     low, high : float
-        Context range (``low < high``).
+        Context range, each in [-1e12, 1e12] with ``high - low >= 1e-12 max(1, |low|, |high|)``
+        (as :class:`~banditlab.sor_tuning.chebcb.ChebCB`: the bin width stays positive and
+        finite).
     n_bins : int, default 5
+        Also refused when the per-bin state (``n_bins x n_arms`` loss estimates) would take
+        more than half of the memory available now.
     eta_scale, reward_max, adaptive_scale
         As in :class:`~banditlab.policies.tsallis_inf.TsallisINF` (per bin).
     """
 
     kernels = register_kernels(TsallisINFCBParams, Kernels(init, select, update))
-    constraints = {"n_arms": Integer(1, MAX_ARMS), "low": Real(), "high": Real(),
+    constraints = {"n_arms": Integer(1, MAX_ARMS_ITERATIVE), "low": Real(-1e12, 1e12),
+                   "high": Real(-1e12, 1e12),
                    "n_bins": Integer(1, None),
                    "eta_scale": Real(0.0, None, closed="neither"),
                    "reward_max": Real(), "adaptive_scale": Boolean()}
@@ -113,10 +125,18 @@ class TsallisINFCB(ScalarContextPolicy):
         v = self._validate(n_arms=n_arms, low=low, high=high, n_bins=n_bins,
                            eta_scale=eta_scale, reward_max=reward_max,
                            adaptive_scale=adaptive_scale)
-        if not v["high"] > v["low"]:
-            raise ValueError(f"TsallisINFCB: 'high' must be a float in ({v['low']}, inf); "
-                             f"got {high!r}.")
+        gap = 1e-12 * max(1.0, abs(v["low"]), abs(v["high"]))
+        if not v["high"] - v["low"] >= gap:
+            raise ValueError(f"TsallisINFCB: 'high' must be a float in [{v['low'] + gap!r}, "
+                             f"1e12] (at least low + 1e-12 max(1, |low|, |high|), with "
+                             f"low={low!r}); got {high!r}.")
         self.n_arms = v["n_arms"]
         self._coerced["n_features"] = 1
         self.params = TsallisINFCBParams(v["eta_scale"], v["reward_max"], v["adaptive_scale"],
                                          v["low"], v["high"], v["n_bins"])
+        self.check_state_memory()
+
+    def _state_nbytes(self) -> tuple[float, str]:
+        # per bin: a loss estimate per arm and three statistics; one probability per arm
+        n, b = float(self.n_arms), float(self.params.n_bins)
+        return 8.0 * (b * (n + 3.0) + n), f"n_arms={self.n_arms}, n_bins={self.params.n_bins}"

@@ -188,8 +188,9 @@ def test_loaders_name_a_missing_path(tmp_path: Path) -> None:
                          n_runs=2**30, checkpoints=1000),
      r"^run_many: n_runs=1073741824 x \(1000 checkpoints \+ 2 arms\) needs about .* GiB of "
      r"memory, more than the .* allowed"),
-    (lambda: bl.LinUCB(2, n_features=2**20).reset(seed=0),
-     r"^LinUCB\.reset: n_arms=2, n_features=1048576 needs about .* GiB"),
+    (lambda: bl.LinUCB(2, n_features=2**20),
+     r"^LinUCB: 'n_features' must be an int in \[1, \d+\] \(.* needs about .* GiB.*\); "
+     r"got 1048576\.$"),
     (lambda: CascadingVI(n_states=2**20, n_items=10, list_size=3, horizon=3),
      r"^CascadingVI: n_states=1048576, n_items=10, list_size=3, horizon=3 needs about"),
     (lambda: bl.AdaptVI(n_states=2, n_items=2**20, list_size=10, horizon=3),
