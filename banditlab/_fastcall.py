@@ -39,13 +39,14 @@ import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
+from numba.experimental import structref
 from numba.extending import intrinsic
 
 from banditlab._jit import njit
 from banditlab.protocols import call_select, call_update
 
-__all__ = ["JIT", "Calls", "data_address", "entry_points", "generator_from_handle",
-           "rng_handle", "row_view"]
+__all__ = ["JIT", "Calls", "StepBox", "box_entry_points", "data_address", "entry_points",
+           "generator_from_handle", "rng_handle", "row_view"]
 
 #: False under NUMBA_DISABLE_JIT=1: the policies then call their Python kernels directly
 JIT = not numba.config.DISABLE_JIT
@@ -188,3 +189,73 @@ def entry_points(params: Any, state: Any, handle: np.ndarray, context: np.ndarra
     select, update = sel_fn.compile(sel_sig), upd_fn.compile(upd_sig)
     stable = upd_fn.overloads[upd_sig].signature.return_type == s
     return select, update, stable
+
+
+# -- the step box: params, state and generator handle kept inside compiled code ---------------
+@structref.register
+class StepBoxType(types.StructRef):
+    """Numba type of :class:`StepBox` (one per params, state and handle type)."""
+
+    def preprocess_fields(self, fields: Any) -> Any:
+        return tuple((name, types.unliteral(t)) for name, t in fields)
+
+
+class StepBox(structref.StructRefProxy):
+    """A policy's ``params``, ``state`` and generator handle, held by compiled code.
+
+    Passing one box is the cheapest argument a compiled call can take (a pointer): the step
+    API calls :func:`box_select` and :func:`box_update` with it, and ``update`` stores the new
+    state in the box instead of converting it to Python and back at every step. The policy
+    reads the state back (:func:`box_state`) only when Python asks for it.
+    """
+
+
+structref.define_proxy(StepBox, StepBoxType, ["params", "state", "handle"])
+
+
+@njit
+def box_select(box):
+    return call_select(box.params, box.state, generator_from_handle(box.handle))
+
+
+@njit
+def box_select_context(box, context):
+    return call_select(box.params, box.state, context, generator_from_handle(box.handle))
+
+
+@njit
+def box_update(box, arm, reward):
+    box.state = call_update(box.params, box.state, arm, reward)
+
+
+@njit
+def box_update_context(box, arm, reward, context):
+    box.state = call_update(box.params, box.state, arm, reward, context)
+
+
+@njit
+def box_state(box):
+    return box.state
+
+
+def box_entry_points(params: Any, state: Any, handle: np.ndarray, context: np.ndarray | None
+                     ) -> tuple[StepBox, Callable[..., Any], Callable[..., Any],
+                                Callable[..., Any]] | None:
+    """``(box, select, update, read_state)`` for these arguments: a new :class:`StepBox` and
+    the compiled entry points for its type; None when the policy's ``update`` returns a state
+    of another type than it takes (the box could not hold it), where :func:`entry_points`
+    serves instead."""
+    _, _, stable = entry_points(params, state, handle, context)
+    if not stable:
+        return None
+    box = StepBox(params, state, handle)
+    b = numba.typeof(box)
+    arm, reward = types.int64, types.float64
+    if context is None:
+        select = box_select.compile((b,))
+        update = box_update.compile((b, arm, reward))
+    else:
+        c = numba.typeof(context)
+        select = box_select_context.compile((b, c))
+        update = box_update_context.compile((b, arm, reward, c))
+    return box, select, update, box_state.compile((b,))

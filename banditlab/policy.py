@@ -10,6 +10,7 @@ step-by-step API and the whole-trajectory engine run the same code.
 from __future__ import annotations
 
 import numbers
+import sys
 from typing import Any
 
 import numpy as np
@@ -75,8 +76,16 @@ class Policy(Agent):
     #: keyword arguments to try, in order, when listing the policies that fit an env
     #: (:func:`banditlab.reward_models.fitting_policies`)
     reward_variants: tuple[dict[str, Any], ...] = ({},)
-    #: whether :meth:`update` refuses rewards outside ``reward_model`` (set False to opt out)
-    check_rewards: bool = True
+    @property
+    def check_rewards(self) -> bool:
+        """Whether :meth:`update` refuses rewards outside ``reward_model`` (set False to opt
+        out); default True."""
+        return bool(self.__dict__.get("_check_rewards", True))
+
+    @check_rewards.setter
+    def check_rewards(self, value: bool) -> None:
+        self._drop_box()                 # the short path of update() holds the old setting
+        self.__dict__["_check_rewards"] = value
 
     def _dims(self) -> tuple[int, ...]:
         if self.protocol.contextual:
@@ -95,30 +104,115 @@ class Policy(Agent):
     def _on_reset(self) -> None:
         self._last_context: np.ndarray | None = None
 
-    def _fast(self) -> list[Any] | None:
-        """``[rng, params, state, handle, select, update, stable]``: the compiled entry points
-        for the current argument types (:mod:`banditlab._fastcall`), re-typed whenever
-        ``rng``, ``params`` or ``state`` is an object this policy did not produce itself;
-        None where kernels are not compiled (NUMBA_DISABLE_JIT=1, Python kernels)."""
+    # -- params, rng and state: the step box holds them between steps -----------------------
+    @property
+    def params(self) -> Any:
+        """Validated hyperparameters (immutable NamedTuple); replacing them re-boxes."""
+        return self.__dict__["_params"]
+
+    @params.setter
+    def params(self, value: Any) -> None:
+        self._drop_box()
+        self.__dict__["_params"] = value
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """The policy's own random stream (after :meth:`reset`); replacing it re-boxes."""
+        try:
+            return self.__dict__["_rng"]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute 'rng'; "
+                                 "call reset(seed=...) first.") from None
+
+    @rng.setter
+    def rng(self, value: np.random.Generator) -> None:
+        self._drop_box()
+        self.__dict__["_rng"] = value
+
+    @property
+    def state(self) -> Any:
+        """The algorithm's state (a NamedTuple). Between steps of the step API it lives in
+        compiled code (:class:`banditlab._fastcall.StepBox`); reading it here brings it back."""
         fast = self.__dict__.get("_fastcall")
-        if (fast is not None and fast[0] is self.rng and fast[1] is self.params
-                and fast[2] is self.state):
+        if fast is not None and fast[6]:            # steps were taken since the last read
+            self.__dict__["_state"] = fast[7](fast[2])
+            fast[6] = False
+        try:
+            return self.__dict__["_state"]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute 'state'; "
+                                 "call reset(seed=...) first.") from None
+
+    @state.setter
+    def state(self, value: Any) -> None:
+        self.__dict__["_state"] = value
+        self.__dict__.pop("_fastcall", None)        # the next step boxes the new state
+
+    def __getstate__(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        if "_state" in out:
+            out["_state"] = self.state              # the current state, not a stale one
+        out.pop("_fastcall", None)                  # addresses of this process
+        return out
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # policies pickled before params, rng and state became properties
+        for key in ("params", "rng", "state", "check_rewards"):
+            if key in state:
+                state[f"_{key}"] = state.pop(key)
+        self.__dict__.update(state)
+
+    def _fast(self) -> list[Any] | None:
+        """``[rng, params, box, handle, select, update, dirty, read_state, contextual, low,
+        high, integer, reward_model, n_arms]`` (from ``low``: what the short path of
+        :meth:`update` checks: the admitted rewards' finite bounds, whether only integers are
+        admitted, the model they come from, and the action range): the step box and
+        compiled entry points for the current argument types (:mod:`banditlab._fastcall`),
+        dropped (:meth:`_drop_box`) whenever ``rng``, ``params`` or ``state`` is replaced and
+        rebuilt on the next step; None where kernels
+        are not compiled (NUMBA_DISABLE_JIT=1, Python kernels) or where ``update`` returns a
+        state of another type than it takes."""
+        fast = self.__dict__.get("_fastcall")
+        if fast is not None:                    # dropped whenever params, rng or state change
             return fast
         if not (_fastcall.JIT and hasattr(self.kernels.select, "compile")
                 and hasattr(self.kernels.update, "compile")):
             return None
+        state = self.state                           # synced from a box being replaced
         handle = _fastcall.rng_handle(self.rng)
         context = (np.zeros(self._dims(), dtype=np.float64) if self.protocol.contextual
                    else None)
-        select, update, stable = _fastcall.entry_points(self.params, self.state, handle,
-                                                        context)
-        fast = _fastcall.Calls([self.rng, self.params, self.state, handle, select, update,
-                                stable])
+        built = _fastcall.box_entry_points(self.params, state, handle, context)
+        if built is None:
+            return None
+        box, select, update, read = built
+        model, checked = self.reward_model, self.check_rewards
+        big = sys.float_info.max                     # finite bounds: inf and NaN fail them
+        low = max(model.low, -big) if checked else -big
+        high = min(model.high, big) if checked else big
+        contextual = self.protocol.contextual
+        fast = _fastcall.Calls([self.rng, self.params, box, handle, select, update, False,
+                                read, contextual, low, high,
+                                checked and model.kind in ("bernoulli", "poisson"), model,
+                                0 if contextual else self.n_arms])   # contextual: no short path
         self.__dict__["_fastcall"] = fast
         return fast
 
+    def _drop_box(self) -> None:
+        """Forget the step box (after bringing its state back)."""
+        if self.__dict__.get("_fastcall") is not None and "_state" in self.__dict__:
+            self.__dict__["_state"] = self.state
+        self.__dict__.pop("_fastcall", None)
+
     def select(self, obs: Any = None) -> int:
         """Choose an action. For contextual policies ``obs`` is the feature matrix."""
+        # the common case first: a K-armed policy whose step box is current
+        fast = self.__dict__.get("_fastcall")     # dropped whenever params, rng or state change
+        if fast is not None and not fast[8]:
+            return fast[4](fast[2])
+        return self._select_checked(obs)
+
+    def _select_checked(self, obs: Any) -> int:
         self._require_state("select")
         if self.protocol.contextual:
             ctx = checked_contexts(obs, self._dims(), "(n_arms, n_features)",
@@ -126,11 +220,11 @@ class Policy(Agent):
             self._last_context = ctx
             fast = self._fast()
             if fast is not None:
-                return int(fast[4](self.params, self.state, ctx, fast[3]))
+                return int(fast[4](fast[2], ctx))
             return int(self.kernels.select(self.params, self.state, ctx, self.rng))
         fast = self._fast()
         if fast is not None:
-            return int(fast[4](self.params, self.state, fast[3]))
+            return int(fast[4](fast[2]))
         return int(self.kernels.select(self.params, self.state, self.rng))
 
     def update(self, action: int, reward: float, obs: Any = None) -> None:
@@ -139,6 +233,19 @@ class Policy(Agent):
         Contextual policies learn from the context given to the last :meth:`select`; the next
         observation is not used by the built-in policies.
         """
+        # the common case first: a K-armed policy whose step box is current, an int action in
+        # range and a float reward its model admits (the checks of _update_checked, folded
+        # into the bounds _fast() precomputed: finite, within the model if checked)
+        fast = self.__dict__.get("_fastcall")     # dropped whenever params, rng or state change
+        if (fast is not None and type(action) is int and type(reward) is float
+                and 0 <= action < fast[13] and fast[9] <= reward <= fast[10]
+                and (not fast[11] or reward.is_integer()) and fast[12] is self.reward_model):
+            fast[5](fast[2], action, reward)
+            fast[6] = True
+            return
+        self._update_checked(action, reward)
+
+    def _update_checked(self, action: Any, reward: Any) -> None:
         self._require_state("update")
         # exact int / float (what select returns and envs give) take the short path
         arm = action if type(action) is int else self._coerce_action(action)
@@ -154,19 +261,22 @@ class Policy(Agent):
             raise ValueError(f"{self.name}.update: 'reward' must be {model.admitted()} "
                              f"({self.name} assumes {model.describe()}); got {reward!r}. Set "
                              f"check_rewards = False on the policy to feed it anyway.")
-        if self.protocol.contextual:
-            if self._last_context is None:
-                raise RuntimeError(f"{self.name}.update: call select(obs) before update().")
-            args: tuple[Any, ...] = (self.params, self.state, arm, r, self._last_context)
-        else:
-            args = (self.params, self.state, arm, r)
+        contextual = self.protocol.contextual
+        if contextual and self._last_context is None:
+            raise RuntimeError(f"{self.name}.update: call select(obs) before update().")
         fast = self._fast()
-        if fast is None:
-            self.state = self.kernels.update(*args)
+        if fast is not None:
+            if contextual:
+                fast[5](fast[2], arm, r, self._last_context)
+            else:
+                fast[5](fast[2], arm, r)
+            fast[6] = True
             return
-        self.state = fast[5](*args)
-        if fast[6]:                 # the kernel returns its input's type: no re-typing needed
-            fast[2] = self.state
+        if contextual:
+            self.state = self.kernels.update(self.params, self.state, arm, r,
+                                             self._last_context)
+        else:
+            self.state = self.kernels.update(self.params, self.state, arm, r)
 
     def _coerce_action(self, action: Any) -> int:
         if isinstance(action, np.ndarray) and action.ndim == 0:

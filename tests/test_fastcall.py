@@ -139,3 +139,67 @@ def test_row_view_and_data_address_follow_numba_s_array_model() -> None:
 
     b = np.arange(60.0).reshape(3, 4, 5)
     assert views3(b) == ((4, 5), b[1, 2, 3])
+
+
+def test_the_step_box_keeps_every_public_behaviour():
+    """Between steps the state lives in compiled code (StepBox). Everything Python can see
+    stays as before: the state read mid-run is the current one (and equals the kernel
+    loop's), a pickle holds it, a replaced rng / reward model / check_rewards setting takes
+    effect at the next step, and policies pickled with the earlier attribute names load."""
+    eg = bl.EpsilonGreedy(4, epsilon=0.5).reset(seed=3)
+    ref = bl.EpsilonGreedy(4, epsilon=0.5).reset(seed=3)
+    for t in range(30):
+        a = eg.select()
+        assert a == ref._select_checked(None)       # the checked path calls the same kernels
+        eg.update(a, float(t % 2))
+        ref._update_checked(a, float(t % 2))
+        assert eg.state.t == t + 1                  # read mid-run: the current state
+    same_state = __import__("banditlab.testing", fromlist=["x"]).same_state
+    same_state(eg.state, ref.state)
+    clone = pickle.loads(pickle.dumps(eg))
+    same_state(clone.state, eg.state)
+    assert [clone.select() for _ in range(10)] == [eg.select() for _ in range(10)]
+
+    # a replaced generator is drawn from at the next step
+    g1, g2 = bl.EpsilonGreedy(4, epsilon=1.0).reset(seed=0), np.random.default_rng(7)
+    g1.select()
+    g1.rng = np.random.default_rng(7)
+    expected = bl.EpsilonGreedy(4, epsilon=1.0).kernels.select(g1.params, g1.state, g2)
+    assert g1.select() == expected
+
+    # the reward checks follow check_rewards and reward_model, whenever they change
+    ts = bl.BayesUCB(3).reset(seed=0)               # Bernoulli model: integers 0 or 1
+    ts.update(ts.select(), 1.0)                      # the box exists
+    with pytest.raises(ValueError, match=r"'reward' must be 0 or 1"):
+        ts.update(0, 0.5)
+    ts.check_rewards = False
+    ts.update(0, 0.5)                                # accepted now
+    assert ts.state.t == 2                           # and applied
+    ts.check_rewards = True
+    with pytest.raises(ValueError, match=r"'reward' must be 0 or 1"):
+        ts.update(0, 0.5)
+    kl = bl.KLUCB(3, divergence="poisson").reset(seed=0)
+    kl.update(kl.select(), 3.0)
+    with pytest.raises(ValueError, match=r"'reward' must be a non-negative integer"):
+        kl.update(0, 2.5)
+    from banditlab.reward_models import RewardModel
+
+    u = bl.UCB(3).reset(seed=0)
+    u.update(u.select(), 5.0)                        # sub-Gaussian model: any finite float
+    u.reward_model = RewardModel.bounded(0.0, 1.0)
+    with pytest.raises(ValueError, match=r"'reward' must be a float in \[0, 1\]"):
+        u.update(0, 5.0)
+    for bad in (float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="finite float"):
+            u.update(0, bad)
+    with pytest.raises(ValueError, match=r"'action' must be an int in \[0, 2\]"):
+        u.update(3, 0.5)
+
+    # a policy pickled before params, rng and state were properties
+    old = dict(u.__getstate__())
+    for key in ("params", "rng", "state"):
+        old[key] = old.pop(f"_{key}")
+    v = bl.UCB.__new__(bl.UCB)
+    v.__setstate__(old)
+    same_state(v.state, u.state)
+    assert v.select() == u.select()
