@@ -361,6 +361,11 @@ def algorithm_works(cls: type) -> Callable[[Any], str | None]:
                                   memory=agent.memory_budget(20))
             res = run_streaming(agent, env, seed=0, n_jobs=1, progress=False)
             return None if finite(res.final_regret) else "non-finite regret"
+        if proto == "BLOCK_DESCENT":
+            from banditlab.solvers.bcd_datasets import dataset_a
+
+            out = agent.solve(dataset_a(20, 30, seed=0), max_iter=20, seed=0)
+            return None if finite(out.objective) else "non-finite objective"
         if proto == "SOLVER_SEQUENCE":
             agent.reset(seed=0)
             for t in range(10):
@@ -862,7 +867,7 @@ def group_names() -> list[str]:
     names += [f"env:{e}" for e in ENV_REGISTRY]
     names += [f"runner:{r}" for r in ("run_many", "run", "run_streaming", "run_episodes")]
     solver_entries = [n for n in solvers.__all__
-                      if n not in ("BCDResult", "SolveResult", "sor_sweep")]
+                      if n not in ("BCD", "BCDResult", "SolveResult", "sor_sweep")]
     names += [f"solver:{s}" for s in solver_entries]
     names += [f"loader:{x}" for x in ("load_results", "load_store", "load_config", "load_grid",
                                       "sweep")]

@@ -37,6 +37,8 @@ def _stream():
     (lambda: run_streaming(GameOfArms(), 3), r"'env' must be a StreamingBandit; got int 3\."),
     (lambda: run_episodes("CascadingVI", _mdp(), 5),
      r"'agent' must be a CascadingAgent; got str 'CascadingVI'\."),
+    (lambda: run_episodes(CascadingVI.for_env(_mdp()), 3, 5),
+     r"'env' must be a CascadingMDP \(what CascadingVI runs on\); got int 3\."),
     (lambda: sweep(3, store="unused"), r"'grid' must be a dict or the path of a TOML file; "
                                       r"got int 3\."),
 ])

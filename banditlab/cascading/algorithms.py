@@ -46,6 +46,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from banditlab import limits
 from banditlab._seeding import SeedLike, spawn_run_seeds
 from banditlab._validation import Array, Boolean, Constraint, Integer, Options, Real, check_memory
 from banditlab.agent import Agent
@@ -317,8 +318,9 @@ class CascadingAgent(Agent):
         """The env's ``unwrapped`` CascadingMDP, if its sizes match this agent."""
         base = getattr(env, "unwrapped", env)
         if not isinstance(base, CascadingMDP):
-            raise IncompatibleEnvError(f"{owner}: {self.name} needs a CascadingMDP; got "
-                                       f"{type(base).__name__}.")
+            raise IncompatibleEnvError(f"{owner}: 'env' must be a CascadingMDP (what "
+                                       f"{self.name} runs on); got {type(base).__name__} "
+                                       f"{limits.short_repr(base)}.")
         mine = (self.n_states, self.n_items, self.list_size, self.horizon, self.initial_state)
         theirs = (base.n_states, base.n_items, base.list_size, base.horizon, base.initial_state)
         if mine != theirs:
