@@ -319,6 +319,10 @@ def as_csr_system(A: Any, *, owner: str) -> CSRSystem:
                      np.ascontiguousarray(1.0 / diag, dtype=np.float64), int(M.shape[0]))
 
 
+#: largest magnitude of an entry of ``b`` or ``x0``: squares and sums of n of them stay finite
+MAX_ABS_VECTOR = 1e100
+
+
 def _as_vector(v: Any, n: int, name: str, owner: str) -> np.ndarray:
     try:
         arr = np.asarray(v)
@@ -334,6 +338,11 @@ def _as_vector(v: Any, n: int, name: str, owner: str) -> np.ndarray:
     if not np.all(np.isfinite(out)):
         raise ValueError(f"{owner}: '{name}' must be a 1-d float array of length {n}; "
                          "got non-finite entries.")
+    big = np.abs(out) > MAX_ABS_VECTOR
+    if big.any():
+        raise ValueError(f"{owner}: '{name}' must have entries in [-{MAX_ABS_VECTOR:g}, "
+                         f"{MAX_ABS_VECTOR:g}] (beyond, the residual norms overflow); got "
+                         f"{float(out[big][0])!r}.")
     return out
 
 

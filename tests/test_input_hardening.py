@@ -212,3 +212,17 @@ def test_load_results_errors(tmp_path: Path) -> None:
         with pytest.raises(TypeError, match=r"^Results\.load: 'path' must be a str or "
                                             rf"os\.PathLike .*; got {re.escape(shown)}\.$"):
             bl.load_results(bad)
+
+
+@pytest.mark.parametrize("solver", ["sor", "ssor_pcg"])
+@pytest.mark.parametrize("arg", ["b", "x0"])
+def test_solver_vectors_beyond_1e100_are_refused(solver, arg) -> None:
+    """Entries of 1e300 made the residual norms overflow and the solvers return non-finite
+    iterates (input campaign, accepted-bad); they are refused by name with the bound."""
+    import banditlab.solvers as S
+
+    A = S.poisson_2d(3)
+    kwargs = {"b": np.ones(9), "x0": None, arg: np.full(9, 1e300)}
+    with pytest.raises(ValueError, match=rf"'{arg}' must have entries in \[-1e\+100, 1e\+100\]"
+                                         r".*got 1e\+300"):
+        getattr(S, solver)(A, kwargs["b"], omega=1.2, x0=kwargs["x0"])
