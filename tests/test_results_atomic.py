@@ -121,7 +121,7 @@ def test_replacement_without_the_atomic_exchange(tmp_path: Path, monkeypatch) ->
 
 def test_load_rejects_a_path_that_is_not_a_path() -> None:
     with pytest.raises(TypeError, match=r"Results\.load: 'path' must be a str or "
-                                        r"os\.PathLike; got float\."):
+                                        r"os\.PathLike .*; got float 1\.5\."):
         bl.load_results(1.5)
 
 
