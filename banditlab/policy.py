@@ -108,7 +108,11 @@ class Policy(Agent):
     @property
     def params(self) -> Any:
         """Validated hyperparameters (immutable NamedTuple); replacing them re-boxes."""
-        return self.__dict__["_params"]
+        try:
+            return self.__dict__["_params"]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute "
+                                 "'params' yet.") from None
 
     @params.setter
     def params(self, value: Any) -> None:
