@@ -186,8 +186,6 @@ class System:
     from_env: tuple[str, ...]
     #: algorithm arguments filled from the horizon unless given
     horizon_args: tuple[str, ...]
-    #: the engines it has ('auto' picks the first other one)
-    engines: tuple[str, ...]
     build: Callable[[type, dict[str, Any], Any, int], Any]
     check: Callable[[Any, Any, int, str, bool, str], str]
     run_one: Callable[[Any, Any, int, np.ndarray, str, int, int], RunRecord]
@@ -370,19 +368,19 @@ def _bcd_run(solver: Any, problem: Any, horizon: int, ck: np.ndarray, engine: st
 SYSTEMS: dict[str, System] = {s.name: s for s in (
     System("bandit", ("KARMED", "CONTEXTUAL", "FIXED_BUDGET_BAI", "SOLVER_SEQUENCE"),
            ("karmed", "linear", "sor"), True, "round", ("n_arms",), ("horizon", "budget"),
-           ("auto", "kernel", "python"), _bandit_build, _bandit_check, _bandit_run,
+           _bandit_build, _bandit_check, _bandit_run,
            _default_checkpoints, "cumulative pseudo-regret"),
     System("streaming", ("STREAMING",), ("streaming",), True, "pull", (), (),
-           ("auto", "kernel"), _streaming_build, _streaming_check, _streaming_run,
+           _streaming_build, _streaming_check, _streaming_run,
            _final_only, "pseudo-regret at the end of the stream"),
     System("episodic", ("EPISODIC",), ("cascading",), False, "episode", _MDP_DIMS,
-           ("n_episodes",), ("auto", "kernel", "python"), _episodic_build, _episodic_check,
+           ("n_episodes",), _episodic_build, _episodic_check,
            _episodic_run, _default_checkpoints, "cumulative regret", ("run_time_s",)),
     System("episodic_bpi", ("EPISODIC_BPI",), ("cascading",), False, "episode", _MDP_DIMS,
-           ("max_episodes",), ("auto", "kernel"), _episodic_build, _episodic_check, _bpi_run,
+           ("max_episodes",), _episodic_build, _episodic_check, _bpi_run,
            _final_only, "V* - V of the returned policy"),
     System("block_descent", ("BLOCK_DESCENT",), ("bcd",), False, "iteration", (), (),
-           ("auto", "kernel"), _bcd_build, _bcd_check, _bcd_run, _default_checkpoints,
+           _bcd_build, _bcd_check, _bcd_run, _default_checkpoints,
            "objective F(x)"),
 )}
 
