@@ -26,10 +26,11 @@ import banditlab as bl
 from banditlab.cascading import CascadingVI, run_episodes
 from banditlab.envs.cascading import CascadingMDP
 from banditlab.envs.streaming import StreamingBandit
-from banditlab.solvers import bcd, poisson_2d, sor, ssor_pcg
+from banditlab.solvers import BCD, bcd, poisson_2d, sor, ssor_pcg
 from banditlab.solvers.bcd_problems import LeastSquares
 from banditlab.store import load_store
 from banditlab.streaming import run_streaming
+from banditlab.systems import run_system
 from banditlab.theory_checks import (
     exp3_regret_bound,
     hoeffding_slack,
@@ -121,6 +122,18 @@ CASES: list[tuple[str, Callable[..., Any], str, st.SearchStrategy]] = [
      bad_int(1, 2**31)),
     ("run_episodes", lambda **kw: run_episodes(CascadingVI.for_env(_cascade_env()),
                                                _cascade_env(), 5, **kw), "seed", BAD_SEED),
+    ("run_system", lambda **kw: run_system(BCD(partition="variable"), _ls(),
+                                           **{"horizon": 3, **kw}), "horizon", bad_int(1, None)),
+    ("run_system", lambda **kw: run_system(BCD(partition="variable"), _ls(), 3, **kw),
+     "n_runs", bad_int(1, 2**31)),
+    ("run_system", lambda **kw: run_system(BCD(partition="variable"), _ls(), 3, **kw),
+     "engine", BAD_OPTION),
+    ("run_system", lambda **kw: run_system(BCD(partition="variable"), _ls(), 3, **kw),
+     "seed", BAD_SEED),
+    ("run_system", lambda **kw: run_system(BCD(partition="variable"), _ls(), 3, **kw),
+     "n_jobs", BAD_N_JOBS),
+    ("run_system", lambda **kw: run_system(BCD(partition="variable"), _ls(), 3, **kw),
+     "check_rewards", BAD_BOOL),
     ("sor", lambda **kw: sor(poisson_2d(3), np.ones(9), **{"omega": 1.2, **kw}), "omega",
      bad_real(0.0, 2.0, open_low=True).filter(lambda v: not (isinstance(v, float) and v == 2.0))
      ),
