@@ -13,19 +13,20 @@ policy's ``select(params, state, rng)`` two of those costs dwarf the kernel: typ
   numpy bit generator as before, so every draw is the one the ``Generator`` would have given
   (bit-identical; the handle is valid while the ``Generator`` it came from is alive, which the
   policy holding both guarantees);
-* **typing** is done once: :func:`entry_points` compiles :func:`select_with_handle` and
-  :func:`update_kernel` for the argument types of a policy's ``params`` and ``state`` and
-  returns the compiled entry points, which convert their arguments without looking up types.
-  The caller must pass arguments of exactly those types: :class:`banditlab.policy.Policy`
-  re-types whenever its ``params``, ``state`` or ``rng`` is an object it did not produce.
+* **typing and conversion** are done once: a policy's ``params``, ``state`` and handle live in
+  a :class:`StepBox` (a numba StructRef), and :func:`box_entry_points` compiles
+  ``select(box)`` and ``update(box, arm, reward)`` for its type and returns the compiled entry
+  points, which take one pointer and look up no types; ``update`` keeps the new state in the
+  box. :class:`banditlab.policy.Policy` drops the box whenever its ``params``, ``rng`` or
+  ``state`` is replaced, and reads the state back only when Python asks for it.
 
 This is the one module that relies on Numba internals: the data model of
 ``types.NumPyRandomGeneratorType`` (struct members in ``numba/np/random/generator_core.py``),
 the array data model behind :func:`row_view` (``numba.np.arrayobj.populate_array`` with a null
-``meminfo``) and ``Dispatcher.compile`` returning the compiled entry point.
-``tests/test_fastcall.py`` checks them against the installed Numba and fails loudly if an
-upgrade changes them;
-``pyproject.toml`` pins numba below the next minor version for the same reason.
+``meminfo``), ``numba.experimental.structref`` and ``Dispatcher.compile`` returning the
+compiled entry point. ``tests/test_fastcall.py`` checks them against the installed Numba and
+fails loudly if an upgrade changes them; ``pyproject.toml`` pins numba below the next minor
+version for the same reason.
 """
 
 from __future__ import annotations
@@ -43,9 +44,9 @@ from numba.experimental import structref
 from numba.extending import intrinsic
 
 from banditlab._jit import njit
-from banditlab.protocols import call_select, call_update
+from banditlab.protocols import call_select, call_update, kernels_for
 
-__all__ = ["JIT", "Calls", "StepBox", "box_entry_points", "data_address", "entry_points",
+__all__ = ["JIT", "Calls", "StepBox", "box_entry_points", "data_address",
            "generator_from_handle", "rng_handle", "row_view"]
 
 #: False under NUMBA_DISABLE_JIT=1: the policies then call their Python kernels directly
@@ -152,45 +153,6 @@ def data_address(typingctx: Any, arr: Any) -> Any:
     return types.intp(arr), codegen
 
 
-@njit
-def select_with_handle(params, state, handle):
-    return call_select(params, state, generator_from_handle(handle))
-
-
-@njit
-def select_context_with_handle(params, state, context, handle):
-    return call_select(params, state, context, generator_from_handle(handle))
-
-
-@njit
-def update_kernel(params, state, arm, reward):
-    return call_update(params, state, arm, reward)
-
-
-@njit
-def update_context_kernel(params, state, arm, reward, context):
-    return call_update(params, state, arm, reward, context)
-
-
-def entry_points(params: Any, state: Any, handle: np.ndarray, context: np.ndarray | None
-                 ) -> tuple[Callable[..., Any], Callable[..., Any], bool]:
-    """Compiled ``(select, update, stable)`` for these argument types (compiled, or loaded
-    from the on-disk cache, on the first call for a type). ``stable``: ``update`` returns a
-    state of its input's type, so the state it returns can be passed back as is."""
-    p, s, h = numba.typeof(params), numba.typeof(state), numba.typeof(handle)
-    arm, reward = types.int64, types.float64
-    if context is None:
-        sel_fn, upd_fn = select_with_handle, update_kernel
-        sel_sig, upd_sig = (p, s, h), (p, s, arm, reward)
-    else:
-        c = numba.typeof(context)
-        sel_fn, upd_fn = select_context_with_handle, update_context_kernel
-        sel_sig, upd_sig = (p, s, c, h), (p, s, arm, reward, c)
-    select, update = sel_fn.compile(sel_sig), upd_fn.compile(upd_sig)
-    stable = upd_fn.overloads[upd_sig].signature.return_type == s
-    return select, update, stable
-
-
 # -- the step box: params, state and generator handle kept inside compiled code ---------------
 @structref.register
 class StepBoxType(types.StructRef):
@@ -242,11 +204,17 @@ def box_entry_points(params: Any, state: Any, handle: np.ndarray, context: np.nd
                      ) -> tuple[StepBox, Callable[..., Any], Callable[..., Any],
                                 Callable[..., Any]] | None:
     """``(box, select, update, read_state)`` for these arguments: a new :class:`StepBox` and
-    the compiled entry points for its type; None when the policy's ``update`` returns a state
-    of another type than it takes (the box could not hold it), where :func:`entry_points`
-    serves instead."""
-    _, _, stable = entry_points(params, state, handle, context)
-    if not stable:
+    the compiled entry points for its type (compiled, or loaded from the on-disk cache, on the
+    first call for a type); None when the policy's ``update`` kernel returns a state of
+    another type than it takes (the box could not hold it), where the policy calls its
+    kernels directly instead."""
+    p, s = numba.typeof(params), numba.typeof(state)
+    update_kernel = kernels_for(type(params)).update
+    sig = (p, s, types.int64, types.float64)
+    if context is not None:
+        sig += (numba.typeof(context),)
+    update_kernel.compile(sig)                  # inlined into box_update below anyway
+    if update_kernel.overloads[sig].signature.return_type != s:
         return None
     box = StepBox(params, state, handle)
     b = numba.typeof(box)

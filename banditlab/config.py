@@ -126,8 +126,10 @@ from banditlab.registry import POLICY_NAMES, resolve_policy
 from banditlab.reward_models import RewardModelError
 from banditlab.runner import ENGINES, make_checkpoints
 from banditlab.systems import (
+    SYSTEMS,
     env_catalogue,
     env_family,
+    fill_from_horizon,
     runs_on,
     system_for,
     system_for_family,
@@ -162,8 +164,6 @@ OLD_KEYS = {"experiment": "the [experiment] table is gone: write its keys at the
             "n_runs": "renamed n_seeds",
             "env": "renamed [[envs]] (constructor arguments in kwargs = { ... })",
             "policy": "renamed [[policies]] (constructor arguments in params = { ... })"}
-#: constructor arguments of a policy filled from the experiment horizon
-_HORIZON_ARGS = ("horizon", "budget")
 
 
 @dataclass(frozen=True)
@@ -498,10 +498,7 @@ def fill_policy_args(cls: type[Policy], params: dict[str, Any], env: Any, horizo
     plus its ``horizon``/``budget`` argument from ``horizon`` and, for a contextual policy, its
     ``n_features`` from the env's observations, where ``params`` does not give them."""
     allowed, _ = _signature_args(cls)
-    kwargs = dict(params)
-    for name in _HORIZON_ARGS:
-        if name in allowed and name not in kwargs:
-            kwargs[name] = int(horizon)
+    kwargs = fill_from_horizon(cls, params, SYSTEMS["bandit"].horizon_args, horizon)
     shape = getattr(getattr(env, "observation_space", None), "shape", None)
     if (cls.protocol is CONTEXTUAL and "n_features" in allowed and "n_features" not in kwargs
             and shape is not None and len(shape) == 2):

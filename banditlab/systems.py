@@ -56,7 +56,8 @@ from banditlab.parallel import check_n_jobs, check_progress, parallel_map
 from banditlab.results import Results, library_versions
 
 __all__ = ["SYSTEMS", "EnvSpec", "RunRecord", "System", "env_catalogue", "env_family",
-           "make_env", "metric_label", "results_from_records", "run_system", "runs_on",
+           "fill_from_horizon", "make_env", "metric_label", "results_from_records",
+           "run_system", "runs_on",
            "system_for", "system_for_family"]
 
 
@@ -197,8 +198,10 @@ class System:
     timing: tuple[str, ...] = ()
 
 
-def _fill(cls: type, params: dict[str, Any], names: tuple[str, ...], horizon: int
-          ) -> dict[str, Any]:
+def fill_from_horizon(cls: type, params: dict[str, Any], names: tuple[str, ...], horizon: int
+                      ) -> dict[str, Any]:
+    """``params`` plus each constructor argument of ``cls`` named in ``names`` that it does not
+    give, set to ``horizon`` (the experiment's horizon: a budget, an episode count, ...)."""
     allowed = inspect.signature(cls.__init__).parameters
     kwargs = dict(params)
     for name in names:
@@ -299,7 +302,7 @@ _MDP_DIMS = ("n_states", "n_items", "list_size", "horizon")
 
 def _episodic_build(cls: type, params: dict[str, Any], env: Any, horizon: int) -> Any:
     names = ("max_episodes",) if cls.protocol.name == "EPISODIC_BPI" else ("n_episodes",)
-    return cls.for_env(env.unwrapped, **_fill(cls, params, names, horizon))
+    return cls.for_env(env.unwrapped, **fill_from_horizon(cls, params, names, horizon))
 
 
 def _episodic_check(agent: Any, env: Any, horizon: int, engine: str, check_rewards: bool,

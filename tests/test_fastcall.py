@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -15,6 +16,7 @@ from numba.core.datamodel import default_manager
 import banditlab as bl
 from banditlab import _fastcall
 from banditlab._fastcall import HANDLE_FIELDS, generator_from_handle, rng_handle
+from banditlab.protocols import KARMED, Kernels, register_kernels
 
 
 def test_the_numba_data_model_is_the_one_the_handle_fills():
@@ -203,3 +205,57 @@ def test_the_step_box_keeps_every_public_behaviour():
     v.__setstate__(old)
     same_state(v.state, u.state)
     assert v.select() == u.select()
+
+
+class _GrowParams(NamedTuple):
+    step: float
+
+
+class _GrowState(NamedTuple):
+    t: int
+    counts: np.ndarray
+
+
+def _grow_init(params, n_arms):
+    return _GrowState(0, np.zeros(n_arms, dtype=np.int64))
+
+
+@njit
+def _grow_select(params, state, rng):
+    return int(np.argmin(state.counts))
+
+
+@njit
+def _grow_update(params, state, arm, reward):
+    state.counts[arm] += 1
+    # t comes back as a float: the state's type changes, so no step box can hold it
+    return _GrowState(state.t + params.step, state.counts)
+
+
+class _GrowPolicy(bl.Policy):
+    """A compiled user policy whose update returns another state type than it takes."""
+
+    protocol = KARMED
+    kernels = register_kernels(_GrowParams, Kernels(_grow_init, _grow_select, _grow_update))
+    constraints = {"n_arms": bl.Integer(1, None)}
+
+    def __init__(self, n_arms: int) -> None:
+        v = self._validate(n_arms=n_arms)
+        self.n_arms = v["n_arms"]
+        self.params = _GrowParams(1.0)
+
+
+def test_a_state_that_changes_type_falls_back_to_the_kernels():
+    """box_entry_points refuses a policy whose update changes the state's type (a box field has
+    one type), and the step API then calls the kernels directly, with the same results."""
+    p = _GrowPolicy(3).reset(seed=0)
+    assert p._fast() is None and "_fastcall" not in p.__dict__
+    arms = []
+    for _ in range(6):
+        a = p.select()
+        p.update(a, 1.0)
+        arms.append(a)
+    assert arms == [0, 1, 2, 0, 1, 2]
+    assert p.state.t == 6.0 and isinstance(p.state.t, float)
+    q = bl.UCB(3).reset(seed=0)
+    assert q._fast() is not None                     # a stable state gets a box
