@@ -12,6 +12,7 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import banditlab
@@ -176,6 +177,32 @@ def test_cascading_reproduction_finds_or_reports_the_data(tmp_path: Path, no_dat
     out = tmp_path / "out"
     with pytest.raises(DataNotFoundError, match=r"^cascading_rl: MovieLens 100K"):
         cascading_rl.run(out, full=True, n_jobs=1)
+    assert not out.exists()
+
+
+def test_cascading_reproduction_shuffles_item_ids_per_instance(tmp_path: Path) -> None:
+    """The panel's N = n instance is the loader's shuffled instance with seed ``seed + n``
+    (the permutation itself is tested in test_cascading_env); bad options are refused before
+    any work."""
+    ml = write_movielens(tmp_path / "ml")
+    kw = {"n_items": 3, "list_size": 3, "horizon": 3}
+    pop = movielens_cascading_mdp(ml, **kw)
+    for seed in range(6):
+        env = cascading_rl._movielens_env(ml, 3, seed=seed, item_order="shuffled",
+                                          attraction_scale=0.1)
+        ref = movielens_cascading_mdp(ml, item_order="shuffled", seed=seed + 3,
+                                      attraction_scale=0.1, **kw)
+        np.testing.assert_array_equal(env.attraction, ref.attraction)
+        np.testing.assert_array_equal(env.transitions, ref.transitions)
+    same = cascading_rl._movielens_env(ml, 3, seed=5, item_order="popularity",
+                                       attraction_scale=1.0)
+    np.testing.assert_array_equal(same.attraction, pop.attraction)
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match=r"'item_order' must be one of 'shuffled', "
+                                         r"'popularity'; got 'random'"):
+        cascading_rl.run(out, data=ml, item_order="random")
+    with pytest.raises(ValueError, match=r"'attraction_scale' must be a float in \(0, 1\]"):
+        cascading_rl.run(out, data=ml, attraction_scale=0)
     assert not out.exists()
 
 

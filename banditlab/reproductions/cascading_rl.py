@@ -93,7 +93,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from banditlab._validation import Boolean, Integer
+from banditlab._validation import Boolean, Integer, Options, Real
 from banditlab.cascading import (
     AdaptBPI,
     AdaptVI,
@@ -141,6 +141,20 @@ def movielens_dir(data: str | os.PathLike[str] | None = None, *, required: bool 
         return None
 
 
+#: the MovieLens instance options of :func:`run` (item order and attraction scale)
+ITEM_ORDERS = ("shuffled", "popularity")
+
+
+def _movielens_env(folder: Path, n: int, *, seed: int, item_order: str,
+                   attraction_scale: float) -> CascadingMDP:
+    """The ``N = n`` MovieLens instance; a shuffled item order uses seed ``seed + n``, so the
+    panel, the bonus-scale table and the long run share the ``N = 10`` instance."""
+    return movielens_cascading_mdp(folder, n_items=n, list_size=3, horizon=3,
+                                   item_order=item_order,
+                                   seed=seed + n if item_order == "shuffled" else None,
+                                   attraction_scale=attraction_scale)
+
+
 def _summary_row(res: Results, **keys: Any) -> dict[str, Any]:
     final = res.final_regret()
     return {**keys, "agent": LABELS[res.policy], "episodes": res.horizon,
@@ -158,12 +172,12 @@ def _write(df: pd.DataFrame, out: Path, stem: str) -> list[Path]:
 
 
 def _movielens_panel(out: Path, *, folder: Path | None, episodes: int, runs: int, seed: int,
-                     n_jobs: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     n_jobs: int | None, instance_opts: dict[str, Any]
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows, curves = [], []
     for i, n in enumerate(MOVIELENS_N):
         if folder is not None:
-            env: CascadingMDP = movielens_cascading_mdp(folder, n_items=n, list_size=3,
-                                                        horizon=3)
+            env: CascadingMDP = _movielens_env(folder, n, seed=seed, **instance_opts)
             instance = "movielens"
         else:
             env = random_cascading_mdp(20, n, 3, 3, seed=seed + i)
@@ -246,10 +260,10 @@ def _bpi_table(*, n_items: tuple[int, ...], runs: int, seed: int,
 
 
 def _bonus_scale_table(*, folder: Path | None, episodes: int, runs: int, seed: int,
-                       n_jobs: int | None, scales: tuple[float, ...] = (1.0, 0.3, 0.1)
-                       ) -> pd.DataFrame:
+                       n_jobs: int | None, instance_opts: dict[str, Any],
+                       scales: tuple[float, ...] = (1.0, 0.3, 0.1)) -> pd.DataFrame:
     if folder is not None:
-        env: CascadingMDP = movielens_cascading_mdp(folder, n_items=10, list_size=3, horizon=3)
+        env: CascadingMDP = _movielens_env(folder, 10, seed=seed, **instance_opts)
         instance = "movielens"
     else:
         env = random_cascading_mdp(20, 10, 3, 3, seed=seed)
@@ -271,7 +285,8 @@ def _bonus_scale_table(*, folder: Path | None, episodes: int, runs: int, seed: i
 
 
 def _long_run(*, folder: Path | None, episodes: int, runs: int, seed: int,
-              n_jobs: int | None, n_blocks: int = 200) -> pd.DataFrame:
+              n_jobs: int | None, instance_opts: dict[str, Any], n_blocks: int = 200
+              ) -> pd.DataFrame:
     """The three bonus variants on the ``N = 10`` instance for ``episodes`` episodes.
 
     Returns per-episode regret ``V*_1(s1) - V^{pi_k}_1(s1)`` averaged over log-spaced blocks
@@ -280,7 +295,7 @@ def _long_run(*, folder: Path | None, episodes: int, runs: int, seed: int,
     per-episode regret) can be told apart.
     """
     if folder is not None:
-        env: CascadingMDP = movielens_cascading_mdp(folder, n_items=10, list_size=3, horizon=3)
+        env: CascadingMDP = _movielens_env(folder, 10, seed=seed, **instance_opts)
         instance = "movielens"
     else:
         env = random_cascading_mdp(20, 10, 3, 3, seed=seed)
@@ -409,13 +424,22 @@ def _warmup() -> None:
 
 
 def run(out: str | Path, *, full: bool = False, seed: int = 0, n_jobs: int | None = None,
-        data: str | os.PathLike[str] | None = None) -> list[Path]:
+        data: str | os.PathLike[str] | None = None, item_order: str = "shuffled",
+        attraction_scale: float = 1.0) -> list[Path]:
     """Run the comparison and write its tables (CSV + Parquet) and plots (PNG) under ``out``.
 
     ``data`` is the MovieLens 100K folder, or a data folder holding it (default:
     ``$BANDITLAB_DATA``, then the per-user data folder; see :func:`movielens_dir`). A
     ``full`` run needs the files and raises :class:`~banditlab.errors.DataNotFoundError`
     (one line saying where it looked) before any work when they are missing.
+
+    ``item_order`` and ``attraction_scale`` build the MovieLens instances (see
+    :func:`~banditlab.envs.cascading.movielens_cascading_mdp`). The default ``'shuffled'``
+    permutes the item ids of the ``N = n`` instance with seed ``seed + n``: with popularity
+    ranks as ids (``'popularity'``, what runs before issue 16 used), BestPerm's tie rule
+    shows the most popular, near-optimal items first while the optimistic values are still
+    saturated, which flatters every agent during burn-in. ``attraction_scale = 0.1`` gives
+    click-through-like attraction probabilities. Neither applies to synthetic instances.
 
     Returns the paths written: ``cascading_movielens`` (summary), ``cascading_curves``,
     ``cascading_synthetic``, ``cascading_bpi``, ``cascading_bonus_scale``,
@@ -425,33 +449,41 @@ def run(out: str | Path, *, full: bool = False, seed: int = 0, n_jobs: int | Non
     full = Boolean().check(full, "full", owner)
     seed = int(Integer(0, None).check(seed, "seed", owner))
     n_jobs = check_n_jobs(n_jobs, owner)
+    item_order = Options(ITEM_ORDERS).check(item_order, "item_order", owner)
+    scale = float(Real(0.0, 1.0, closed="right").check(attraction_scale, "attraction_scale",
+                                                       owner))
+    opts: dict[str, Any] = {"item_order": item_order, "attraction_scale": scale}
     folder = movielens_dir(data, required=full)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _warmup()
     if full:
         ml, curves = _movielens_panel(out, folder=folder, episodes=100_000, runs=5, seed=seed,
-                                      n_jobs=n_jobs)
+                                      n_jobs=n_jobs, instance_opts=opts)
         with stage("synthetic grid: 24 cells x 4 agents, 3 runs x 20,000 episodes"):
             grid = _synthetic_grid(episodes=20_000, runs=3, seed=seed, n_jobs=n_jobs)
         with stage("BPI: N = 4..8, 5 runs, CascadingBPI and AdaptBPI (capped at 1e6)"):
             bpi = _bpi_table(n_items=BPI_N, runs=5, seed=seed, budgets=BPI_BUDGETS_FULL,
                              n_jobs=n_jobs)
         scales = _bonus_scale_table(folder=folder, episodes=100_000, runs=5, seed=seed,
-                                    n_jobs=n_jobs)
-        long = _long_run(folder=folder, episodes=1_000_000, runs=2, seed=seed, n_jobs=n_jobs)
+                                    n_jobs=n_jobs, instance_opts=opts)
+        long = _long_run(folder=folder, episodes=1_000_000, runs=2, seed=seed, n_jobs=n_jobs,
+                         instance_opts=opts)
     else:
         jobs = 2 if n_jobs is None else n_jobs
         ml, curves = _movielens_panel(out, folder=folder, episodes=2_000, runs=2, seed=seed,
-                                      n_jobs=jobs)
+                                      n_jobs=jobs, instance_opts=opts)
         with stage("synthetic grid: 24 cells x 4 agents, 1 run x 1,000 episodes"):
             grid = _synthetic_grid(episodes=1_000, runs=1, seed=seed, n_jobs=1)
         with stage("BPI: N = 4, 5, 1 run, CascadingBPI and AdaptBPI (capped at 1e5)"):
             bpi = _bpi_table(n_items=BPI_N[:2], runs=1, seed=seed, budgets=BPI_BUDGETS_QUICK,
                              n_jobs=jobs)
         scales = _bonus_scale_table(folder=folder, episodes=2_000, runs=2, seed=seed,
-                                    n_jobs=jobs)
-        long = _long_run(folder=folder, episodes=5_000, runs=1, seed=seed, n_jobs=1)
+                                    n_jobs=jobs, instance_opts=opts)
+        long = _long_run(folder=folder, episodes=5_000, runs=1, seed=seed, n_jobs=1,
+                         instance_opts=opts)
+    if folder is not None:  # the instance options, for the tables' provenance
+        ml, scales, long = (df.assign(**opts) for df in (ml, scales, long))
     paths = _write(ml, out, "cascading_movielens")
     paths += _write(curves, out, "cascading_curves")
     paths += _write(grid, out, "cascading_synthetic")
