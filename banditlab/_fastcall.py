@@ -46,7 +46,7 @@ from numba.extending import intrinsic
 from banditlab._jit import njit
 from banditlab.protocols import call_select, call_update, kernels_for
 
-__all__ = ["JIT", "Calls", "StepBox", "box_entry_points", "data_address",
+__all__ = ["CONTEXT_REFUSED", "JIT", "Calls", "StepBox", "box_entry_points", "data_address",
            "generator_from_handle", "rng_handle", "row_view"]
 
 #: False under NUMBA_DISABLE_JIT=1: the policies then call their Python kernels directly
@@ -169,10 +169,21 @@ class StepBox(structref.StructRefProxy):
     API calls :func:`box_select` and :func:`box_update` with it, and ``update`` stores the new
     state in the box instead of converting it to Python and back at every step. The policy
     reads the state back (:func:`box_state`) only when Python asks for it.
+
+    The box also holds what ``update`` checks (so the Python side checks only the argument
+    types): the admitted rewards' finite bounds ``low <= reward <= high``, ``integer`` (only
+    integer rewards), the action range ``n_arms``; and for contextual policies a copy of the
+    last ``select``'s features (``context``, ``ready`` once a ``select`` filled it), which
+    ``update`` learns from.
     """
 
 
-structref.define_proxy(StepBox, StepBoxType, ["params", "state", "handle"])
+structref.define_proxy(StepBox, StepBoxType, ["params", "state", "handle", "low", "high",
+                                              "integer", "n_arms", "context", "ready"])
+
+#: what box_select_context returns for features it refuses (the Python side then takes the
+#: checked path, which raises the error or copies the array into the layout the box needs)
+CONTEXT_REFUSED = -1
 
 
 @njit
@@ -182,17 +193,45 @@ def box_select(box):
 
 @njit
 def box_select_context(box, context):
-    return call_select(box.params, box.state, context, generator_from_handle(box.handle))
+    """Copy ``context`` (float64, the box's shape: the caller checked both) into the box and
+    select from it; :data:`CONTEXT_REFUSED` when it is not C-contiguous or holds a non-finite
+    entry (nothing is copied then)."""
+    n_arms, d = box.context.shape
+    if context.strides[0] != 8 * d or context.strides[1] != 8:
+        return CONTEXT_REFUSED
+    for a in range(n_arms):
+        for j in range(d):
+            if not np.isfinite(context[a, j]):
+                return CONTEXT_REFUSED
+    box.context[:, :] = context
+    box.ready = True
+    return call_select(box.params, box.state, box.context, generator_from_handle(box.handle))
+
+
+@njit
+def _admitted(box, arm, reward):
+    return (0 <= arm < box.n_arms and box.low <= reward <= box.high
+            and not (box.integer and reward != np.floor(reward)))
 
 
 @njit
 def box_update(box, arm, reward):
+    """Apply ``update`` if ``arm`` is in range and ``reward`` admitted (True), else change
+    nothing (False: the Python side raises the error)."""
+    if not _admitted(box, arm, reward):
+        return False
     box.state = call_update(box.params, box.state, arm, reward)
+    return True
 
 
 @njit
-def box_update_context(box, arm, reward, context):
-    box.state = call_update(box.params, box.state, arm, reward, context)
+def box_update_context(box, arm, reward):
+    """As :func:`box_update`, learning from the features of the last select; False also when
+    no select has filled them yet."""
+    if not (box.ready and _admitted(box, arm, reward)):
+        return False
+    box.state = call_update(box.params, box.state, arm, reward, box.context)
+    return True
 
 
 @njit
@@ -200,30 +239,45 @@ def box_state(box):
     return box.state
 
 
-def box_entry_points(params: Any, state: Any, handle: np.ndarray, context: np.ndarray | None
+@njit
+def box_context(box):
+    return box.ready, box.context.copy()
+
+
+def box_entry_points(params: Any, state: Any, handle: np.ndarray, *, low: float, high: float,
+                     integer: bool, n_arms: int, context: np.ndarray | None, ready: bool
                      ) -> tuple[StepBox, Callable[..., Any], Callable[..., Any],
-                                Callable[..., Any]] | None:
-    """``(box, select, update, read_state)`` for these arguments: a new :class:`StepBox` and
-    the compiled entry points for its type (compiled, or loaded from the on-disk cache, on the
-    first call for a type); None when the policy's ``update`` kernel returns a state of
-    another type than it takes (the box could not hold it), where the policy calls its
-    kernels directly instead."""
+                                Callable[..., Any], Callable[..., Any] | None] | None:
+    """``(box, select, update, read_state, read_context)`` for these arguments: a new
+    :class:`StepBox` and the compiled entry points for its type (compiled, or loaded from the
+    on-disk cache, on the first call for a type); ``read_context`` is None for K-armed
+    policies. None when the policy's ``update`` kernel returns a state of another type than
+    it takes (the box could not hold it), where the policy calls its kernels directly
+    instead.
+
+    ``context`` (contextual policies; None otherwise) is the features the last ``select``
+    was given when ``ready``, else any array of their shape.
+    """
     p, s = numba.typeof(params), numba.typeof(state)
     update_kernel = kernels_for(type(params)).update
     sig = (p, s, types.int64, types.float64)
     if context is not None:
+        context = np.array(context, dtype=np.float64, order="C")       # the box's own copy
         sig += (numba.typeof(context),)
     update_kernel.compile(sig)                  # inlined into box_update below anyway
     if update_kernel.overloads[sig].signature.return_type != s:
         return None
-    box = StepBox(params, state, handle)
+    box = StepBox(params, state, handle, float(low), float(high), bool(integer), int(n_arms),
+                  context if context is not None else np.empty((0, 0)),
+                  bool(ready and context is not None))
     b = numba.typeof(box)
     arm, reward = types.int64, types.float64
     if context is None:
         select = box_select.compile((b,))
         update = box_update.compile((b, arm, reward))
+        read_context = None
     else:
-        c = numba.typeof(context)
-        select = box_select_context.compile((b, c))
-        update = box_update_context.compile((b, arm, reward, c))
-    return box, select, update, box_state.compile((b,))
+        select = box_select_context.compile((b, numba.typeof(context)))
+        update = box_update_context.compile((b, arm, reward))
+        read_context = box_context.compile((b,))
+    return box, select, update, box_state.compile((b,)), read_context

@@ -22,6 +22,8 @@ from banditlab.reward_models import RewardModel
 
 __all__ = ["Policy", "checked_contexts"]
 
+_FLOAT64 = np.dtype(np.float64)
+
 
 def checked_contexts(obs: Any, want: tuple[int, ...], layout: str, owner: str) -> np.ndarray:
     """``obs`` as a C-contiguous float64 array of shape ``want`` (named ``layout`` in errors):
@@ -153,9 +155,8 @@ class Policy(Agent):
         self.__dict__.pop("_fastcall", None)        # the next step boxes the new state
 
     def __getstate__(self) -> dict[str, Any]:
+        self._sync_from_box()                       # the current state and features
         out = dict(self.__dict__)
-        if "_state" in out:
-            out["_state"] = self.state              # the current state, not a stale one
         out.pop("_fastcall", None)                  # addresses of this process
         return out
 
@@ -166,54 +167,78 @@ class Policy(Agent):
                 state[f"_{key}"] = state.pop(key)
         self.__dict__.update(state)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "reward_model":
+            self._drop_box()             # the step box holds the old model's bounds
+        object.__setattr__(self, name, value)
+
     def _fast(self) -> list[Any] | None:
-        """``[rng, params, box, handle, select, update, dirty, read_state, contextual, low,
-        high, integer, reward_model, n_arms]`` (from ``low``: what the short path of
-        :meth:`update` checks: the admitted rewards' finite bounds, whether only integers are
-        admitted, the model they come from, and the action range): the step box and
-        compiled entry points for the current argument types (:mod:`banditlab._fastcall`),
-        dropped (:meth:`_drop_box`) whenever ``rng``, ``params`` or ``state`` is replaced and
-        rebuilt on the next step; None where kernels
-        are not compiled (NUMBA_DISABLE_JIT=1, Python kernels) or where ``update`` returns a
-        state of another type than it takes."""
+        """``[rng, params, box, handle, select, update, dirty, read_state, contextual,
+        read_context, context_shape]``: the step box and compiled entry points for the
+        current argument types (:mod:`banditlab._fastcall`), dropped (:meth:`_drop_box`)
+        whenever ``rng``, ``params``, ``state``, ``reward_model`` or ``check_rewards`` is
+        replaced and rebuilt on the next step. ``dirty``: steps were taken since the state
+        was last read back. The box holds what ``update`` checks: the admitted rewards'
+        finite bounds (inf and NaN fail them), whether only integers are admitted, and the
+        action range. None where kernels are not compiled (NUMBA_DISABLE_JIT=1, Python
+        kernels) or where ``update`` returns a state of another type than it takes."""
         fast = self.__dict__.get("_fastcall")
-        if fast is not None:                    # dropped whenever params, rng or state change
+        if fast is not None:
             return fast
         if not (_fastcall.JIT and hasattr(self.kernels.select, "compile")
                 and hasattr(self.kernels.update, "compile")):
             return None
         state = self.state                           # synced from a box being replaced
         handle = _fastcall.rng_handle(self.rng)
-        context = (np.zeros(self._dims(), dtype=np.float64) if self.protocol.contextual
-                   else None)
-        built = _fastcall.box_entry_points(self.params, state, handle, context)
+        contextual = self.protocol.contextual
+        last = self.__dict__.get("_last_context") if contextual else None
+        context = (None if not contextual else
+                   last if last is not None else np.zeros(self._dims(), dtype=np.float64))
+        model, checked = self.reward_model, self.check_rewards
+        big = sys.float_info.max
+        built = _fastcall.box_entry_points(
+            self.params, state, handle, low=max(model.low, -big) if checked else -big,
+            high=min(model.high, big) if checked else big,
+            integer=checked and model.kind in ("bernoulli", "poisson"), n_arms=self.n_arms,
+            context=context, ready=last is not None)
         if built is None:
             return None
-        box, select, update, read = built
-        model, checked = self.reward_model, self.check_rewards
-        big = sys.float_info.max                     # finite bounds: inf and NaN fail them
-        low = max(model.low, -big) if checked else -big
-        high = min(model.high, big) if checked else big
-        contextual = self.protocol.contextual
+        box, select, update, read, read_context = built
         fast = _fastcall.Calls([self.rng, self.params, box, handle, select, update, False,
-                                read, contextual, low, high,
-                                checked and model.kind in ("bernoulli", "poisson"), model,
-                                0 if contextual else self.n_arms])   # contextual: no short path
+                                read, contextual, read_context,
+                                self._dims() if contextual else None])
         self.__dict__["_fastcall"] = fast
         return fast
 
+    def _sync_from_box(self) -> None:
+        """Bring the state and, for contextual policies, the last features back from the box."""
+        fast = self.__dict__.get("_fastcall")
+        if fast is None:
+            return
+        if "_state" in self.__dict__:
+            self.__dict__["_state"] = self.state
+        if fast[9] is not None:
+            ready, context = fast[9](fast[2])
+            self.__dict__["_last_context"] = context if ready else None
+
     def _drop_box(self) -> None:
         """Forget the step box (after bringing its state back)."""
-        if self.__dict__.get("_fastcall") is not None and "_state" in self.__dict__:
-            self.__dict__["_state"] = self.state
+        self._sync_from_box()
         self.__dict__.pop("_fastcall", None)
 
     def select(self, obs: Any = None) -> int:
         """Choose an action. For contextual policies ``obs`` is the feature matrix."""
-        # the common case first: a K-armed policy whose step box is current
+        # the common cases first: a step box that is current, and for contextual policies a
+        # float64 array of the right shape (the box refuses other layouts and non-finite
+        # entries, which the checked path then copies or reports)
         fast = self.__dict__.get("_fastcall")     # dropped whenever params, rng or state change
-        if fast is not None and not fast[8]:
-            return fast[4](fast[2])
+        if fast is not None:
+            if not fast[8]:
+                return fast[4](fast[2])
+            if type(obs) is np.ndarray and obs.dtype is _FLOAT64 and obs.shape == fast[10]:
+                arm = fast[4](fast[2], obs)
+                if arm >= 0:
+                    return arm
         return self._select_checked(obs)
 
     def _select_checked(self, obs: Any) -> int:
@@ -221,10 +246,14 @@ class Policy(Agent):
         if self.protocol.contextual:
             ctx = checked_contexts(obs, self._dims(), "(n_arms, n_features)",
                                    f"{self.name}.select")
-            self._last_context = ctx
             fast = self._fast()
-            if fast is not None:
-                return int(fast[4](fast[2], ctx))
+            if fast is not None:                 # the box keeps its own copy of ctx
+                arm = int(fast[4](fast[2], ctx))
+                if arm < 0:                      # checked_contexts admits what the box does
+                    raise RuntimeError(f"{self.name}.select: the step box refused features "
+                                       "that the checks admitted; please report this.")
+                return arm
+            self._last_context = ctx.copy()
             return int(self.kernels.select(self.params, self.state, ctx, self.rng))
         fast = self._fast()
         if fast is not None:
@@ -237,21 +266,21 @@ class Policy(Agent):
         Contextual policies learn from the context given to the last :meth:`select`; the next
         observation is not used by the built-in policies.
         """
-        # the common case first: a K-armed policy whose step box is current, an int action in
-        # range and a float reward its model admits (the checks of _update_checked, folded
-        # into the bounds _fast() precomputed: finite, within the model if checked)
+        # the common case first: a step box that is current, an int action and a float reward
+        # (what select returns and envs give); the box checks the action range and that the
+        # reward is finite and admitted (check_rewards), and refuses with no change otherwise
         fast = self.__dict__.get("_fastcall")     # dropped whenever params, rng or state change
-        if (fast is not None and type(action) is int and type(reward) is float
-                and 0 <= action < fast[13] and fast[9] <= reward <= fast[10]
-                and (not fast[11] or reward.is_integer()) and fast[12] is self.reward_model):
-            fast[5](fast[2], action, reward)
-            fast[6] = True
-            return
+        if fast is not None and type(action) is int and type(reward) is float:
+            try:
+                if fast[5](fast[2], action, reward):
+                    fast[6] = True
+                    return
+            except OverflowError:                 # an int beyond int64: out of range anyway
+                pass
         self._update_checked(action, reward)
 
     def _update_checked(self, action: Any, reward: Any) -> None:
         self._require_state("update")
-        # exact int / float (what select returns and envs give) take the short path
         arm = action if type(action) is int else self._coerce_action(action)
         if not 0 <= arm < self.n_arms:
             raise ValueError(f"{self.name}.update: 'action' must be an int in "
@@ -266,21 +295,22 @@ class Policy(Agent):
                              f"({self.name} assumes {model.describe()}); got {reward!r}. Set "
                              f"check_rewards = False on the policy to feed it anyway.")
         contextual = self.protocol.contextual
-        if contextual and self._last_context is None:
-            raise RuntimeError(f"{self.name}.update: call select(obs) before update().")
         fast = self._fast()
         if fast is not None:
-            if contextual:
-                fast[5](fast[2], arm, r, self._last_context)
-            else:
-                fast[5](fast[2], arm, r)
-            fast[6] = True
+            if fast[5](fast[2], arm, r):
+                fast[6] = True
+                return
+            if not contextual:     # the box checks what the lines above checked
+                raise RuntimeError(f"{self.name}.update: the step box refused an update that "
+                                   "the checks admitted; please report this.")
+        elif not contextual:
+            self.state = self.kernels.update(self.params, self.state, arm, r)
             return
-        if contextual:
+        elif self._last_context is not None:
             self.state = self.kernels.update(self.params, self.state, arm, r,
                                              self._last_context)
-        else:
-            self.state = self.kernels.update(self.params, self.state, arm, r)
+            return
+        raise RuntimeError(f"{self.name}.update: call select(obs) before update().")
 
     def _coerce_action(self, action: Any) -> int:
         if isinstance(action, np.ndarray) and action.ndim == 0:

@@ -259,3 +259,70 @@ def test_a_state_that_changes_type_falls_back_to_the_kernels():
     assert p.state.t == 6.0 and isinstance(p.state.t, float)
     q = bl.UCB(3).reset(seed=0)
     assert q._fast() is not None                     # a stable state gets a box
+
+
+def test_the_contextual_fast_path_checks_copies_and_keeps_the_features():
+    """LinUCB's select takes float64 features of the right shape straight to the step box,
+    which copies them after checking layout and finiteness; anything else takes the checked
+    path. update learns from the features of the last select, whatever happens to the
+    caller's array afterwards, and they survive pickling between select and update."""
+    rng = np.random.default_rng(0)
+    p = bl.LinUCB(4, n_features=3, alpha=0.5).reset(seed=2)
+    ref = bl.LinUCB(4, n_features=3, alpha=0.5).reset(seed=2)
+    with pytest.raises(RuntimeError, match=r"call select\(obs\) before update"):
+        p.update(0, 1.0)
+    for t in range(40):
+        ctx = rng.normal(size=(4, 3))
+        given = [ctx, np.asfortranarray(ctx), ctx.T.copy().T, (ctx * 8).astype(np.int64),
+                 ctx.tolist()][t % 5]
+        want = np.array(given, dtype=np.float64)        # a copy: given is reused below
+        arm = p.select(given)
+        assert arm == int(ref.kernels.select(ref.params, ref.state, want, ref.rng))
+        if isinstance(given, np.ndarray):
+            given[...] = 99                          # the caller reuses its buffer
+        p.update(arm, 0.5)
+        ref.state = ref.kernels.update(ref.params, ref.state, arm, 0.5, want)
+    assert p._fast() is not None
+    for x, y in zip(p.state, ref.state):
+        assert np.array_equal(x, y)
+    # refused features change nothing: the next update still learns from the last good ones
+    bad = rng.normal(size=(4, 3))
+    bad[2, 1] = np.nan
+    for obs, exc, msg in [(bad, ValueError, "non-finite"), (np.ones((4, 3, 1)), ValueError,
+                          r"shape \(4, 3\)"), (np.ones((3, 4)), ValueError, r"shape \(4, 3\)"),
+                          (np.ones((4, 3), bool), TypeError, "dtype bool")]:
+        with pytest.raises(exc, match=msg):
+            p.select(obs)
+    ctx = rng.normal(size=(4, 3))
+    arm = p.select(ctx)
+    clone = pickle.loads(pickle.dumps(p))            # between select and update
+    with pytest.raises(ValueError):
+        p.select(bad)
+    p.update(arm, 1.0)
+    clone.update(arm, 1.0)
+    ref.state = ref.kernels.update(ref.params, ref.state, arm, 1.0, ctx)
+    for x, y, z in zip(p.state, clone.state, ref.state):
+        assert np.array_equal(x, y) and np.array_equal(x, z)
+
+
+@pytest.mark.parametrize("policy", [bl.UCB(3), bl.LinUCB(3, n_features=2)],
+                         ids=lambda p: p.name)
+def test_the_fast_update_refuses_what_the_checked_one_refuses(policy):
+    ctx = np.ones((3, 2))
+    p = copy.deepcopy(policy).reset(seed=0)
+    arm = p.select(ctx)
+    p.update(arm, 1.0)                               # the box exists
+    before = [np.copy(x) for x in p.state]
+    for action, reward, exc, msg in [
+            (2 ** 70, 1.0, ValueError, r"'action' must be an int in \[0, 2\]"),
+            (-1, 1.0, ValueError, r"'action' must be an int in \[0, 2\]"),
+            (3, 1.0, ValueError, r"'action' must be an int in \[0, 2\]"),
+            (True, 1.0, TypeError, "'action' must be an int"),
+            (0, float("nan"), ValueError, "finite float"),
+            (0, float("-inf"), ValueError, "finite float"),
+            (0, "1", TypeError, "'reward' must be a finite float")]:
+        p.select(ctx)
+        with pytest.raises(exc, match=msg):
+            p.update(action, reward)
+    p.update(np.int64(1), np.float32(0.5))           # numpy scalars take the checked path
+    assert p.state.t == before[0] + 1

@@ -184,6 +184,73 @@ def test_linucb_state_matches_dense_ridge(alpha: float | None) -> None:
         b += r * x
 
 
+def _linucb_rowwise(state_v, b, theta, t, context, reward_arm, beta_fn):
+    """One LinUCB round in plain Python, arm by arm and row by row: the indices, then the
+    Sherman-Morrison update of the played arm (the order of operations the kernels keep, so
+    any reordering of their sums shows as a difference in the last bits)."""
+    n_arms, d = context.shape
+    beta = beta_fn(t)
+    index = []
+    for a in range(n_arms):
+        mean = quad = 0.0
+        for i in range(d):
+            mean += context[a, i] * theta[i]
+            row = 0.0
+            for j in range(d):
+                row += state_v[i, j] * context[a, j]
+            quad += context[a, i] * row
+        index.append(mean + beta * math.sqrt(max(quad, 0.0)))
+    arm, reward = reward_arm(index)
+    u = [0.0] * d
+    denom = 1.0
+    for i in range(d):
+        s = 0.0
+        for j in range(d):
+            s += state_v[i, j] * context[arm, j]
+        u[i] = s
+        denom += context[arm, i] * s
+    for i in range(d):
+        for j in range(d):
+            state_v[i, j] -= u[i] * u[j] / denom
+        b[i] += reward * context[arm, i]
+    for i in range(d):
+        s = 0.0
+        for j in range(d):
+            s += state_v[i, j] * b[j]
+        theta[i] = s
+    return index, arm
+
+
+@pytest.mark.parametrize(("k", "d", "alpha"), [(1, 1, 0.5), (7, 3, None), (8, 10, 1.0),
+                                                (9, 4, 0.3), (17, 6, None)])
+def test_linucb_kernels_equal_a_rowwise_loop_to_the_bit(k: int, d: int,
+                                                        alpha: float | None) -> None:
+    """The compiled kernels compute every index and every state entry with the same
+    operations in the same order as the plain loops above: equal doubles over 150 rounds,
+    features at three scales, both radii. (Replacing ``u_i u_j / denom`` by
+    ``u_i (u_j / denom)`` in the kernel makes this fail.)"""
+    policy = bl.LinUCB(k, n_features=d, alpha=alpha, reg=0.7, noise_sd=0.3, delta=0.1,
+                       theta_bound=2.0).reset(seed=1)
+    p = policy.params
+    beta_fn = ((lambda t: alpha) if alpha is not None else
+               (lambda t: p.noise_sd * np.sqrt(2.0 * np.log(1.0 / p.delta)
+                                               + d * np.log(1.0 + t / (p.reg * d)))
+                + np.sqrt(p.reg) * p.theta_bound))
+    v, b, theta = np.eye(d) / p.reg, np.zeros(d), np.zeros(d)
+    rng = np.random.default_rng(4)
+    for t in range(150):
+        ctx = rng.normal(size=(k, d)) * rng.choice([1e-3, 1.0, 30.0])
+        reward = float(rng.normal())
+        arm = policy.select(ctx)
+        index, _ = _linucb_rowwise(v, b, theta, t, ctx, lambda idx, a=arm, r=reward: (a, r),
+                                   beta_fn)
+        assert index[arm] == max(index)            # the kernel's choice is an argmax of these
+        policy.update(arm, reward)
+        np.testing.assert_array_equal(policy.state.v_inv, v)
+        np.testing.assert_array_equal(policy.state.b, b)
+        np.testing.assert_array_equal(policy.state.theta, theta)
+
+
 # -- Successive Rejects -----------------------------------------------------------------------
 @pytest.mark.parametrize(("budget", "k"), [(60, 4), (100, 2), (1000, 7), (37, 5), (5, 5)])
 def test_successive_rejects_schedule(budget: int, k: int) -> None:
