@@ -27,6 +27,7 @@ built-in one is).
 from __future__ import annotations
 
 import numbers
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -102,7 +103,7 @@ def _put(f, i, v):
     f[i] = v
 
 
-@overload(_put)
+@overload(_put, inline="always")
 def _put_impl(f, i, v):
     if f.ndim == 1:                      # a number per copy
         def scalar(f, i, v):
@@ -115,7 +116,7 @@ def _put_impl(f, i, v):
     return array
 
 
-@overload(_scatter)
+@overload(_scatter, inline="always")
 def _scatter_impl(fields, i, state):
     n = len(fields)
 
@@ -139,17 +140,30 @@ def _scatter_impl(fields, i, state):
 
 
 @njit
+def _first_refused(actions, rewards, n_arms, low, high, integer):
+    """Index of the first copy whose action is out of range or whose reward is outside
+    ``[low, high]`` (finite bounds: NaN and inf fail) or not an integer when ``integer``;
+    -1 when every entry is admitted (one pass instead of one NumPy pass per check)."""
+    for i in range(actions.shape[0]):
+        a = actions[i]
+        r = rewards[i]
+        if not (0 <= a < n_arms and low <= r <= high) or (integer and r != np.floor(r)):
+            return i
+    return -1
+
+
+@njit
 def _select_all(params, template, fields, handles, out):
     for i in range(out.shape[0]):
         out[i] = call_select(params, _gather(template, fields, i),
-                             generator_from_handle(handles[i]))
+                             generator_from_handle(row_view(handles, i)))
 
 
 @njit
 def _select_all_context(params, template, fields, contexts, handles, out):
     for i in range(out.shape[0]):
         out[i] = call_select(params, _gather(template, fields, i), contexts[i],
-                             generator_from_handle(handles[i]))
+                             generator_from_handle(row_view(handles, i)))
 
 
 @njit
@@ -284,7 +298,8 @@ class BatchedPolicy:
 
     def update(self, actions: Any, rewards: Any, obs: Any = None) -> None:
         """Feed back every copy's reward: ``actions`` ints in [0, n_arms), ``rewards`` finite
-        floats within the policy's reward model, both of shape ``(n_copies,)``."""
+        floats within the policy's reward model, both of shape ``(n_copies,)``. Nothing is
+        updated when any entry is refused."""
         self._require_state("update")
         owner, n = f"{self.name}.update", self.n_copies
         a = np.asarray(actions)
@@ -293,29 +308,20 @@ class BatchedPolicy:
                             f"[0, {self.n_arms - 1}]; got dtype {a.dtype}.")
         if a.shape != (n,):
             raise ValueError(f"{owner}: 'actions' must have shape ({n},); got {a.shape}.")
-        if a.size and (a.min() < 0 or a.max() >= self.n_arms):
-            bad = a[(a < 0) | (a >= self.n_arms)][0]
-            raise ValueError(f"{owner}: 'actions' must be ints in [0, {self.n_arms - 1}]; "
-                             f"got {bad}.")
         r = np.asarray(rewards)
         if r.dtype.kind not in "iuf":
             raise TypeError(f"{owner}: 'rewards' must be a finite float array of shape "
                             f"({n},); got dtype {r.dtype}.")
         if r.shape != (n,):
             raise ValueError(f"{owner}: 'rewards' must have shape ({n},); got {r.shape}.")
+        acts = np.ascontiguousarray(a, dtype=np.int64)   # uint64 beyond int64: negative
         r = np.ascontiguousarray(r, dtype=np.float64)
-        if not np.all(np.isfinite(r)):
-            raise ValueError(f"{owner}: 'rewards' must be finite floats; got "
-                             f"{float(r[~np.isfinite(r)][0])!r}.")
-        model = self.policy.reward_model
-        if self.policy.check_rewards:
-            ok = model.admits_all(r)
-            if not ok.all():
-                raise ValueError(f"{owner}: 'rewards' must be {model.admitted()} "
-                                 f"({self.policy.name} assumes {model.describe()}); got "
-                                 f"{float(r[~ok][0])!r}. Set check_rewards = False on the "
-                                 "policy to feed it anyway.")
-        acts = np.ascontiguousarray(a, dtype=np.int64)
+        model, checked = self.policy.reward_model, self.policy.check_rewards
+        big = sys.float_info.max                         # finite bounds: inf and NaN fail them
+        if _first_refused(acts, r, self.n_arms, max(model.low, -big) if checked else -big,
+                          min(model.high, big) if checked else big,
+                          checked and model.kind in ("bernoulli", "poisson")) >= 0:
+            self._refuse(owner, a, r)
         if self.contextual:
             if self._contexts is None:
                 raise RuntimeError(f"{owner}: call select(obs) before update().")
@@ -323,3 +329,19 @@ class BatchedPolicy:
                                 self._contexts)
         else:
             _update_all(self.params, self._template, self.states, acts, r)
+
+    def _refuse(self, owner: str, a: np.ndarray, r: np.ndarray) -> None:
+        """Raise the error for the first refused entry (the compiled check found one)."""
+        if a.min() < 0 or a.max() >= self.n_arms:
+            bad = a[(a < 0) | (a >= self.n_arms)][0]
+            raise ValueError(f"{owner}: 'actions' must be ints in [0, {self.n_arms - 1}]; "
+                             f"got {bad}.")
+        if not np.all(np.isfinite(r)):
+            raise ValueError(f"{owner}: 'rewards' must be finite floats; got "
+                             f"{float(r[~np.isfinite(r)][0])!r}.")
+        model = self.policy.reward_model
+        ok = model.admits_all(r)
+        raise ValueError(f"{owner}: 'rewards' must be {model.admitted()} "
+                         f"({self.policy.name} assumes {model.describe()}); got "
+                         f"{float(r[~ok][0])!r}. Set check_rewards = False on the "
+                         "policy to feed it anyway.")

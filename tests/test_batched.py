@@ -74,6 +74,10 @@ BAD = [
     (lambda b: b.update([0, 1, 2], [1.0, 1.5, 1.0]), ValueError,
      r"'rewards' must be a float in \[0, 1\] \(ThompsonSampling assumes .*got 1\.5\."),
     (lambda b: b.update([0, 1, 2], ["a", "b", "c"]), TypeError, r"'rewards' must be a finite "),
+    (lambda b: b.update(np.array([0, 2**64 - 1, 2], np.uint64), [1.0, 0.0, 1.0]), ValueError,
+     r"'actions' must be ints in \[0, 3\]; got 18446744073709551615\."),
+    (lambda b: b.update([0, 1, 2], [1.0, 0.0, -np.inf]), ValueError,
+     r"'rewards' must be finite floats; got -inf"),
     (lambda b: b.reset(seed=[1, 2]), ValueError, r"'seed' must hold one seed per copy \(3\); "
                                                  r"got 2\."),
     (lambda b: b.reset(seed=True), TypeError, r"'seed' must be None, an int in \[0, inf\) or"),
@@ -87,6 +91,24 @@ def test_bad_input_names_the_parameter(call, exc, pattern):
     batch = BatchedPolicy(bl.ThompsonSampling(4), 3).reset(seed=0)
     with pytest.raises(exc, match=pattern):
         call(batch)
+
+
+def test_a_refused_update_changes_no_copy_and_the_model_checks_follow_the_policy():
+    """The one-pass check refuses before any copy is updated; integer models refuse
+    fractions, and check_rewards = False lets any finite reward through."""
+    batch = BatchedPolicy(bl.BayesUCB(4), 3).reset(seed=0)       # Bernoulli: 0 or 1
+    batch.update(batch.select(), [1.0, 0.0, 1.0])
+    before = [np.copy(f) for f in batch.states]
+    for rewards in ([1.0, 0.5, 1.0], [1.0, 1.0, 2.0]):
+        with pytest.raises(ValueError, match=r"'rewards' must be 0 or 1 "):
+            batch.update([0, 1, 2], rewards)
+    with pytest.raises(ValueError, match=r"'actions' must be ints in \[0, 3\]; got -1\."):
+        batch.update([0, 1, -1], [1.0, 1.0, 1.0])
+    for f, g in zip(batch.states, before):
+        assert np.array_equal(f, g)
+    batch.policy.check_rewards = False
+    batch.update([0, 1, 2], [1.0, 0.5, 2.0])
+    assert batch.state(1).t == 2
 
 
 def test_bad_construction_and_order():
