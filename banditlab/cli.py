@@ -36,6 +36,7 @@ within a few seconds (worker processes are killed) and keeps the finished work.
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import logging
@@ -47,10 +48,12 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from banditlab.cli_args import (
     EXIT_FAILED,
@@ -68,7 +71,7 @@ from banditlab.results import Results, load_results
 from banditlab.runner import ENGINES
 from banditlab.systems import metric_label, run_system
 
-__all__ = ["main", "plot_experiment", "run_experiment", "summary_frame"]
+__all__ = ["main", "plot_experiment", "run_experiment", "summary_frame", "summary_rows"]
 
 #: the seed and finished pairs of a run under way, beside its results (see resume)
 RUN_STATE = ".run-state.json"
@@ -207,11 +210,11 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | N
     return done
 
 
-def summary_frame(done: Sequence[tuple[Job, Results, Path]], root: str | Path | None = None
-                  ) -> pd.DataFrame:
+def summary_rows(done: Sequence[tuple[Job, Results, Path]], root: str | Path | None = None
+                 ) -> list[dict[str, object]]:
     """One row per job: statistics of the final metric (regret, or the system's own: see
     ``metric``), engine, wall time and results directory."""
-    rows = []
+    rows: list[dict[str, object]] = []
     for job, res, where in done:
         final = res.final_regret()
         sem = float(final.std(ddof=1) / np.sqrt(res.n_runs)) if res.n_runs > 1 else 0.0
@@ -223,19 +226,38 @@ def summary_frame(done: Sequence[tuple[Job, Results, Path]], root: str | Path | 
             "wall_s": float(res.wall_time_s), "seed": res.seed_entropy,
             "results_dir": str(where.relative_to(root)) if root is not None else str(where),
         })
-    return pd.DataFrame(rows)
+    return rows
 
 
-def _format_table(frame: pd.DataFrame) -> str:
+def summary_frame(done: Sequence[tuple[Job, Results, Path]], root: str | Path | None = None
+                  ) -> pd.DataFrame:
+    """:func:`summary_rows` as a pandas DataFrame (what ``summary.csv`` holds)."""
+    import pandas as pd
+
+    return pd.DataFrame(summary_rows(done, root))
+
+
+def _write_csv(rows: list[dict[str, object]], path: Path) -> None:
+    """``rows`` as CSV with a header (the bytes pandas' ``to_csv(index=False)`` writes for
+    them: floats by repr, minimal quoting), without importing pandas."""
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _format_table(rows: list[dict[str, object]]) -> str:
     # other systems' metrics (an objective, a suboptimality) get a column naming them
-    named = bool((frame["metric"] != metric_label("KARMED")).any())
+    named = any(row["metric"] != metric_label("KARMED") for row in rows)
     cells = [["policy", "env", *(["metric"] if named else []),
               "mean ± sem" if named else "mean regret ± sem", "engine", "wall time"]]
-    for row in frame.itertuples(index=False):
+    for row in rows:
+        mean, sem = float(row["mean_regret"]), float(row["sem"])   # type: ignore[arg-type]
         # a deterministic policy's sem is rounding noise (e.g. 2e-13): show it as 0
-        sem = 0.0 if row.sem <= 1e-9 * max(1.0, abs(row.mean_regret)) else row.sem
-        cells.append([row.policy, row.env, *([row.metric] if named else []),
-                      f"{row.mean_regret:.4g} ± {sem:.2g}", row.engine, f"{row.wall_s:.2f} s"])
+        sem = 0.0 if sem <= 1e-9 * max(1.0, abs(mean)) else sem
+        cells.append([str(row["policy"]), str(row["env"]),
+                      *([str(row["metric"])] if named else []), f"{mean:.4g} ± {sem:.2g}",
+                      str(row["engine"]), f"{float(row['wall_s']):.2f} s"])  # type: ignore[arg-type]
     widths = [max(len(r[c]) for r in cells) for c in range(len(cells[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -295,16 +317,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"interrupted: the finished pairs are kept under {out / 'runs'}; run the same "
               "command again to resume.", file=sys.stderr)
         return EXIT_INTERRUPTED
-    frame = summary_frame(done, out)
+    rows = summary_rows(done, out)
     try:
-        frame.to_csv(out / "summary.csv", index=False)
+        _write_csv(rows, out / "summary.csv")
         plot_experiment(done, out / "regret.png")
     except OSError as exc:
         raise _cannot_write(out, exc) from exc
     seed = done[0][1].seed_entropy
     print(f"{config.name}: {len(config.policies)} policies x {len(config.envs)} envs, "
           f"horizon {config.horizon}, {config.n_runs} runs, seed {seed}")
-    print(_format_table(frame))
+    print(_format_table(rows))
     print(f"total {time.perf_counter() - start:.2f} s; wrote {out / 'summary.csv'}, "
           f"{out / 'regret.png'} and {len(done)} results under {out / 'runs'}")
     return EXIT_OK

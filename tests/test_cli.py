@@ -305,3 +305,19 @@ def test_run_shows_one_bar_over_all_runs_of_all_pairs(tmp_path, capsys, monkeypa
     assert totals == {"9"}, err                 # every bar update is of the one 9-run bar
     assert "9/9" in err and "run/s" in err
     assert "[3/3] Uniform on tiny" in err
+
+
+def test_summary_csv_is_what_pandas_writes(tmp_path):
+    """`banditlab run` writes summary.csv without importing pandas; the bytes are those of
+    ``DataFrame.to_csv(index=False)`` (floats by repr, quoting only where needed)."""
+    import pandas as pd
+
+    from banditlab.cli import _write_csv
+
+    rows = [{"policy": "UCB", "env": 'Bernoulli, K=10 "hard"', "mean_regret": 375.8266666666821,
+             "sem": 2.08652394458624e-13, "runs": 20, "seed": 123456789012345678901234567890},
+            {"policy": "KL\nUCB", "env": "x", "mean_regret": 0.1, "sem": 0.0, "runs": 1,
+             "seed": 0}]
+    _write_csv(rows, tmp_path / "ours.csv")
+    pd.DataFrame(rows).to_csv(tmp_path / "pandas.csv", index=False)
+    assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
