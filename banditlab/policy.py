@@ -234,9 +234,9 @@ class Policy(Agent):
         fast = self.__dict__.get("_fastcall")     # dropped whenever params, rng or state change
         if fast is not None:
             if not fast[8]:
-                return fast[4](fast[2])
+                return fast[4]()
             if type(obs) is np.ndarray and obs.dtype is _FLOAT64 and obs.shape == fast[10]:
-                arm = fast[4](fast[2], obs)
+                arm = fast[4](obs)
                 if arm >= 0:
                     return arm
         return self._select_checked(obs)
@@ -248,7 +248,7 @@ class Policy(Agent):
                                    f"{self.name}.select")
             fast = self._fast()
             if fast is not None:                 # the box keeps its own copy of ctx
-                arm = int(fast[4](fast[2], ctx))
+                arm = int(fast[4](ctx))
                 if arm < 0:                      # checked_contexts admits what the box does
                     raise RuntimeError(f"{self.name}.select: the step box refused features "
                                        "that the checks admitted; please report this.")
@@ -257,7 +257,7 @@ class Policy(Agent):
             return int(self.kernels.select(self.params, self.state, ctx, self.rng))
         fast = self._fast()
         if fast is not None:
-            return int(fast[4](fast[2]))
+            return int(fast[4]())
         return int(self.kernels.select(self.params, self.state, self.rng))
 
     def update(self, action: int, reward: float, obs: Any = None) -> None:
@@ -272,7 +272,7 @@ class Policy(Agent):
         fast = self.__dict__.get("_fastcall")     # dropped whenever params, rng or state change
         if fast is not None and type(action) is int and type(reward) is float:
             try:
-                if fast[5](fast[2], action, reward):
+                if fast[5](action, reward):
                     fast[6] = True
                     return
             except OverflowError:                 # an int beyond int64: out of range anyway
@@ -297,7 +297,7 @@ class Policy(Agent):
         contextual = self.protocol.contextual
         fast = self._fast()
         if fast is not None:
-            if fast[5](fast[2], arm, r):
+            if fast[5](arm, r):
                 fast[6] = True
                 return
             if not contextual:     # the box checks what the lines above checked
