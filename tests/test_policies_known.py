@@ -227,8 +227,11 @@ def test_linucb_kernels_equal_a_rowwise_loop_to_the_bit(k: int, d: int,
                                                         alpha: float | None) -> None:
     """The compiled kernels compute every index and every state entry with the same
     operations in the same order as the plain loops above: equal doubles over 150 rounds,
-    features at three scales, both radii. (Replacing ``u_i u_j / denom`` by
-    ``u_i (u_j / denom)`` in the kernel makes this fail.)"""
+    features at three scales, both radii, numbers of arms around the kernel's groups of
+    four. (Replacing ``u_i u_j / denom`` by ``u_i (u_j / denom)`` in the kernel makes this
+    fail.)"""
+    from banditlab.policies.linucb import indices as linucb_indices
+
     policy = bl.LinUCB(k, n_features=d, alpha=alpha, reg=0.7, noise_sd=0.3, delta=0.1,
                        theta_bound=2.0).reset(seed=1)
     p = policy.params
@@ -241,9 +244,11 @@ def test_linucb_kernels_equal_a_rowwise_loop_to_the_bit(k: int, d: int,
     for t in range(150):
         ctx = rng.normal(size=(k, d)) * rng.choice([1e-3, 1.0, 30.0])
         reward = float(rng.normal())
+        kernel_index = linucb_indices(policy.params, policy.state, ctx, np.empty(k))
         arm = policy.select(ctx)
         index, _ = _linucb_rowwise(v, b, theta, t, ctx, lambda idx, a=arm, r=reward: (a, r),
                                    beta_fn)
+        np.testing.assert_array_equal(kernel_index, index)
         assert index[arm] == max(index)            # the kernel's choice is an argmax of these
         policy.update(arm, reward)
         np.testing.assert_array_equal(policy.state.v_inv, v)

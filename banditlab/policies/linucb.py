@@ -65,20 +65,48 @@ def _radius(params, t, d):
 
 @njit
 def select(params, state, context, rng):
+    """``argmax_a <x_a, theta> + beta ||x_a||_{V^-1}`` (ties at random)."""
+    return argmax_tiebreak(indices(params, state, context, np.empty(context.shape[0])), rng)
+
+
+@njit
+def indices(params, state, context, index):
+    """Every arm's index into ``index``. Four arms at a time, each with its own sums
+    accumulated in the order of a loop over that arm alone (the same doubles), so the four
+    dependency chains overlap; past the last arm the lanes repeat it."""
     n_arms, d = context.shape
     beta = _radius(params, state.t, d)
-    index = np.empty(n_arms)
-    for a in range(n_arms):
-        mean = 0.0
-        quad = 0.0
+    v_inv = state.v_inv
+    theta = state.theta
+    for a0 in range(0, n_arms, 4):
+        a1 = min(a0 + 1, n_arms - 1)
+        a2 = min(a0 + 2, n_arms - 1)
+        a3 = min(a0 + 3, n_arms - 1)
+        m0 = m1 = m2 = m3 = 0.0            # <x_a, theta>
+        q0 = q1 = q2 = q3 = 0.0            # x_a^T V^-1 x_a
         for i in range(d):
-            mean += context[a, i] * state.theta[i]
-            row = 0.0
+            x0, x1, x2, x3 = context[a0, i], context[a1, i], context[a2, i], context[a3, i]
+            th = theta[i]
+            m0 += x0 * th
+            m1 += x1 * th
+            m2 += x2 * th
+            m3 += x3 * th
+            r0 = r1 = r2 = r3 = 0.0        # (V^-1 x_a)_i
             for j in range(d):
-                row += state.v_inv[i, j] * context[a, j]
-            quad += context[a, i] * row
-        index[a] = mean + beta * np.sqrt(max(quad, 0.0))
-    return argmax_tiebreak(index, rng)
+                v = v_inv[i, j]
+                r0 += v * context[a0, j]
+                r1 += v * context[a1, j]
+                r2 += v * context[a2, j]
+                r3 += v * context[a3, j]
+            q0 += x0 * r0
+            q1 += x1 * r1
+            q2 += x2 * r2
+            q3 += x3 * r3
+        index[a0] = m0 + beta * np.sqrt(max(q0, 0.0))
+        index[a1] = m1 + beta * np.sqrt(max(q1, 0.0))
+        index[a2] = m2 + beta * np.sqrt(max(q2, 0.0))
+        index[a3] = m3 + beta * np.sqrt(max(q3, 0.0))
+    return index
 
 
 @njit
