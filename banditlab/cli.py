@@ -48,7 +48,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
@@ -211,10 +211,10 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | N
 
 
 def summary_rows(done: Sequence[tuple[Job, Results, Path]], root: str | Path | None = None
-                 ) -> list[dict[str, object]]:
+                 ) -> list[dict[str, Any]]:
     """One row per job: statistics of the final metric (regret, or the system's own: see
     ``metric``), engine, wall time and results directory."""
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     for job, res, where in done:
         final = res.final_regret()
         sem = float(final.std(ddof=1) / np.sqrt(res.n_runs)) if res.n_runs > 1 else 0.0
@@ -237,7 +237,7 @@ def summary_frame(done: Sequence[tuple[Job, Results, Path]], root: str | Path | 
     return pd.DataFrame(summary_rows(done, root))
 
 
-def _write_csv(rows: list[dict[str, object]], path: Path) -> None:
+def _write_csv(rows: list[dict[str, Any]], path: Path) -> None:
     """``rows`` as CSV with a header (the bytes pandas' ``to_csv(index=False)`` writes for
     them: floats by repr, minimal quoting), without importing pandas."""
     with path.open("w", newline="") as fh:
@@ -246,18 +246,18 @@ def _write_csv(rows: list[dict[str, object]], path: Path) -> None:
         writer.writerows(rows)
 
 
-def _format_table(rows: list[dict[str, object]]) -> str:
+def _format_table(rows: list[dict[str, Any]]) -> str:
     # other systems' metrics (an objective, a suboptimality) get a column naming them
     named = any(row["metric"] != metric_label("KARMED") for row in rows)
     cells = [["policy", "env", *(["metric"] if named else []),
               "mean ± sem" if named else "mean regret ± sem", "engine", "wall time"]]
     for row in rows:
-        mean, sem = float(row["mean_regret"]), float(row["sem"])   # type: ignore[arg-type]
+        mean, sem = float(row["mean_regret"]), float(row["sem"])
         # a deterministic policy's sem is rounding noise (e.g. 2e-13): show it as 0
         sem = 0.0 if sem <= 1e-9 * max(1.0, abs(mean)) else sem
         cells.append([str(row["policy"]), str(row["env"]),
                       *([str(row["metric"])] if named else []), f"{mean:.4g} ± {sem:.2g}",
-                      str(row["engine"]), f"{float(row['wall_s']):.2f} s"])  # type: ignore[arg-type]
+                      str(row["engine"]), f"{float(row['wall_s']):.2f} s"])
     widths = [max(len(r[c]) for r in cells) for c in range(len(cells[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))

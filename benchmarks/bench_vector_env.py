@@ -49,9 +49,8 @@ def _actions(n: int, steps: int) -> list[np.ndarray]:
     return [np.ascontiguousarray(row) for row in table]
 
 
-def vector_env(n: int, steps: int) -> float:
-    """(i): seconds per copy and step of the native vector env alone."""
-    env = gym.make_vec(ENV_ID, num_envs=n, means=MEANS, horizon=steps)
+def _seconds_per_step(env: gym.vector.VectorEnv, n: int, steps: int) -> float:
+    """Seconds per copy and step of ``steps`` calls of ``env.step`` with drawn actions."""
     env.reset(seed=0)
     actions = _actions(n, steps)
     step = env.step
@@ -59,6 +58,12 @@ def vector_env(n: int, steps: int) -> float:
     for a in actions:
         step(a)
     return (time.perf_counter() - start) / (n * steps)
+
+
+def vector_env(n: int, steps: int) -> float:
+    """(i): seconds per copy and step of the native vector env alone."""
+    return _seconds_per_step(gym.make_vec(ENV_ID, num_envs=n, means=MEANS, horizon=steps),
+                             n, steps)
 
 
 def batched_loop(n: int, steps: int) -> float:
@@ -87,13 +92,7 @@ def sync_vector_env(n: int, steps: int) -> float:
     """(iv): seconds per copy and step of gymnasium's SyncVectorEnv over N single envs."""
     env = gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="sync", means=MEANS,
                        horizon=steps)
-    env.reset(seed=0)
-    actions = _actions(n, steps)
-    step = env.step
-    start = time.perf_counter()
-    for a in actions:
-        step(a)
-    return (time.perf_counter() - start) / (n * steps)
+    return _seconds_per_step(env, n, steps)
 
 
 def best_of(fn, n: int, steps: int, repeats: int) -> float:
