@@ -15,13 +15,17 @@ policy's ``select(params, state, rng)`` two of those costs dwarf the kernel: typ
   policy holding both guarantees);
 * **typing and conversion** are done once: a policy's ``params``, ``state`` and handle live in
   a :class:`StepBox` (a numba StructRef), and :func:`box_entry_points` compiles
-  ``select(box)`` and ``update(box, arm, reward)`` for its type and returns the compiled entry
-  points, which take one pointer and look up no types; ``update`` keeps the new state in the
-  box. :class:`banditlab.policy.Policy` drops the box whenever its ``params``, ``rng`` or
-  ``state`` is replaced, and reads the state back only when Python asks for it.
+  ``select`` and ``update`` for its type and returns the compiled entry points bound to the
+  box's address (:func:`box_address`; :func:`box_at` rebuilds the box inside), so a call
+  converts one int and looks up no types; ``update`` keeps the new state in the box.
+  :class:`banditlab.policy.Policy` drops the box whenever its ``params``, ``rng``, ``state``,
+  ``reward_model`` or ``check_rewards`` is replaced, and reads the state back only when
+  Python asks for it.
 
 This is the one module that relies on Numba internals: the data model of
 ``types.NumPyRandomGeneratorType`` (struct members in ``numba/np/random/generator_core.py``),
+the StructRef data model (one ``meminfo`` member) behind :func:`box_address` and
+:func:`box_at`,
 the array data model behind :func:`row_view` (``numba.np.arrayobj.populate_array`` with a null
 ``meminfo``), ``numba.experimental.structref`` and ``Dispatcher.compile`` returning the
 compiled entry point. ``tests/test_fastcall.py`` checks them against the installed Numba and

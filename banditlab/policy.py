@@ -263,8 +263,9 @@ class Policy(Agent):
     def update(self, action: int, reward: float, obs: Any = None) -> None:
         """Feed back the reward of ``action``. ``obs`` is the *next* observation.
 
-        Contextual policies learn from the context given to the last :meth:`select`; the next
-        observation is not used by the built-in policies.
+        Contextual policies learn from the context given to the last :meth:`select` (a copy
+        taken there: changing that array afterwards changes nothing); the next observation is
+        not used by the built-in policies.
         """
         # the common case first: a step box that is current, an int action and a float reward
         # (what select returns and envs give); the box checks the action range and that the
