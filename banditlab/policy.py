@@ -23,6 +23,8 @@ from banditlab.reward_models import RewardModel
 __all__ = ["Policy", "checked_contexts"]
 
 _FLOAT64 = np.dtype(np.float64)
+#: attributes whose replacement makes the step box stale (Policy.__setattr__ drops it)
+_BOXED = frozenset({"params", "rng", "reward_model", "check_rewards"})
 
 
 def checked_contexts(obs: Any, want: tuple[int, ...], layout: str, owner: str) -> np.ndarray:
@@ -86,8 +88,7 @@ class Policy(Agent):
 
     @check_rewards.setter
     def check_rewards(self, value: bool) -> None:
-        self._drop_box()                 # the short path of update() holds the old setting
-        self.__dict__["_check_rewards"] = value
+        self.__dict__["_check_rewards"] = value         # __setattr__ dropped the box
 
     def _dims(self) -> tuple[int, ...]:
         if self.protocol.contextual:
@@ -118,8 +119,7 @@ class Policy(Agent):
 
     @params.setter
     def params(self, value: Any) -> None:
-        self._drop_box()
-        self.__dict__["_params"] = value
+        self.__dict__["_params"] = value                # __setattr__ dropped the box
 
     @property
     def rng(self) -> np.random.Generator:
@@ -132,8 +132,7 @@ class Policy(Agent):
 
     @rng.setter
     def rng(self, value: np.random.Generator) -> None:
-        self._drop_box()
-        self.__dict__["_rng"] = value
+        self.__dict__["_rng"] = value                   # __setattr__ dropped the box
 
     @property
     def state(self) -> Any:
@@ -168,8 +167,11 @@ class Policy(Agent):
         self.__dict__.update(state)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name == "reward_model":
-            self._drop_box()             # the step box holds the old model's bounds
+        # the one place that invalidates the step box: it holds the params, the generator's
+        # handle and the reward bounds that reward_model and check_rewards set (a new state
+        # is handled by the state setter, which must not sync the old state back first)
+        if name in _BOXED:
+            self._drop_box()
         object.__setattr__(self, name, value)
 
     def _fast(self) -> list[Any] | None:
