@@ -24,6 +24,7 @@ from banditlab.kernels.common import (
     _kl_ucb_index_fast,
     argmax_tiebreak,
     kl_ucb_argmax,
+    kl_ucb_certificates,
     kl_ucb_index,
 )
 
@@ -63,12 +64,14 @@ def test_argmax_is_brute_force(divergence: str) -> None:
     code = DIVERGENCES[divergence]
     top = 1.0 if divergence == "bernoulli" else 6.0
     rng = np.random.default_rng(20240514 + code)
+    certs = kl_ucb_certificates(50)
     n_ties = 0
     for _ in range(1500):
         sums, counts, budget, tol = random_state(rng, top)
         seed = int(rng.integers(2**63))
         r1, r2 = np.random.default_rng(seed), np.random.default_rng(seed)
-        got = kl_ucb_argmax(code, sums, counts, budget, SIGMA, tol, r1)
+        # one table for every state: rows left by other states must be refused or still hold
+        got = kl_ucb_argmax(code, sums, counts, budget, SIGMA, tol, r1, certs)
         index = np.array([kl_ucb_index(code, s / n, budget / n, SIGMA, tol)
                           for s, n in zip(sums, counts, strict=True)])
         want = argmax_tiebreak(index, r2)
@@ -96,3 +99,46 @@ def test_fast_index_is_the_bisection(divergence: str) -> None:
         got = _kl_ucb_index_fast(code, mean, level, SIGMA, tol)
         want = kl_ucb_index(code, mean, level, SIGMA, tol)
         assert got == want or (math.isnan(got) and math.isnan(want)), (mean, level, tol)
+
+
+def draw_reward(rng: np.random.Generator, divergence: str, mean: float) -> float:
+    if divergence == "bernoulli":
+        return float(rng.random() < mean)
+    if divergence == "gaussian":
+        return float(rng.normal(mean, SIGMA))
+    if divergence == "poisson":
+        return float(rng.poisson(mean))
+    return float(rng.exponential(mean))
+
+
+@pytest.mark.parametrize("divergence", sorted(DIVERGENCES))
+def test_certificates_kept_across_rounds(divergence: str) -> None:
+    """A whole KL-UCB run with the table kept between rounds, as the policy keeps it, against
+    solving every index at every round: same arms, same uniforms. Pairs of arms with equal
+    means often have equal counts and sums (exact ties), and the table's rows age as the
+    level grows, as an arm is pulled and as ``c`` and ``tol`` change between stretches."""
+    code = DIVERGENCES[divergence]
+    means = np.array([0.2, 0.5, 0.5, 0.7, 0.7, 0.72, 0.3, 0.7])
+    if divergence != "bernoulli":
+        means = 1.0 + 4.0 * means
+    k = means.size
+    env = np.random.default_rng(11 + code)
+    r1, r2 = np.random.default_rng(5), np.random.default_rng(5)
+    counts = np.ones(k, np.int64)
+    sums = np.array([draw_reward(env, divergence, m) for m in means])
+    certs = kl_ucb_certificates(k)
+    n_ties = 0
+    for t in range(k + 1, 2500):
+        c, tol = (0.0, 1e-6) if t < 1500 else (3.0, 1e-3) if t < 2000 else (0.0, 1e-9)
+        budget = math.log(t) + c * math.log(max(math.log(t), 1.0))
+        got = kl_ucb_argmax(code, sums, counts, budget, SIGMA, tol, r1, certs)
+        index = np.array([kl_ucb_index(code, s / n, budget / n, SIGMA, tol)
+                          for s, n in zip(sums, counts, strict=True)])
+        want = argmax_tiebreak(index, r2)
+        assert got == want, (t, sums.tolist(), counts.tolist())
+        assert r1.bit_generator.state == r2.bit_generator.state, t
+        n_ties += int(np.unique(index).size < index.size)
+        counts[got] += 1
+        sums[got] += draw_reward(env, divergence, means[got])
+    if divergence == "bernoulli":
+        assert n_ties > 20                           # tie-breaking draws were exercised

@@ -23,18 +23,19 @@ from banditlab.kernels.common import (
     DIV_POISSON,
     argmax_tiebreak,
     kl_ucb_argmax,
+    kl_ucb_certificates,
     kl_ucb_index,
 )
 from banditlab.kernels.special import beta_upper_quantile, betainc, normal_upper_quantile
-from banditlab.policies._index import CountsState
 
 
 def with_counts(policy: bl.Policy, counts: list[int], sums: list[float]) -> bl.Policy:
     """``policy`` reset, then given an arbitrary history of pulls and summed rewards."""
     policy.reset(seed=0)
-    k = len(counts)
-    policy.state = CountsState(int(sum(counts)), np.array(counts, np.int64),
-                               np.array(sums, np.float64), np.zeros(k))
+    assert len(counts) == policy.n_arms
+    policy.state = policy.state._replace(t=int(sum(counts)),
+                                         counts=np.array(counts, np.int64),
+                                         sums=np.array(sums, np.float64))
     return policy
 
 
@@ -162,7 +163,7 @@ def test_kl_ucb_argmax_is_solving_every_index(divergence: str, data: st.DataObje
     seed = data.draw(st.integers(0, 2**32 - 1))
     r1, r2 = np.random.default_rng(seed), np.random.default_rng(seed)
     code = _CODES[divergence]
-    got = kl_ucb_argmax(code, sums, counts, budget, 1.3, tol, r1)
+    got = kl_ucb_argmax(code, sums, counts, budget, 1.3, tol, r1, kl_ucb_certificates(k))
     index = np.array([kl_ucb_index(code, s / n, budget / n, 1.3, tol)
                       for s, n in zip(sums, counts, strict=True)])
     assert got == argmax_tiebreak(index, r2)

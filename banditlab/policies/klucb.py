@@ -39,8 +39,9 @@ from banditlab.kernels.common import (
     DIV_GAUSSIAN,
     DIV_POISSON,
     kl_ucb_argmax,
+    kl_ucb_certificates,
 )
-from banditlab.policies._index import first_unpulled, init_counts, update_counts
+from banditlab.policies._index import first_unpulled
 from banditlab.policy import Policy
 from banditlab.protocols import KARMED, Kernels, register_kernels
 from banditlab.reward_models import ENV_SIGMA, RewardModel
@@ -59,6 +60,25 @@ class KLUCBParams(NamedTuple):
     sigma: float       # Gaussian divergence: the known noise scale (> 0)
 
 
+class KLUCBState(NamedTuple):
+    t: int                 # rounds played
+    counts: np.ndarray     # int64[n_arms]; pulls per arm
+    sums: np.ndarray       # float64[n_arms]; summed rewards per arm
+    certs: np.ndarray      # float64[n_arms, KL_CERT_COLUMNS]; kl_ucb_argmax's certificates
+
+
+def init(params: KLUCBParams, n_arms: int) -> KLUCBState:
+    return KLUCBState(0, np.zeros(n_arms, np.int64), np.zeros(n_arms),
+                      kl_ucb_certificates(n_arms))
+
+
+@njit
+def update(params, state, arm, reward):
+    state.counts[arm] += 1
+    state.sums[arm] += reward
+    return KLUCBState(state.t + 1, state.counts, state.sums, state.certs)
+
+
 @njit
 def select(params, state, rng):
     a = first_unpulled(state)
@@ -67,9 +87,10 @@ def select(params, state, rng):
     logt = np.log(state.t)
     budget = logt + params.c * np.log(max(logt, 1.0))
     # the argmax of the indices with argmax_tiebreak's draws, solving only the indices that
-    # can still win (kl_ucb_argmax); the same choices as solving them all
+    # can still win with the certificates kept in the state (kl_ucb_argmax); the same
+    # choices as solving them all
     return kl_ucb_argmax(params.divergence, state.sums, state.counts, budget, params.sigma,
-                         params.tol, rng)
+                         params.tol, rng, state.certs)
 
 
 class KLUCB(Policy):
@@ -92,7 +113,7 @@ class KLUCB(Policy):
     """
 
     protocol = KARMED
-    kernels = register_kernels(KLUCBParams, Kernels(init_counts, select, update_counts))
+    kernels = register_kernels(KLUCBParams, Kernels(init, select, update))
     constraints = {"n_arms": Integer(1, MAX_ARMS), "c": Real(0.0, None),
                    "tol": Real(1e-12, 0.1),
                    "divergence": Options(tuple(DIVERGENCES)),
