@@ -34,13 +34,14 @@ install compiles them once anyway. ``NUMBA_DISABLE_JIT=1`` returns the plain Pyt
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
 import inspect
 import os
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -142,9 +143,63 @@ _UNREADABLE = (AttributeError, ImportError, pickle.UnpicklingError, EOFError, Va
                TypeError, IndexError, KeyError, MemoryError, OverflowError)
 
 
+@contextlib.contextmanager
+def _locked(path: str) -> Iterator[None]:
+    """An exclusive advisory lock on ``path`` (created if needed) between processes; no lock
+    where ``fcntl`` is missing (Windows) or the file cannot be opened."""
+    try:
+        import fcntl
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)                     # releases the lock
+
+
 class _IndexFile(caching.IndexDataCacheFile):
     """An index or a data file that cannot be unpickled (a class it names is gone, the file
-    is damaged) is a miss."""
+    is damaged) is a miss.
+
+    Saving is safe between processes that share the cache directory (worker pools, a sweep's
+    workers, two notebooks): numba's own ``save`` reads the index, picks the first unused data
+    file number and writes both back with no lock, so two processes saving different
+    overloads of one kernel at the same moment can lose an index entry or, worse, write two
+    overloads to one data file that the index then maps to the wrong signature. Here the data
+    file is named by a digest of the key and the source stamp, and the index is read, updated
+    and written under an exclusive lock (:func:`_locked`), after the data file is complete.
+    """
+
+    def save(self, key: Any, data: Any) -> None:
+        digest = hashlib.sha256(repr((key, self._source_stamp)).encode()).hexdigest()[:20]
+        name = f"{self._index_name[:-len('.nbi')]}.{digest}.nbc"
+        with _locked(self._index_path + ".lock"):
+            overloads = self._load_index()
+            if not overloads:
+                self._remove_stale(keep=name)
+            self._save_data(name, data)          # whole before the index names it
+            if overloads.get(key) != name:
+                overloads[key] = name
+                self._save_index(overloads)
+
+    def _remove_stale(self, keep: str) -> None:
+        """An empty or outdated index: the data files of this kernel are from another source
+        stamp (numba reuses its numbered files; digests would pile up), so they go."""
+        base = self._index_name[:-len(".nbi")]
+        try:
+            names = os.listdir(self._cache_path)
+        except OSError:
+            return
+        for name in names:
+            if name != keep and name.startswith(base + ".") and name.endswith(".nbc") and \
+                    "." not in name[len(base) + 1:-len(".nbc")]:
+                try:
+                    os.unlink(os.path.join(self._cache_path, name))
+                except OSError:
+                    pass
 
     def _load_index(self) -> dict:
         try:

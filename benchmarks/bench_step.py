@@ -9,7 +9,8 @@ table indexed by (round, arm), so every path below pays for its policy only.
     dozen lines of Python over lists, as a user would embed it in a simulator.
 ``banditlab step API``
     ``policy.select()`` + ``policy.update(arm, reward)`` for UCB1, Thompson sampling, KL-UCB,
-    EXP3 and LinUCB (d = 10, contexts drawn before timing), the calls a simulator makes.
+    EXP3 and LinUCB (d = 10, contexts drawn before timing, one array per round as an env
+    returns them), the calls a simulator makes.
 ``banditlab kernel engine``
     ``run_many(..., engine="kernel")`` for UCB1: the whole trajectory in one compiled loop
     (its time includes the env's own reward draws), per pull.
@@ -78,6 +79,9 @@ def step_api(policy: bl.Policy, rewards: np.ndarray, contexts: np.ndarray | None
     """``select`` + ``update`` through banditlab's step API; seconds for the whole loop."""
     policy.reset(seed=0)
     table = rewards.tolist()
+    # one (K, d) array per round, made before timing: an env hands the policy an array it
+    # made; slicing a 3-d array in the loop would time numpy's view creation instead
+    rounds = None if contexts is None else list(contexts)
     select, update = policy.select, policy.update
     start = time.perf_counter()
     if contexts is None:
@@ -85,7 +89,7 @@ def step_api(policy: bl.Policy, rewards: np.ndarray, contexts: np.ndarray | None
             arm = select()
             update(arm, row[arm])
     else:
-        for row, ctx in zip(table, contexts):
+        for row, ctx in zip(table, rounds, strict=True):
             arm = select(ctx)
             update(arm, row[arm])
     return time.perf_counter() - start

@@ -7,12 +7,14 @@ process behaves according to the edited source, with no cache file deleted by ha
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -251,3 +253,102 @@ def test_no_writable_cache_location_compiles_in_memory(tmp_path: Path) -> None:
     assert len(got["warnings"]) == 1
     assert "no writable location for the kernel cache" in got["warnings"][0]
     assert "NUMBA_CACHE_DIR" in got["warnings"][0]
+
+
+# -- saving from several processes at once ------------------------------------------------------
+def _interleaved_saves(cls: type, tmp_path: Path) -> dict:
+    """Process B reads the index, process A saves a first overload, B saves a second one (two
+    index files on one path, the interleaving forced); returns what each key loads back."""
+    tmp_path.mkdir(parents=True)
+    a = cls(cache_path=str(tmp_path), filename_base="mod.f-1.py3", source_stamp="s")
+    b = cls(cache_path=str(tmp_path), filename_base="mod.f-1.py3", source_stamp="s")
+    k1, k2 = ("(int64,)", "magic"), ("(float64,)", "magic")
+    load_b = b._load_index
+
+    def b_reads_then_a_saves() -> dict:
+        seen = load_b()
+        b._load_index = load_b                   # only the first read is raced
+        a.save(k1, "overload for int64")
+        return seen
+
+    b._load_index = b_reads_then_a_saves
+    b.save(k2, "overload for float64")
+    fresh = cls(cache_path=str(tmp_path), filename_base="mod.f-1.py3", source_stamp="s")
+    return {key: fresh.load(key) for key in (k1, k2)}
+
+
+def test_racing_saves_never_map_a_signature_to_another_overload(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch
+                                                                 ) -> None:
+    """Even without the lock (taken away here to force the race), every index entry loads its
+    own overload: data files are named by their key. Numba's own scheme gives both overloads
+    one numbered file, and the int64 signature would load float64 machine code (canary)."""
+    from numba.core import caching
+
+    from banditlab import _jit
+
+    numba_way = _interleaved_saves(caching.IndexDataCacheFile, tmp_path / "numba")
+    assert numba_way[("(float64,)", "magic")] == "overload for float64"
+    assert numba_way[("(int64,)", "magic")] in (None, "overload for float64")   # lost or wrong
+
+    @contextlib.contextmanager
+    def no_lock(path: str) -> Iterator[None]:
+        yield
+
+    monkeypatch.setattr(_jit, "_locked", no_lock)
+    ours = _interleaved_saves(_jit._IndexFile, tmp_path / "ours")
+    assert ours[("(float64,)", "magic")] == "overload for float64"
+    assert ours[("(int64,)", "magic")] in (None, "overload for int64")          # never wrong
+
+
+CONCURRENT_MODULE = textwrap.dedent('''
+    from banditlab._jit import njit
+
+    @njit
+    def scaled(x, k):
+        return x * k
+''')
+
+CONCURRENT_DRIVER = textwrap.dedent("""
+    import json, os, sys, time
+    sys.path.insert(0, sys.argv[1])
+    import numpy as np
+    import concmod
+    kind, go = sys.argv[2], sys.argv[3]
+    while not os.path.exists(go):               # both processes start compiling together
+        time.sleep(0.001)
+    types = {"ints": [np.int8(3), np.int16(3), np.int32(3), np.int64(3), np.uint8(3),
+                      np.uint16(3)],
+             "floats": [np.float32(3), 3.0, 3j, np.complex64(3), True, np.uint32(3)],
+             "all": None}[kind]
+    if types is None:
+        types = [np.int8(3), np.int16(3), np.int32(3), np.int64(3), np.uint8(3), np.uint16(3),
+                 np.float32(3), 3.0, 3j, np.complex64(3), True, np.uint32(3)]
+    out = [str(concmod.scaled(x, 2)) for x in types]
+    print(json.dumps({"out": out, "misses": sum(concmod.scaled.stats.cache_misses.values())}))
+""")
+
+
+def test_processes_compiling_other_overloads_at_once_keep_them_all(tmp_path: Path) -> None:
+    """Two processes compile six overloads each of one kernel into one cache at the same time;
+    a third process then loads all twelve, none compiled, each computing its own type's
+    result."""
+    (tmp_path / "concmod.py").write_text(CONCURRENT_MODULE)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NUMBA_DISABLE_JIT", "PYTHONPATH")}
+    env["NUMBA_CACHE_DIR"] = str(tmp_path / "cache")
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT_DRIVER, str(tmp_path), kind,
+                               str(go)], env=env, stdout=subprocess.PIPE, text=True)
+             for kind in ("ints", "floats")]
+    go.write_text("")
+    for p in procs:
+        p.communicate(timeout=600)
+        assert p.returncode == 0
+    res = subprocess.run([sys.executable, "-c", CONCURRENT_DRIVER, str(tmp_path), "all",
+                          str(go)], env=env, capture_output=True, text=True, timeout=600,
+                         check=True)
+    got = json.loads(res.stdout)
+    assert got["misses"] == 0, got
+    assert got["out"] == ["6", "6", "6", "6", "6", "6", "6.0", "6.0", "6j",
+                          "(6+0j)", "2", "6"]
