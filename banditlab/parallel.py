@@ -111,6 +111,7 @@ __all__ = [
     "PARALLEL_MIN_SECONDS",
     "PARENT_POLL_SECONDS",
     "PROGRESS_MIN_SECONDS",
+    "CompileAhead",
     "NJobs",
     "ProgressBar",
     "TaskFailure",
@@ -600,3 +601,93 @@ def _run_pools(fn: Callable[[Any], Any], items: list[Any], groups: list[list[int
             for i in groups[g]:
                 finish(i, failure)
         pending.extendleft(reversed(retry))
+
+
+# -- compiling ahead --------------------------------------------------------------------------
+_FREE, _CALLER, _HELPER, _DONE = 0, 1, 2, 3
+
+
+def _compile_ahead(state: Any, warm: Callable[[int], Any], parent: int) -> None:
+    """The helper of :class:`CompileAhead`: ``warm(k)`` for the free tasks, last first."""
+    _install(lambda task: None, parent)            # SIGINT ignored, dies with its caller
+    devnull = os.open(os.devnull, os.O_WRONLY)    # nothing of the helper reaches the terminal
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    for k in range(len(state) - 1, -1, -1):
+        with state.get_lock():
+            if state[k] != _FREE:
+                break                              # the caller is there: all before are its
+            state[k] = _HELPER
+        try:
+            warm(k)
+        except BaseException:                      # the caller runs the task and reports it
+            pass
+        state[k] = _DONE
+
+
+class CompileAhead:
+    """Compile the kernels of the later tasks of a sequence in a helper process.
+
+    For a caller that runs tasks one after the other, each compiling the kernels it reaches
+    on first use (the policy x env pairs of an experiment file on a fresh install): a forked
+    helper runs ``warm(k)`` (task ``k`` on a tiny instance, which compiles and caches its
+    kernels) from the last task backwards, while the caller takes tasks from the first onwards
+    with :meth:`claim`. When they meet, the caller runs the tasks the helper took, after
+    :meth:`wait`, loading their kernels from the on-disk cache (safe between processes:
+    :mod:`banditlab._jit`). The two cores compile at once; results never depend on it.
+
+    The helper is forked (it starts with what the caller has imported and compiled), ignores
+    Ctrl-C (the caller stops it in :meth:`close`), dies with its caller, and writes nothing to
+    the terminal. Where ``fork`` does not exist, :meth:`start` does nothing and every claim
+    succeeds.
+    """
+
+    def __init__(self, n_tasks: int, warm: Callable[[int], Any]) -> None:
+        self.n_tasks = int(n_tasks)
+        self._warm = warm
+        self._state: Any = None
+        self._proc: Any = None
+
+    @property
+    def started(self) -> bool:
+        return self._proc is not None
+
+    def start(self, first: int) -> None:
+        """Start the helper on tasks ``first, ...`` (the caller has the ones before)."""
+        ctx = mp_context()
+        if ctx is None or self._proc is not None or first >= self.n_tasks:
+            return
+        self._state = ctx.Array("b", self.n_tasks)
+        for k in range(first):
+            self._state[k] = _CALLER
+        with _sigint_blocked():
+            self._proc = ctx.Process(target=_compile_ahead, name="banditlab-compile-ahead",
+                                     args=(self._state, self._warm, os.getpid()), daemon=True)
+            self._proc.start()
+
+    def claim(self, k: int) -> bool:
+        """Take task ``k`` for the caller; False when the helper has it."""
+        if self._state is None:
+            return True
+        with self._state.get_lock():
+            if self._state[k] != _FREE:
+                return self._state[k] == _CALLER
+            self._state[k] = _CALLER
+            return True
+
+    def wait(self, k: int) -> None:
+        """Until the helper is done with task ``k`` (or has gone)."""
+        if self._state is None:
+            return
+        while self._state[k] == _HELPER and self._proc.is_alive():
+            time.sleep(0.005)
+
+    def close(self) -> None:
+        """Stop the helper (a task it is compiling is abandoned: the cache stays sound)."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(Exception):
+            if proc.is_alive():
+                proc.kill()
+            proc.join()

@@ -5,6 +5,7 @@ The tasks here sleep or exit on purpose; the whole file takes a few seconds on 2
 
 from __future__ import annotations
 
+import functools
 import multiprocessing as mp
 import os
 import signal
@@ -246,3 +247,60 @@ def test_progress_true_and_false_force_the_bar(capsys) -> None:
     parallel_map(sleep_then_pid, [0.0] * 3, n_jobs=1, desc="forced-off", progress=False,
                  estimate_s=100.0)
     assert "forced-off" not in capsys.readouterr().err
+
+
+# -- compiling ahead ----------------------------------------------------------------------------
+def _record_task(path: Path, k: int) -> None:
+    with open(path, "a") as f:
+        f.write(f"{k}\n")
+    time.sleep(0.2)                              # long enough for the caller to meet it
+
+
+@pytest.mark.skipif("fork" not in mp.get_all_start_methods(), reason="the helper is forked")
+def test_compile_ahead_splits_the_tasks_and_stops_its_helper(tmp_path: Path) -> None:
+    """The helper takes tasks from the last one backwards, the caller from the first; a task
+    the helper holds is refused to the caller until :meth:`wait` returns, and no task is
+    warmed twice or by both."""
+    from banditlab.parallel import CompileAhead
+
+    log = tmp_path / "warmed"
+    ahead = CompileAhead(6, functools.partial(_record_task, log))
+    assert ahead.claim(0)                        # before start: everything is the caller's
+    ahead.start(1)
+    deadline = time.monotonic() + 60
+    while not log.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)                          # the helper has taken task 5
+    mine, later = [], []
+    for k in range(1, 6):
+        (mine if ahead.claim(k) else later).append(k)
+    assert 5 in later and 1 in mine
+    assert mine + later == list(range(1, 6)) and later == sorted(later)
+    for k in later:
+        ahead.wait(k)
+    ahead.close()
+    warmed = [int(x) for x in log.read_text().split()]
+    assert sorted(warmed) == later and warmed == sorted(warmed, reverse=True)
+    assert mp.active_children() == []
+
+
+def test_compiling_ahead_changes_no_number(tmp_path: Path) -> None:
+    """An experiment run with a helper compiling its last pairs gives the results of running
+    every pair here, bit for bit, in job order."""
+    from banditlab.cli import run_experiment
+    from banditlab.config import load_config
+
+    path = tmp_path / "exp.toml"
+    path.write_text('horizon = 50\nn_seeds = 2\nseed = 4\n[[envs]]\n'
+                    'id = "banditlab/BernoulliBandit-v0"\n'
+                    'kwargs = { means = [0.2, 0.5, 0.7] }\n'
+                    + "".join(f'[[policies]]\nname = "{name}"\n'
+                              for name in ("UCB", "ThompsonSampling", "EXP3", "Uniform",
+                                           "EpsilonGreedy")))
+    config = load_config(path)
+    ahead = run_experiment(config, tmp_path / "a", progress=False, compile_ahead=True)
+    alone = run_experiment(config, tmp_path / "b", progress=False, compile_ahead=False)
+    assert [j.policy_label for j, _, _ in ahead] == [j.policy_label for j, _, _ in alone]
+    for (_, ra, _), (_, rb, _) in zip(ahead, alone, strict=True):
+        assert ra.regret.tobytes() == rb.regret.tobytes()
+        assert ra.pulls.tobytes() == rb.pulls.tobytes()
+    assert mp.active_children() == []
