@@ -608,15 +608,15 @@ _FREE, _CALLER, _HELPER, _DONE = 0, 1, 2, 3
 
 
 def _compile_ahead(state: Any, warm: Callable[[int], Any], parent: int) -> None:
-    """The helper of :class:`CompileAhead`: ``warm(k)`` for the free tasks, last first."""
+    """The helper of :class:`CompileAhead`: ``warm(k)`` for each task still free, in order."""
     _install(lambda task: None, parent)            # SIGINT ignored, dies with its caller
     devnull = os.open(os.devnull, os.O_WRONLY)    # nothing of the helper reaches the terminal
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    for k in range(len(state) - 1, -1, -1):
+    for k in range(len(state)):
         with state.get_lock():
             if state[k] != _FREE:
-                break                              # the caller is there: all before are its
+                continue                           # the caller's
             state[k] = _HELPER
         try:
             warm(k)
@@ -630,9 +630,9 @@ class CompileAhead:
 
     For a caller that runs tasks one after the other, each compiling the kernels it reaches
     on first use (the policy x env pairs of an experiment file on a fresh install): a forked
-    helper runs ``warm(k)`` (task ``k`` on a tiny instance, which compiles and caches its
-    kernels) from the last task backwards, while the caller takes tasks from the first onwards
-    with :meth:`claim`. When they meet, the caller runs the tasks the helper took, after
+    helper and the caller take the tasks in order, each the next one still free (the caller
+    with :meth:`claim`); the helper runs ``warm(k)`` (task ``k`` on a tiny instance, which
+    compiles and caches its kernels). The caller then runs the tasks the helper took, after
     :meth:`wait`, loading their kernels from the on-disk cache (safe between processes:
     :mod:`banditlab._jit`). The two cores compile at once; results never depend on it.
 
