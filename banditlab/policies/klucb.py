@@ -17,6 +17,12 @@ Cappé et al., 2013, Theorem 1). ``c = 0`` is the variant recommended in practic
 asymptotic (their lower-order terms have no explicit constants), so no finite-time regret
 bound is checked; the index is checked against root-finding on the divergence.
 
+Speed: the state keeps, for every arm, a bracket of its index certified for the bisection
+(``KLUCBState.certs``, see :func:`banditlab.kernels.common.kl_ucb_argmax`), valid until the
+arm is pulled or its index passes the upper end; most rounds solve only the pulled arm's
+bracket. A pull costs 2.4-6.6 times UCB1's on the kernel engine, with the choices and draws
+of solving every index by bisection.
+
 References
 ----------
 A. Garivier, O. Cappé. The KL-UCB algorithm for bounded stochastic bandits and beyond.
