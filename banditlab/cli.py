@@ -236,8 +236,9 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | N
 
     try:
         todo_first = next((k for k in range(n) if kept[k] is None), n)
+        done_before = [k for k in range(n) if kept[k] is not None]   # nothing to compile
         if want_ahead and todo_first < n and compile_ahead:
-            ahead.start(todo_first + 1)
+            ahead.start(todo_first + 1, skip=done_before)
         later = []
         for k in range(n):
             if not ahead.claim(k):
@@ -246,7 +247,7 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | N
             compiled = run_job(k)
             if want_ahead and (compiled or compile_ahead) and not ahead.started and \
                     sum(kept[j] is None for j in range(k + 1, n)) >= 2:
-                ahead.start(k + 1)
+                ahead.start(k + 1, skip=done_before)
         for k in later:
             ahead.wait(k)
             run_job(k)

@@ -652,13 +652,14 @@ class CompileAhead:
     def started(self) -> bool:
         return self._proc is not None
 
-    def start(self, first: int) -> None:
-        """Start the helper on tasks ``first, ...`` (the caller has the ones before)."""
+    def start(self, first: int, skip: Iterable[int] = ()) -> None:
+        """Start the helper on tasks ``first, ...`` but those in ``skip`` (the caller has
+        them and the ones before ``first``)."""
         ctx = mp_context()
         if ctx is None or self._proc is not None or first >= self.n_tasks:
             return
         self._state = ctx.Array("b", self.n_tasks)
-        for k in range(first):
+        for k in [*range(first), *skip]:
             self._state[k] = _CALLER
         with _sigint_blocked():
             self._proc = ctx.Process(target=_compile_ahead, name="banditlab-compile-ahead",

@@ -259,21 +259,21 @@ def _record_task(path: Path, k: int) -> None:
 @pytest.mark.skipif("fork" not in mp.get_all_start_methods(), reason="the helper is forked")
 def test_compile_ahead_splits_the_tasks_and_stops_its_helper(tmp_path: Path) -> None:
     """The helper and the caller take the free tasks in order; a task the helper holds is
-    refused to the caller (run it after :meth:`wait`), and no task is warmed twice or by
-    both."""
+    refused to the caller (run it after :meth:`wait`), a skipped one is never the helper's,
+    and no task is warmed twice or by both."""
     from banditlab.parallel import CompileAhead
 
     log = tmp_path / "warmed"
     ahead = CompileAhead(6, functools.partial(_record_task, log))
     assert ahead.claim(0)                        # before start: everything is the caller's
-    ahead.start(1)
+    ahead.start(1, skip=[3])                     # task 3: the caller's (kept from a resume)
     deadline = time.monotonic() + 60
     while not log.exists() and time.monotonic() < deadline:
         time.sleep(0.01)                          # the helper has taken task 1
     mine, later = [], []
     for k in range(1, 6):
         (mine if ahead.claim(k) else later).append(k)
-    assert later[0] == 1 and sorted(mine + later) == list(range(1, 6))
+    assert later[0] == 1 and 3 in mine and sorted(mine + later) == list(range(1, 6))
     for k in later:
         ahead.wait(k)
     ahead.close()
