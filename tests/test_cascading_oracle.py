@@ -26,6 +26,7 @@ from banditlab.envs.cascading_kernels import (
     eval_box,
     list_value,
     list_value_forward,
+    stable_argsort,
 )
 
 
@@ -217,3 +218,15 @@ def test_value_iteration_with_best_perm_equals_exhaustive(S, N, m, H, seed, spar
     np.testing.assert_allclose(v_bp, reference_value_iteration(env), rtol=0, atol=1e-12)
     # BestPerm's policy attains the optimal value
     np.testing.assert_allclose(env.policy_values(pol_bp), v_bp, rtol=0, atol=1e-12)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, 2.5, np.inf, -np.inf, np.nan]) |
+                st.floats(-3.0, 3.0), max_size=70))
+def test_stable_argsort_is_numpys_mergesort(values: list[float]) -> None:
+    """The oracle's hand-written stable sort gives numpy's mergesort permutation, ties (equal
+    keys, 0.0 and -0.0), infinities and NaNs included."""
+    key = np.array(values, dtype=np.float64)
+    got = stable_argsort(key)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, np.argsort(key, kind="mergesort"))
