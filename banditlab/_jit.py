@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import numba
-from numba.core import caching
+from numba.core import caching, types
 
 __all__ = ["njit", "package_digest", "package_roots"]
 
@@ -259,6 +259,23 @@ def _warn_no_cache(name: str, exc: Exception) -> None:
                   stacklevel=3)
 
 
+def _typed_without_literals(disp: Any) -> None:
+    """Compile ``disp`` for the plain types of its arguments when another kernel calls it.
+
+    Numba types a constant argument of a call from compiled code as a literal
+    (``Literal[int](3)``) and compiles the callee once per distinct constant: a helper called
+    with eleven different error codes was compiled eleven times at the first call of a
+    streaming run. The plain types (``int64``) give one version for every value; no kernel
+    here branches on the type of a literal argument."""
+    original = disp.get_call_template
+
+    def get_call_template(args: Any, kws: Any) -> Any:
+        return original(tuple(types.unliteral(a) for a in args),
+                        {k: types.unliteral(v) for k, v in kws.items()})
+
+    disp.get_call_template = get_call_template
+
+
 def njit(func: Callable[..., Any] | None = None, **options: Any) -> Any:
     """``numba.njit`` with the package-wide cache (``cache`` is always on; do not pass it).
 
@@ -271,6 +288,7 @@ def njit(func: Callable[..., Any] | None = None, **options: Any) -> Any:
         disp = numba.njit(**options)(f)
         if isinstance(disp, numba.core.dispatcher.Dispatcher) and os.environ.get(
                 "NUMBA_DISABLE_JIT", "0") != "1":
+            _typed_without_literals(disp)
             # what Dispatcher.enable_caching() does, with our cache class
             try:
                 disp._cache = _PackageCache(disp.py_func)
