@@ -352,3 +352,23 @@ def test_processes_compiling_other_overloads_at_once_keep_them_all(tmp_path: Pat
     assert got["misses"] == 0, got
     assert got["out"] == ["6", "6", "6", "6", "6", "6", "6.0", "6.0", "6j",
                           "(6+0j)", "2", "6"]
+
+
+# -- one compiled version per helper -------------------------------------------------------------
+def test_constants_passed_between_kernels_compile_one_version() -> None:
+    """A helper called from compiled code with different constants is compiled once, for
+    int64, not once per constant as plain ``numba.njit`` does (shown alongside)."""
+    import numba
+
+    from banditlab._jit import njit
+
+    for make, versions in ((njit, 1), (numba.njit, 3)):
+        helper = make(lambda x, code: x + code)
+
+        def caller(x, helper=helper):
+            return helper(x, 1) + helper(x, 2) + helper(x, 3)
+
+        assert make(caller)(1.0) == 9.0
+        assert len(helper.signatures) == versions, helper.signatures
+        if make is njit:
+            assert str(helper.signatures[0][1]) == "int64"
