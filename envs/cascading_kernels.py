@@ -192,8 +192,7 @@ def best_perm_kernel(u, w, w_bot, m, u_lo, out):
                 best = g
                 best_a = a
         if best == 0.0:             # value w_bot: show every neutral item the list can hold
-            # an int64 0, not a literal (typed Literal[int](0), a second compiled version)
-            return w_bot, _fill_neutral(u_lo, w, w_bot, m, out, np.int64(0))
+            return w_bot, _fill_neutral(u_lo, w, w_bot, m, out, 0)
         out[0] = best_a
         return w_bot + u_lo[best_a] * (w[best_a] - w_bot), 1
     cand = np.empty(n_cand, np.int64)
@@ -235,7 +234,7 @@ def best_perm_kernel(u, w, w_bot, m, u_lo, out):
             out[k] = cand[i]
             k += 1
             c -= 1
-    return f[0, m], _fill_neutral(u_lo, w, w_bot, m, out, np.int64(k))
+    return f[0, m], _fill_neutral(u_lo, w, w_bot, m, out, k)
 
 
 @njit
