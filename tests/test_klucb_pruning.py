@@ -1,7 +1,7 @@
 """KL-UCB's fast argmax is the brute-force argmax, bit for bit (issue 14, part 4).
 
 ``kl_ucb_argmax`` leaves out indices that cannot win, brackets the others between certified
-bounds (Newton's method, ``_kl_ucb_bracket``) and computes exact values (a replay of the
+bounds (Newton's method, ``_kl_ucb_certify``) and computes exact values (a replay of the
 bisection) only where two brackets overlap. Brute force solves every index with the bisection
 ``kl_ucb_index`` and calls ``argmax_tiebreak``. On many random
 states (sums, counts, budgets, tolerances; exact ties forced by copied arms and grid means) both
@@ -21,7 +21,9 @@ from banditlab.kernels.common import (
     DIV_EXPONENTIAL,
     DIV_GAUSSIAN,
     DIV_POISSON,
-    _kl_ucb_index_fast,
+    _kl_ucb_certify,
+    _kl_ucb_replay,
+    _kl_ucb_start,
     argmax_tiebreak,
     kl_ucb_argmax,
     kl_ucb_certificates,
@@ -82,8 +84,11 @@ def test_argmax_is_brute_force(divergence: str) -> None:
     assert n_ties > 100                              # the tie-breaking draws were exercised
 
 
-@pytest.mark.parametrize("divergence", sorted(DIVERGENCES))
-def test_fast_index_is_the_bisection(divergence: str) -> None:
+@pytest.mark.parametrize("divergence", ["bernoulli", "exponential", "poisson"])
+def test_certified_replay_is_the_bisection(divergence: str) -> None:
+    """Certified points (``_kl_ucb_certify``: Newton from the start ``_kl_ucb_start`` gives,
+    or from a point below the root as after an old upper point expired; no margin or the
+    policy's) replayed by ``_kl_ucb_replay`` give the bisection's index to the last bit."""
     code = DIVERGENCES[divergence]
     top = 1.0 if divergence == "bernoulli" else 6.0
     rng = np.random.default_rng(7 + code)
@@ -95,10 +100,29 @@ def test_fast_index_is_the_bisection(divergence: str) -> None:
     levels[:600] = 10.0 ** rng.uniform(-15.0, 3.0, 600)
     levels[:20] = 0.0
     tols = rng.choice(TOLS, n)
+    certified = 0
     for mean, level, tol in zip(means, levels, tols, strict=True):
-        got = _kl_ucb_index_fast(code, mean, level, SIGMA, tol)
         want = kl_ucb_index(code, mean, level, SIGMA, tol)
-        assert got == want or (math.isnan(got) and math.isnan(want)), (mean, level, tol)
+        ok, p, lo, hi, q = _kl_ucb_start(code, mean, level)
+        if not ok:
+            continue
+        below = p + 0.5 * (want - p)             # a start under the root
+        for start in (q, below) if below > p else (q,):
+            for margin in (0.0, 16.0):
+                done, a, _fa, _ea, z, _fz, _ez = _kl_ucb_certify(code, p, level, tol, start,
+                                                                  margin)
+                if done:
+                    certified += 1
+                    assert a < z
+                    got = _kl_ucb_replay(code, mean, level, tol, p, lo, hi, a, z)
+                    assert got == want, (mean, level, tol, start, margin)
+    assert certified > 8000                      # most cases are certified, not skipped
+
+
+def test_the_gaussian_index_is_not_bracketed() -> None:
+    """The Gaussian index is a closed form: ``_kl_ucb_start`` refuses it (kl_ucb_argmax
+    computes it directly)."""
+    assert not _kl_ucb_start(DIVERGENCES["gaussian"], 0.3, 0.5)[0]
 
 
 def draw_reward(rng: np.random.Generator, divergence: str, mean: float) -> float:

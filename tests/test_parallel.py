@@ -256,17 +256,24 @@ def _record_task(path: Path, k: int) -> None:
     time.sleep(0.2)                              # long enough for the caller to meet it
 
 
-@pytest.mark.skipif("fork" not in mp.get_all_start_methods(), reason="the helper is forked")
 def test_compile_ahead_splits_the_tasks_and_stops_its_helper(tmp_path: Path) -> None:
     """The helper and the caller take the free tasks in order; a task the helper holds is
     refused to the caller (run it after :meth:`wait`), a skipped one is never the helper's,
-    and no task is warmed twice or by both."""
+    and no task is warmed twice or by both. Without ``fork`` no helper starts and every task
+    is the caller's."""
     from banditlab.parallel import CompileAhead
 
     log = tmp_path / "warmed"
     ahead = CompileAhead(6, functools.partial(_record_task, log))
     assert ahead.claim(0)                        # before start: everything is the caller's
     ahead.start(1, skip=[3])                     # task 3: the caller's (kept from a resume)
+    if "fork" not in mp.get_all_start_methods():
+        assert not ahead.started
+        assert all(ahead.claim(k) for k in range(1, 6))
+        ahead.close()
+        assert not log.exists()
+        return
+    assert ahead.started
     deadline = time.monotonic() + 60
     while not log.exists() and time.monotonic() < deadline:
         time.sleep(0.01)                          # the helper has taken task 1
@@ -302,3 +309,21 @@ def test_compiling_ahead_changes_no_number(tmp_path: Path) -> None:
         assert ra.regret.tobytes() == rb.regret.tobytes()
         assert ra.pulls.tobytes() == rb.pulls.tobytes()
     assert mp.active_children() == []
+
+
+def test_compile_ahead_without_fork_leaves_every_task_to_the_caller(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where ``fork`` does not exist (``mp_context()`` is None), no helper starts and every
+    claim succeeds: the caller runs and compiles everything itself."""
+    from banditlab import parallel
+    from banditlab.parallel import CompileAhead
+
+    monkeypatch.setattr(parallel, "mp_context", lambda: None)
+    log = tmp_path / "warmed"
+    ahead = CompileAhead(4, functools.partial(_record_task, log))
+    ahead.start(1)
+    assert not ahead.started
+    assert all(ahead.claim(k) for k in range(4))
+    ahead.wait(2)
+    ahead.close()
+    assert not log.exists()

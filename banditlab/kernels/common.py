@@ -345,20 +345,9 @@ def _kl_ucb_certify(divergence, p, level, tol, q, margin):
 
 
 @njit
-def _kl_ucb_bracket(divergence, mean, level, tol):
-    """:func:`_kl_ucb_start` then :func:`_kl_ucb_certify` (no margin): ``(ok, p, lo, hi, a,
-    z)``, ``ok`` False when either fails."""
-    ok, p, lo, hi, q = _kl_ucb_start(divergence, mean, level)
-    if not ok:
-        return False, p, lo, hi, q, q
-    ok, a, _fa, _ea, z, _fz, _ez = _kl_ucb_certify(divergence, p, level, tol, q, 0.0)
-    return ok, p, lo, hi, a, z
-
-
-@njit
 def _kl_ucb_replay(divergence, mean, level, tol, p, lo, hi, a, z):
     """The bisection of :func:`kl_ucb_index` from ``(lo, hi)``, given the certified ``a`` and
-    ``z`` of :func:`_kl_ucb_bracket`: its comparison at a midpoint ``>= z`` is "above", at one
+    ``z`` of :func:`_kl_ucb_certify`: its comparison at a midpoint ``>= z`` is "above", at one
     ``<= a`` "below", which the divergence it would compute there gives too; midpoints between
     ``a`` and ``z`` (rarely any) are evaluated as it does. Same iterates, same result."""
     if divergence == DIV_BERNOULLI:
@@ -394,17 +383,6 @@ def _kl_ucb_replay(divergence, mean, level, tol, p, lo, hi, a, z):
         hi = mid if up else hi
         lo = lo if up else mid
     return 0.5 * (lo + hi)
-
-
-@njit
-def _kl_ucb_index_fast(divergence, mean, level, sigma, tol):
-    """:func:`kl_ucb_index`, bit for bit, with a few divergence evaluations instead of one per
-    halving: :func:`_kl_ucb_bracket`, then :func:`_kl_ucb_replay`; anything the bracket is not
-    argued for goes to :func:`kl_ucb_index` itself."""
-    ok, p, lo, hi, a, z = _kl_ucb_bracket(divergence, mean, level, tol)
-    if not ok:
-        return kl_ucb_index(divergence, mean, level, sigma, tol)
-    return _kl_ucb_replay(divergence, mean, level, tol, p, lo, hi, a, z)
 
 
 #: columns of a row of :func:`kl_ucb_argmax`'s certificates: the arm's count, sum and
