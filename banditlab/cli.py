@@ -40,6 +40,7 @@ import contextlib
 import csv
 import functools
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -69,7 +70,7 @@ from banditlab.cli_args import (
 )
 from banditlab.config import ExperimentConfig, Job, load_config
 from banditlab.errors import ConfigError, DataNotFoundError, StoreLockedError
-from banditlab.parallel import CompileAhead, ProgressBar
+from banditlab.parallel import Background, CompileAhead, ProgressBar
 from banditlab.results import Results, load_results
 from banditlab.runner import ENGINES
 from banditlab.systems import metric_label, run_system
@@ -145,7 +146,8 @@ def _warm_job(config: ExperimentConfig, k: int) -> None:
 
 def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | None = None,
                    progress: bool = True, log: TextIO | None = None, resume: bool = False,
-                   compile_ahead: bool | None = None) -> list[tuple[Job, Results, Path]]:
+                   compile_ahead: bool | None = None, background: Background | None = None
+                   ) -> list[tuple[Job, Results, Path]]:
     """Run every job of ``config`` and save each ``Results`` under ``out/runs``.
 
     Parameters
@@ -175,6 +177,10 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | N
         when at least two more pairs are to run and ``n_jobs`` is ``None`` or 1 (on two
         cores a cold quickstart then takes about 11 s instead of 16); ``True`` from the start
         (with three pairs or more); ``False`` never. Results do not depend on it.
+    background : banditlab.parallel.Background, optional
+        Save each result through it (in its helper process, while the next pair runs)
+        instead of here; this function still returns only once every result is saved. The
+        ``banditlab run`` command passes one (and draws the figure in it too).
 
     Returns
     -------
@@ -220,12 +226,10 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | N
                                  n_jobs=n_jobs, progress=bar,
                                  check_rewards=config.check_rewards)
             compiled = rec is not None and len(rec.buffer) > 0
-            try:
-                res.save(where)
-            except OSError as exc:
-                raise OSError(exc.errno, f"{exc.strerror or exc}; give the output a directory "
-                              "that can be written, with free space, then run the same "
-                              "command again (finished pairs are kept)") from exc
+            if background is None:
+                _save_result(res, where)
+            else:
+                background.submit(_save_result, res, where)
             how = f"{res.wall_time_s:.2f} s ({res.engine})"
         else:
             how = "kept from the interrupted run"
@@ -251,6 +255,13 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | N
         for k in later:
             ahead.wait(k)
             run_job(k)
+        if background is not None:
+            background.wait()
+    except BaseException:
+        if background is not None:
+            with contextlib.suppress(Exception):   # keep the pairs finished before the error
+                background.wait()
+        raise
     finally:
         ahead.close()
         bar.close()
@@ -258,6 +269,15 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | N
     if resume:
         state_file.unlink(missing_ok=True)
     return done
+
+
+def _save_result(res: Results, where: Path) -> None:
+    try:
+        res.save(where)
+    except OSError as exc:
+        raise OSError(exc.errno, f"{exc.strerror or exc}; give the output a directory "
+                      "that can be written, with free space, then run the same "
+                      "command again (finished pairs are kept)") from exc
 
 
 def summary_rows(done: Sequence[tuple[Job, Results, Path]], root: str | Path | None = None
@@ -323,18 +343,32 @@ def plot_experiment(done: Sequence[tuple[Job, Results, Path]], path: str | Path)
     envs: dict[str, list[tuple[Job, Results]]] = {}
     for job, res, _ in done:
         envs.setdefault(job.env_label, []).append((job, res))
-    fig = Figure(figsize=(12.0, 4.2 * len(envs)))
-    axes = fig.subplots(len(envs), 2, squeeze=False)
+    rows = len(envs)
+    width, height = 12.0, 4.2 * rows
+    # fixed margins in inches (room for tick labels, axis labels and titles) instead of
+    # tight_layout, which draws the whole figure once more to measure it
+    left, right, gap_x, top, bottom, gap_y = 0.75, 0.15, 0.75, 0.35, 0.55, 0.9
+    axis_w = (width - left - right - gap_x) / 2
+    axis_h = (height - top - bottom - gap_y * (rows - 1)) / rows
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
+                        top=1 - top / height, wspace=gap_x / axis_w, hspace=gap_y / axis_h)
+    axes = fig.subplots(rows, 2, squeeze=False)
     for row, (label, items) in enumerate(envs.items()):
         results = [r for _, r in items]
         labels = [j.policy_label for j, _ in items]
         for col, log in enumerate((False, True)):
             ax = plot_regret(results, ax=axes[row, col], log=log, labels=labels)
             ax.set_title(f"{label} ({'log-log' if log else 'linear'})")
-    fig.tight_layout()
     out = Path(path)
     fig.savefig(out, dpi=110)
     return out
+
+
+def _import_output() -> None:
+    """What saving results and drawing the figure import (a helper process does it early)."""
+    for name in ("pandas", "pyarrow.parquet", "matplotlib.figure", "banditlab.plot"):
+        importlib.import_module(name)
 
 
 def _cannot_write(path: Path, exc: OSError) -> OSError:
@@ -360,19 +394,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise _cannot_write(copy, exc) from exc
     start = time.perf_counter()
-    try:
-        done = run_experiment(config, out, n_jobs=args.n_jobs, progress=not args.no_progress,
-                              resume=True)
-    except KeyboardInterrupt:
-        print(f"interrupted: the finished pairs are kept under {out / 'runs'}; run the same "
-              "command again to resume.", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    rows = summary_rows(done, out)
-    try:
-        _write_csv(rows, out / "summary.csv")
-        plot_experiment(done, out / "regret.png")
-    except OSError as exc:
-        raise _cannot_write(out, exc) from exc
+    # results are saved and the figure drawn in a helper process while the runs go on
+    with Background(prepare=_import_output) as background:
+        try:
+            done = run_experiment(config, out, n_jobs=args.n_jobs,
+                                  progress=not args.no_progress, resume=True,
+                                  background=background)
+        except KeyboardInterrupt:
+            print(f"interrupted: the finished pairs are kept under {out / 'runs'}; run the "
+                  "same command again to resume.", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        rows = summary_rows(done, out)
+        try:
+            _write_csv(rows, out / "summary.csv")
+            background.submit(plot_experiment, done, out / "regret.png")
+            background.wait()
+        except OSError as exc:
+            raise _cannot_write(out, exc) from exc
     seed = done[0][1].seed_entropy
     print(f"{config.name}: {len(config.policies)} policies x {len(config.envs)} envs, "
           f"horizon {config.horizon}, {config.n_runs} runs, seed {seed}")

@@ -692,3 +692,130 @@ class CompileAhead:
             if proc.is_alive():
                 proc.kill()
             proc.join()
+
+
+# -- writing in the background ----------------------------------------------------------------
+def _background(conn: Any, prepare: Callable[[], Any] | None, parent: int) -> None:
+    """The helper of :class:`Background`: ``fn(*args)`` for each call received, in order."""
+    _install(lambda task: None, parent)            # SIGINT ignored, dies with its caller
+    if prepare is not None:
+        with contextlib.suppress(Exception):       # a failed import shows in the call needing it
+            prepare()
+    while True:
+        try:
+            item = conn.recv()
+        except (EOFError, OSError):
+            return
+        if item is None:                           # the caller closes
+            return
+        fn, args = item
+        try:
+            fn(*args)
+            reply: TaskFailure | None = None
+        except Exception as exc:
+            reply = _portable(TaskFailure.from_exception(exc))
+        conn.send(reply)
+
+
+class Background:
+    """Run calls one after another in a forked helper process while the caller goes on.
+
+    For output the caller must produce but need not wait for: saving results and drawing a
+    figure while later runs compute (``banditlab run`` does so). :meth:`submit` sends
+    ``fn`` and its arguments (pickled) to the helper, which runs the calls in the order
+    submitted; :meth:`wait` returns once all have run. Each call runs whatever became of
+    the ones before it; the first exception is raised again in the caller (with its original
+    type where it can be pickled, else as a ``RuntimeError`` with its text) by the next
+    :meth:`submit` or :meth:`wait`.
+
+    ``prepare()`` runs first in the helper, while the caller works (imports the calls will
+    need, say); its errors are ignored (a missing module then fails the call that uses it).
+    The helper ignores Ctrl-C, so calls already submitted still run when the caller is
+    interrupted and calls :meth:`wait`; it dies with its caller. Where ``fork`` does not
+    exist, or before :meth:`start`, each call runs in the caller, inside :meth:`submit`.
+    Use as a context manager (``with Background(...) as bg:``), which starts the helper and
+    stops it at the end, calls not yet run included.
+    """
+
+    def __init__(self, prepare: Callable[[], Any] | None = None) -> None:
+        self._prepare = prepare
+        self._conn: Any = None
+        self._proc: Any = None
+        self._pending = 0
+        self._failure: TaskFailure | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._proc is not None
+
+    def start(self) -> Background:
+        """Fork the helper (nothing where ``fork`` does not exist, or when started)."""
+        ctx = mp_context()
+        if ctx is None or self._proc is not None:
+            return self
+        here, there = ctx.Pipe()
+        with _sigint_blocked():
+            self._proc = ctx.Process(target=_background, name="banditlab-background",
+                                     args=(there, self._prepare, os.getpid()), daemon=True)
+            self._proc.start()
+        there.close()
+        self._conn = here
+        return self
+
+    def _receive(self, block: bool) -> None:
+        while self._pending and (block or self._conn.poll()):
+            try:
+                reply = self._conn.recv()
+            except (EOFError, OSError):
+                code = self._proc.exitcode if self._proc is not None else None
+                self._pending = 0
+                self._failure = self._failure or TaskFailure(
+                    RuntimeError(f"Background: the helper process died (exit code {code}) "
+                                 "before its calls were done"), "")
+                return
+            self._pending -= 1
+            if isinstance(reply, TaskFailure) and self._failure is None:
+                self._failure = reply
+
+    def _raise(self) -> None:
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure.exception
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` in the helper, after the calls submitted before."""
+        if self._conn is None:
+            fn(*args)
+            return
+        self._receive(block=False)          # also keeps the replies from piling up
+        self._raise()
+        self._conn.send((fn, args))
+        self._pending += 1
+
+    def wait(self) -> None:
+        """Until every call submitted has run; raises the first call's exception."""
+        if self._conn is not None:
+            self._receive(block=True)
+        self._raise()
+
+    def close(self) -> None:
+        """Stop the helper (calls not yet run are dropped)."""
+        conn, proc, busy = self._conn, self._proc, self._pending
+        self._conn = self._proc = None
+        self._pending = 0
+        if proc is None:
+            return
+        with contextlib.suppress(Exception):
+            if not busy:
+                conn.send(None)                  # idle: let it end by itself
+                proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()                      # a save it abandons is atomic: no half file
+            proc.join()
+            conn.close()
+
+    def __enter__(self) -> Background:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

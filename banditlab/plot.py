@@ -72,11 +72,11 @@ def plot_regret(results: Sequence[Results], ax: Axes | None = None, *, log: bool
     if isinstance(band, str) and band != "ci95":
         raise ValueError(f"plot_regret: 'band' must be a pair of quantiles, 'ci95' or None; "
                          f"got {band!r}.")
-    import matplotlib.pyplot as plt
-
     from banditlab.systems import metric_label
 
     if ax is None:
+        import matplotlib.pyplot as plt
+
         _, ax = plt.subplots(figsize=(6.4, 4.2))
     drawn = []
     for i, res in enumerate(results):

@@ -327,3 +327,130 @@ def test_compile_ahead_without_fork_leaves_every_task_to_the_caller(
     ahead.wait(2)
     ahead.close()
     assert not log.exists()
+
+
+# -- Background -------------------------------------------------------------------------------
+def _append(path: Path, text: str, pause: float = 0.0) -> None:
+    time.sleep(pause)
+    with path.open("a") as f:
+        f.write(f"{text} {os.getpid()}\n")
+
+
+def _fail(message: str) -> None:
+    raise TaskError(message)
+
+
+class _Unpicklable(Exception):
+    def __reduce__(self):
+        raise TypeError("not picklable")
+
+
+def _fail_unpicklable() -> None:
+    raise _Unpicklable("lost in transit")
+
+
+needs_fork = pytest.mark.skipif("fork" not in mp.get_all_start_methods(),
+                                reason="the helper is forked; without fork calls run inline "
+                                       "(tested below with mp_context monkeypatched)")
+
+
+@needs_fork
+def test_background_runs_the_calls_in_order_in_its_helper(tmp_path: Path) -> None:
+    from banditlab.parallel import Background
+
+    log = tmp_path / "log"
+    with Background(prepare=functools.partial(_append, log, "prepare")) as bg:
+        assert bg.started
+        for k, pause in enumerate((0.2, 0.0, 0.1)):   # the first is the slowest
+            bg.submit(_append, log, str(k), pause)
+        bg.wait()
+        lines = [line.split() for line in log.read_text().splitlines()]
+    assert [text for text, _ in lines] == ["prepare", "0", "1", "2"]
+    assert {int(pid) for _, pid in lines} != {os.getpid()} and len({p for _, p in lines}) == 1
+    assert mp.active_children() == []
+
+
+@needs_fork
+def test_background_raises_the_first_failure_with_its_type(tmp_path: Path) -> None:
+    from banditlab.parallel import Background
+
+    log = tmp_path / "log"
+    with Background() as bg:
+        bg.submit(_append, log, "a")
+        bg.submit(_fail, "first")
+        bg.submit(_fail, "second")
+        bg.submit(_append, log, "b")              # later calls still run
+        with pytest.raises(TaskError, match=r"^first$"):
+            bg.wait()
+        bg.wait()                                 # raised once
+        bg.submit(_fail_unpicklable)
+        with pytest.raises(RuntimeError, match="_Unpicklable: lost in transit"):
+            bg.wait()
+    assert [line.split()[0] for line in log.read_text().splitlines()] == ["a", "b"]
+    # a failure met while submitting is raised by that submit
+    with Background() as bg:
+        bg.submit(_fail, "early")
+        deadline = time.monotonic() + 30
+        with pytest.raises(TaskError, match="early"):
+            while time.monotonic() < deadline:
+                bg.submit(_append, log, "c", 0.05)
+    assert mp.active_children() == []
+
+
+@needs_fork
+def test_background_reports_a_dead_helper_and_close_stops_a_busy_one(tmp_path: Path) -> None:
+    from banditlab.parallel import Background
+
+    with Background() as bg:
+        bg.submit(os._exit, 3)
+        with pytest.raises(RuntimeError, match=r"helper process died \(exit code 3\)"):
+            bg.wait()
+    bg = Background().start()
+    bg.submit(time.sleep, 60)
+    start = time.monotonic()
+    bg.close()                                    # the pending call is dropped, not awaited
+    assert time.monotonic() - start < 10
+    assert not bg.started and mp.active_children() == []
+
+
+def test_background_without_fork_runs_each_call_in_the_caller(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from banditlab import parallel
+    from banditlab.parallel import Background
+
+    monkeypatch.setattr(parallel, "mp_context", lambda: None)
+    log = tmp_path / "log"
+    with Background(prepare=functools.partial(_append, log, "prepare")) as bg:
+        assert not bg.started
+        bg.submit(_append, log, "a")
+        assert log.read_text().split() == ["a", str(os.getpid())]   # done on return
+        with pytest.raises(TaskError, match="now"):
+            bg.submit(_fail, "now")
+        bg.wait()
+
+
+def test_saving_in_the_background_changes_no_byte(tmp_path: Path) -> None:
+    """``run_experiment`` with a :class:`Background` writes the files it writes alone, and
+    returns only once they are all there."""
+    from banditlab.cli import run_experiment
+    from banditlab.config import load_config
+    from banditlab.parallel import Background
+    from banditlab.results import load_results
+
+    path = tmp_path / "exp.toml"
+    path.write_text('horizon = 40\nn_seeds = 2\nseed = 9\n[[envs]]\n'
+                    'id = "banditlab/BernoulliBandit-v0"\nkwargs = { means = [0.3, 0.6] }\n'
+                    '[[policies]]\nname = "UCB"\n[[policies]]\nname = "Uniform"\n')
+    config = load_config(path)
+    with Background() as bg:
+        there = run_experiment(config, tmp_path / "a", progress=False, background=bg)
+        assert bg.started == ("fork" in mp.get_all_start_methods())
+        saved = {w.relative_to(tmp_path / "a"): sorted(p.name for p in w.iterdir())
+                 for _, _, w in there}
+    here = run_experiment(config, tmp_path / "b", progress=False)
+    assert saved == {w.relative_to(tmp_path / "b"): sorted(p.name for p in w.iterdir())
+                     for _, _, w in here}
+    for (_, ra, wa), (_, rb, wb) in zip(there, here, strict=True):
+        a, b = load_results(wa), load_results(wb)
+        assert a.regret.tobytes() == b.regret.tobytes() == rb.regret.tobytes()
+        assert a.pulls.tobytes() == b.pulls.tobytes() == ra.pulls.tobytes()
