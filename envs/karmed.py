@@ -14,6 +14,7 @@ from banditlab.envs.kernels import (
     BERNOULLI,
     BETA,
     EXPONENTIAL,
+    FAMILY_ARRAYS,
     GAUSSIAN,
     POISSON,
     KArmedArrays,
@@ -128,7 +129,8 @@ def _arrays(kind: int, means: np.ndarray, a: np.ndarray | None = None,
         best = int(np.argmax(table.sum(axis=0)))
     else:
         best = int(np.argmax(means))
-    return KArmedArrays(int(kind), means, a, b, table, best, float(means[best]))
+    # the family's own class: kernels compiled for it hold that family's draw only
+    return FAMILY_ARRAYS[int(kind)](int(kind), means, a, b, table, best, float(means[best]))
 
 
 class BernoulliBandit(KArmedEnv):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numba.extending import overload
 
 from banditlab._jit import njit
 
@@ -19,6 +20,7 @@ __all__ = [
     "BERNOULLI",
     "BETA",
     "EXPONENTIAL",
+    "FAMILY_ARRAYS",
     "GAUSSIAN",
     "POISSON",
     "KArmedArrays",
@@ -76,20 +78,130 @@ class LinearArrays(NamedTuple):
     draw_features: int     # 1: fresh unit-norm Gaussian features every round; 0: fixed
 
 
+# -- one K-armed family per class ------------------------------------------------------------
+# Numba types each NamedTuple class as its own type, so a kernel compiled for a Bernoulli env
+# (a BernoulliArrays) draws its rewards with the Bernoulli code only: it neither compiles nor
+# carries NumPy's Beta, Poisson or Gaussian samplers. The plain KArmedArrays still works
+# everywhere, with every family's code behind a branch on ``kind``.
+class BernoulliArrays(KArmedArrays):
+    """:class:`KArmedArrays` of a Bernoulli env (``kind == BERNOULLI``)."""
+
+    __slots__ = ()
+    family = BERNOULLI
+
+
+class GaussianArrays(KArmedArrays):
+    """:class:`KArmedArrays` of a Gaussian env (``kind == GAUSSIAN``)."""
+
+    __slots__ = ()
+    family = GAUSSIAN
+
+
+class BetaArrays(KArmedArrays):
+    """:class:`KArmedArrays` of a Beta env (``kind == BETA``)."""
+
+    __slots__ = ()
+    family = BETA
+
+
+class AdversarialArrays(KArmedArrays):
+    """:class:`KArmedArrays` of a reward table (``kind == ADVERSARIAL``)."""
+
+    __slots__ = ()
+    family = ADVERSARIAL
+
+
+class PoissonArrays(KArmedArrays):
+    """:class:`KArmedArrays` of a Poisson env (``kind == POISSON``)."""
+
+    __slots__ = ()
+    family = POISSON
+
+
+class ExponentialArrays(KArmedArrays):
+    """:class:`KArmedArrays` of an exponential env (``kind == EXPONENTIAL``)."""
+
+    __slots__ = ()
+    family = EXPONENTIAL
+
+
+#: kind -> the KArmedArrays class of that family
+FAMILY_ARRAYS = {cls.family: cls for cls in (BernoulliArrays, GaussianArrays, BetaArrays,
+                                             AdversarialArrays, PoissonArrays,
+                                             ExponentialArrays)}
+
+
+@njit(inline="always")
+def _draw_bernoulli(env, arm, t, rng):
+    return 1.0 if rng.random() < env.means[arm] else 0.0
+
+
+@njit(inline="always")
+def _draw_gaussian(env, arm, t, rng):
+    return env.means[arm] + env.scale_a[arm] * rng.standard_normal()
+
+
+@njit(inline="always")
+def _draw_beta(env, arm, t, rng):
+    return rng.beta(env.scale_a[arm], env.scale_b[arm])
+
+
+@njit(inline="always")
+def _draw_table(env, arm, t, rng):
+    return env.table[t, arm]
+
+
+@njit(inline="always")
+def _draw_poisson(env, arm, t, rng):
+    return float(rng.poisson(env.means[arm]))
+
+
+@njit(inline="always")
+def _draw_exponential(env, arm, t, rng):
+    return rng.exponential(env.means[arm])
+
+
+_DRAWS = {BERNOULLI: _draw_bernoulli, GAUSSIAN: _draw_gaussian, BETA: _draw_beta,
+          ADVERSARIAL: _draw_table, POISSON: _draw_poisson, EXPONENTIAL: _draw_exponential}
+_PY_DRAWS = {kind: as_python(draw) for kind, draw in _DRAWS.items()}
+
+
+@njit(inline="always")
+def _draw_any(env, arm, t, rng):
+    if env.kind == BERNOULLI:
+        return _draw_bernoulli(env, arm, t, rng)
+    if env.kind == GAUSSIAN:
+        return _draw_gaussian(env, arm, t, rng)
+    if env.kind == BETA:
+        return _draw_beta(env, arm, t, rng)
+    if env.kind == POISSON:
+        return _draw_poisson(env, arm, t, rng)
+    if env.kind == EXPONENTIAL:
+        return _draw_exponential(env, arm, t, rng)
+    return _draw_table(env, arm, t, rng)
+
+
+def _draw(env, arm, t, rng):
+    """The draw of ``env``'s family (in Python: looked up by ``kind``)."""
+    return _PY_DRAWS.get(env.kind, _PY_DRAWS[ADVERSARIAL])(env, arm, t, rng)
+
+
+@overload(_draw, inline="always")
+def _draw_compiled(env, arm, t, rng):
+    # the family's own draw when the class names it; else every family behind a branch
+    draw = _DRAWS.get(getattr(getattr(env, "instance_class", None), "family", None), _draw_any)
+    return lambda env, arm, t, rng: draw(env, arm, t, rng)
+
+
 @njit(inline="always")
 def karmed_reward(env, arm, t, rng):
-    """Reward of ``arm`` at round ``t`` (0-based), drawing the noise from ``rng``."""
-    if env.kind == BERNOULLI:
-        return 1.0 if rng.random() < env.means[arm] else 0.0
-    if env.kind == GAUSSIAN:
-        return env.means[arm] + env.scale_a[arm] * rng.standard_normal()
-    if env.kind == BETA:
-        return rng.beta(env.scale_a[arm], env.scale_b[arm])
-    if env.kind == POISSON:
-        return float(rng.poisson(env.means[arm]))
-    if env.kind == EXPONENTIAL:
-        return rng.exponential(env.means[arm])
-    return env.table[t, arm]
+    """Reward of ``arm`` at round ``t`` (0-based), drawing the noise from ``rng``.
+
+    Bernoulli: one uniform; Gaussian: one standard normal; Beta, Poisson, exponential: NumPy's
+    sampler of the law; a reward table: its entry, no draw. Compiled for an env of one family
+    (:data:`FAMILY_ARRAYS`), the kernel holds that family's code only.
+    """
+    return _draw(env, arm, t, rng)
 
 
 @njit
