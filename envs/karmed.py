@@ -14,9 +14,9 @@ from banditlab.envs.kernels import (
     BERNOULLI,
     BETA,
     EXPONENTIAL,
-    FAMILY_ARRAYS,
     GAUSSIAN,
     POISSON,
+    BernoulliArrays,
     KArmedArrays,
     as_python,
     karmed_best_mean,
@@ -129,8 +129,9 @@ def _arrays(kind: int, means: np.ndarray, a: np.ndarray | None = None,
         best = int(np.argmax(table.sum(axis=0)))
     else:
         best = int(np.argmax(means))
-    # the family's own class: kernels compiled for it hold that family's draw only
-    return FAMILY_ARRAYS[int(kind)](int(kind), means, a, b, table, best, float(means[best]))
+    # Bernoulli has a class of its own: kernels compiled for it hold the Bernoulli draw only
+    cls = BernoulliArrays if kind == BERNOULLI else KArmedArrays
+    return cls(int(kind), means, a, b, table, best, float(means[best]))
 
 
 class BernoulliBandit(KArmedEnv):
