@@ -416,7 +416,7 @@ def _store(certs, i, n, s, divergence, a, fa, ea, z, fz, ez):
 _LOOSE = _Z_MARGIN + 2.0
 
 
-@njit
+@njit(inline="always")
 def _tighten(divergence, n, s, level, tol, certs, i):
     """Remake row ``i`` of the certificates (count ``n``, sum ``s``, valid at ``level``) with
     the tightest bracket, Newton from its ``z``; whether it was remade."""
@@ -429,7 +429,7 @@ def _tighten(divergence, n, s, level, tol, certs, i):
     return ok
 
 
-@njit
+@njit(inline="always")
 def _kl_ucb_replay_at(divergence, mean, level, tol, a, z):
     """:func:`_kl_ucb_replay` of the index of ``mean`` at ``level`` with the certified ``a``
     and ``z`` (the bisection's start recomputed)."""
