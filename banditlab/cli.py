@@ -175,8 +175,9 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, n_jobs: int | N
         (:class:`banditlab.parallel.CompileAhead`; where ``fork`` exists). ``None`` does so
         once the first pair run here has compiled kernels (a fresh install, a new policy),
         when at least two more pairs are to run and ``n_jobs`` is ``None`` or 1 (on two
-        cores a cold quickstart then takes about 11 s instead of 16); ``True`` from the start
-        (with three pairs or more); ``False`` never. Results do not depend on it.
+        cores a cold quickstart took about 11 s instead of 16 when this was added);
+        ``True`` from the start (with three pairs or more); ``False`` never. Results do not
+        depend on it.
     background : banditlab.parallel.Background, optional
         Save each result through it (in its helper process, while the next pair runs)
         instead of here; this function still returns only once every result is saved. The
