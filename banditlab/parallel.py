@@ -731,8 +731,10 @@ class Background:
     ``prepare()`` runs first in the helper, while the caller works (imports the calls will
     need, say); its errors are ignored (a missing module then fails the call that uses it).
     The helper ignores Ctrl-C, so calls already submitted still run when the caller is
-    interrupted and calls :meth:`wait`; it dies with its caller. Where ``fork`` does not
-    exist, or before :meth:`start`, each call runs in the caller, inside :meth:`submit`.
+    interrupted and calls :meth:`wait`; it dies with its caller. A helper that dies (killed,
+    out of memory) fails the call it was running, with a ``RuntimeError`` naming it, and the
+    calls queued behind it run in the caller instead, as do later ones. Where ``fork`` does
+    not exist, or before :meth:`start`, each call runs in the caller, inside :meth:`submit`.
     Use as a context manager (``with Background(...) as bg:``), which starts the helper and
     stops it at the end, calls not yet run included.
     """
@@ -741,7 +743,7 @@ class Background:
         self._prepare = prepare
         self._conn: Any = None
         self._proc: Any = None
-        self._pending = 0
+        self._queue: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()  # unanswered
         self._failure: TaskFailure | None = None
 
     @property
@@ -763,19 +765,39 @@ class Background:
         return self
 
     def _receive(self, block: bool) -> None:
-        while self._pending and (block or self._conn.poll()):
+        while self._queue and (block or self._conn.poll()):
             try:
                 reply = self._conn.recv()
             except (EOFError, OSError):
-                code = self._proc.exitcode if self._proc is not None else None
-                self._pending = 0
-                self._failure = self._failure or TaskFailure(
-                    RuntimeError(f"Background: the helper process died (exit code {code}) "
-                                 "before its calls were done"), "")
+                self._helper_died()
                 return
-            self._pending -= 1
+            self._queue.popleft()
             if isinstance(reply, TaskFailure) and self._failure is None:
                 self._failure = reply
+
+    def _drop_helper(self) -> int | None:
+        """Forget a helper that has gone; its exit code."""
+        proc, conn = self._proc, self._conn
+        self._proc = self._conn = None
+        with contextlib.suppress(Exception):
+            conn.close()
+            proc.join(timeout=5)
+        return proc.exitcode if proc is not None else None
+
+    def _helper_died(self) -> None:
+        """The helper is gone: fail the call it had not finished, run the queued ones here."""
+        code = self._drop_helper()
+        fn, _ = self._queue.popleft()
+        lost = TaskFailure(RuntimeError(
+            f"Background: the helper process died (exit code {code}) before finishing "
+            f"{getattr(fn, '__qualname__', fn)!r}; the calls after it ran in this process"), "")
+        self._failure = self._failure or lost
+        while self._queue:
+            fn, args = self._queue.popleft()
+            try:
+                fn(*args)
+            except Exception as exc:
+                self._failure = self._failure or TaskFailure.from_exception(exc)
 
     def _raise(self) -> None:
         if self._failure is not None:
@@ -784,13 +806,22 @@ class Background:
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` in the helper, after the calls submitted before."""
+        if self._conn is not None:
+            self._receive(block=False)      # also keeps the replies from piling up
+        self._raise()
         if self._conn is None:
             fn(*args)
             return
-        self._receive(block=False)          # also keeps the replies from piling up
-        self._raise()
-        self._conn.send((fn, args))
-        self._pending += 1
+        try:
+            self._conn.send((fn, args))
+        except OSError:                      # the helper has gone: this call runs here
+            self._receive(block=True)        # its last replies, then the calls it left
+            if self._conn is not None:
+                self._drop_helper()          # it died idle
+            self._raise()
+            fn(*args)
+            return
+        self._queue.append((fn, args))
 
     def wait(self) -> None:
         """Until every call submitted has run; raises the first call's exception."""
@@ -800,9 +831,9 @@ class Background:
 
     def close(self) -> None:
         """Stop the helper (calls not yet run are dropped)."""
-        conn, proc, busy = self._conn, self._proc, self._pending
+        conn, proc, busy = self._conn, self._proc, bool(self._queue)
         self._conn = self._proc = None
-        self._pending = 0
+        self._queue.clear()
         if proc is None:
             return
         with contextlib.suppress(Exception):

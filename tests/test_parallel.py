@@ -398,13 +398,38 @@ def test_background_raises_the_first_failure_with_its_type(tmp_path: Path) -> No
 
 
 @needs_fork
-def test_background_reports_a_dead_helper_and_close_stops_a_busy_one(tmp_path: Path) -> None:
+def test_a_dead_helper_fails_its_call_and_the_rest_run_here(tmp_path: Path) -> None:
+    """The call the helper died in fails with a RuntimeError naming it; the calls queued
+    behind it, and later ones, run in the caller. Killed from outside while idle: the next
+    call runs in the caller. ``close`` does not wait for a busy helper."""
     from banditlab.parallel import Background
 
+    log = tmp_path / "log"
     with Background() as bg:
+        bg.submit(_append, log, "before")
         bg.submit(os._exit, 3)
-        with pytest.raises(RuntimeError, match=r"helper process died \(exit code 3\)"):
+        bg.submit(_append, log, "queued")
+        with pytest.raises(RuntimeError, match=r"helper process died \(exit code 3\) before "
+                                               r"finishing '_exit'"):
             bg.wait()
+        assert not bg.started
+        bg.submit(_append, log, "later")
+        bg.wait()
+    lines = [line.split() for line in log.read_text().splitlines()]
+    assert [text for text, _ in lines] == ["before", "queued", "later"]
+    assert int(lines[0][1]) != os.getpid() and int(lines[1][1]) == int(lines[2][1]) == os.getpid()
+
+    log.unlink()
+    with Background() as bg:
+        bg.submit(_append, log, "there")
+        bg.wait()
+        os.kill(bg._proc.pid, signal.SIGKILL)
+        bg._proc.join()
+        bg.submit(_append, log, "here")
+        bg.wait()
+    assert [int(line.split()[1]) == os.getpid() for line in log.read_text().splitlines()] == [
+        False, True]
+
     bg = Background().start()
     bg.submit(time.sleep, 60)
     start = time.monotonic()
