@@ -90,7 +90,6 @@ class BernoulliArrays(KArmedArrays):
     """:class:`KArmedArrays` of a Bernoulli env (``kind == BERNOULLI``)."""
 
     __slots__ = ()
-    family = BERNOULLI
 
 
 @njit(inline="always")
