@@ -216,8 +216,10 @@ def test_a_damaged_data_file_is_a_miss(tmp_path: Path, damage: str) -> None:
         f.write_bytes({"garbage": os.urandom(len(raw)), "truncated": raw[: len(raw) // 2],
                        "empty": b""}[damage])
     assert _run(tmp_path, STALE_DRIVER) == 2.0
-    assert _run(tmp_path, DRIVER) == {"kernel": _run(tmp_path, DRIVER)["python"],
-                                      "python": _run(tmp_path, DRIVER)["python"]}
+    # the engine loops: compiled over any damaged entry of theirs, then loaded from the
+    # rewritten entries by the next process, with the same pulls on both engines
+    first, second = _run(tmp_path, DRIVER), _run(tmp_path, DRIVER)
+    assert first == second and first["kernel"] == first["python"], (first, second)
 
 
 NO_CACHE_MODULE = textwrap.dedent("""
