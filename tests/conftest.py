@@ -33,19 +33,6 @@ settings.load_profile(
 )
 
 
-#: the files that take minutes from an empty cache (compilation, mostly), longest first. They run
-#: first: with one worker per core (``-n auto --dist loadfile``, the README's test command) a
-#: worker that picks one of them up last leaves the other cores idle until it is done.
-LONG_FILES = ("tests/test_reproductions_quick.py", "tests/solvers/test_bcd.py",
-              "tests/contracts/test_algorithms.py", "tests/test_numba_cache.py")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Move the tests of :data:`LONG_FILES` to the front (the order within a file is kept)."""
-    rank = {name: i for i, name in enumerate(LONG_FILES)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(LONG_FILES)))
-
-
 def pytest_configure(config: pytest.Config) -> None:
     """Headless plots: select Agg before any test module imports pyplot."""
     matplotlib.use("Agg")
