@@ -168,17 +168,29 @@ def _select_all_context(params, template, fields, contexts, handles, out):
 
 
 @njit
-def _update_all(params, template, fields, actions, rewards):
+def _update_all(params, template, fields, actions, rewards, admit):
+    """Update every copy, or none: the index of the first entry :func:`_first_refused`
+    refuses under ``admit = (n_arms, low, high, integer)``, or -1 once all are updated (one
+    compiled call per step instead of a check and an update)."""
+    bad = _first_refused(actions, rewards, admit[0], admit[1], admit[2], admit[3])
+    if bad >= 0:
+        return bad
     for i in range(actions.shape[0]):
         _scatter(fields, i, call_update(params, _gather(template, fields, i), actions[i],
                                          rewards[i]))
+    return -1
 
 
 @njit
-def _update_all_context(params, template, fields, actions, rewards, contexts):
+def _update_all_context(params, template, fields, actions, rewards, admit, contexts):
+    """:func:`_update_all` for contextual policies (``contexts`` as given to select)."""
+    bad = _first_refused(actions, rewards, admit[0], admit[1], admit[2], admit[3])
+    if bad >= 0:
+        return bad
     for i in range(actions.shape[0]):
         _scatter(fields, i, call_update(params, _gather(template, fields, i), actions[i],
                                          rewards[i], contexts[i]))
+    return -1
 
 
 def _stack_states(states: list[Any], owner: str) -> tuple[np.ndarray, ...]:
@@ -319,36 +331,51 @@ class BatchedPolicy:
         floats within the policy's reward model, both of shape ``(n_copies,)``. Nothing is
         updated when any entry is refused."""
         self._require_state("update")
+        n = self.n_copies
+        try:
+            a = np.asarray(actions)
+        except (TypeError, ValueError) as exc:       # ragged nesting, say
+            raise TypeError(f"{self.name}.update: 'actions' must be an int array of shape "
+                            f"({n},); got {type(actions).__name__} ({exc}).") from None
+        try:
+            r = np.asarray(rewards)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{self.name}.update: 'rewards' must be a finite float array of "
+                            f"shape ({n},); got {type(rewards).__name__} ({exc}).") from None
+        if a.dtype.kind not in "iu" or a.shape != (n,) or r.dtype.kind not in "iuf" \
+                or r.shape != (n,):
+            self._refuse_arrays(a, r)
+        acts = np.ascontiguousarray(a, dtype=np.int64)   # uint64 beyond int64: negative
+        r = np.ascontiguousarray(r, dtype=np.float64)
+        model, checked = self.policy.reward_model, self.policy.check_rewards
+        big = sys.float_info.max                         # finite bounds: inf and NaN fail them
+        admit = (self.n_arms, float(max(model.low, -big) if checked else -big),
+                 float(min(model.high, big) if checked else big),
+                 bool(checked and model.kind in ("bernoulli", "poisson")))
+        if self.contextual:
+            if self._contexts is None:
+                raise RuntimeError(f"{self.name}.update: call select(obs) before update().")
+            args = (self.params, self._template, self.states, acts, r, admit, self._contexts)
+            refused = self._entry(_update_all_context, *args)(*args)
+        else:
+            args = (self.params, self._template, self.states, acts, r, admit)
+            refused = self._entry(_update_all, *args)(*args)
+        if refused >= 0:
+            self._refuse(f"{self.name}.update", a, r)
+
+    def _refuse_arrays(self, a: np.ndarray, r: np.ndarray) -> None:
+        """Raise the error for ``actions`` or ``rewards`` of the wrong kind or shape (the
+        message is built only then: a step does not pay for it)."""
         owner, n = f"{self.name}.update", self.n_copies
-        a = np.asarray(actions)
         if a.dtype.kind not in "iu":
             raise TypeError(f"{owner}: 'actions' must be an int array of shape ({n},) in "
                             f"[0, {self.n_arms - 1}]; got dtype {a.dtype}.")
         if a.shape != (n,):
             raise ValueError(f"{owner}: 'actions' must have shape ({n},); got {a.shape}.")
-        r = np.asarray(rewards)
         if r.dtype.kind not in "iuf":
             raise TypeError(f"{owner}: 'rewards' must be a finite float array of shape "
                             f"({n},); got dtype {r.dtype}.")
-        if r.shape != (n,):
-            raise ValueError(f"{owner}: 'rewards' must have shape ({n},); got {r.shape}.")
-        acts = np.ascontiguousarray(a, dtype=np.int64)   # uint64 beyond int64: negative
-        r = np.ascontiguousarray(r, dtype=np.float64)
-        model, checked = self.policy.reward_model, self.policy.check_rewards
-        big = sys.float_info.max                         # finite bounds: inf and NaN fail them
-        check = (acts, r, self.n_arms, float(max(model.low, -big) if checked else -big),
-                 float(min(model.high, big) if checked else big),
-                 bool(checked and model.kind in ("bernoulli", "poisson")))
-        if self._entry(_first_refused, *check)(*check) >= 0:
-            self._refuse(owner, a, r)
-        if self.contextual:
-            if self._contexts is None:
-                raise RuntimeError(f"{owner}: call select(obs) before update().")
-            args = (self.params, self._template, self.states, acts, r, self._contexts)
-            self._entry(_update_all_context, *args)(*args)
-        else:
-            args = (self.params, self._template, self.states, acts, r)
-            self._entry(_update_all, *args)(*args)
+        raise ValueError(f"{owner}: 'rewards' must have shape ({n},); got {r.shape}.")
 
     def _refuse(self, owner: str, a: np.ndarray, r: np.ndarray) -> None:
         """Raise the error for the first refused entry (the compiled check found one)."""

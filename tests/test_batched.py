@@ -78,6 +78,10 @@ BAD = [
      r"'actions' must be ints in \[0, 3\]; got 18446744073709551615\."),
     (lambda b: b.update([0, 1, 2], [1.0, 0.0, -np.inf]), ValueError,
      r"'rewards' must be finite floats; got -inf"),
+    (lambda b: b.update([0, [1], 2], [1.0, 0.0, 1.0]), TypeError,
+     r"'actions' must be an int array of shape \(3,\); got list"),
+    (lambda b: b.update([0, 1, 2], [1.0, [0.0, 1.0], 1.0]), TypeError,
+     r"'rewards' must be a finite float array of shape \(3,\); got list"),
     (lambda b: b.reset(seed=[1, 2]), ValueError, r"'seed' must hold one seed per copy \(3\); "
                                                  r"got 2\."),
     (lambda b: b.reset(seed=True), TypeError, r"'seed' must be None, an int in \[0, inf\) or"),
