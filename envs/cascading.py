@@ -43,6 +43,7 @@ from banditlab._validation import Array, Integer, Options, Real
 from banditlab.data import find_dataset
 from banditlab.envs.base import BanditEnv
 from banditlab.envs.cascading_kernels import (
+    BESTPERM,
     CascadeArrays,
     cascade_step,
     list_value,
@@ -279,7 +280,8 @@ class CascadingMDP(BanditEnv):
     def _solve(self) -> tuple[np.ndarray, np.ndarray]:
         if self._optimal is None:
             a = self._arrays
-            self._optimal = value_iteration_kernel(a.q, a.r, a.p, a.horizon, a.list_size, False)
+            self._optimal = value_iteration_kernel(a.q, a.r, a.p, a.horizon, a.list_size,
+                                                   BESTPERM)
         return self._optimal
 
     def optimal_values(self) -> np.ndarray:

@@ -27,7 +27,10 @@ from banditlab._jit import njit
 from banditlab.kernels.common import categorical
 
 __all__ = [
+    "BESTPERM",
+    "EXHAUSTIVE",
     "CascadeArrays",
+    "best_list",
     "best_list_exhaustive",
     "best_perm_kernel",
     "cascade_step",
@@ -372,9 +375,26 @@ def _weights(r, p, v_next, s, w):
         w[a] = acc + (r[s, a] if a < n_items else 0.0)
 
 
+# The oracle a planner uses, as a static code: a tuple whose length Numba reads when compiling,
+# so a kernel that takes it compiles the oracle it names and not the other (the exhaustive
+# one is used only by CascadingVI-Oracle and by ``value_iteration(oracle="exhaustive")``).
+BESTPERM = ()
+EXHAUSTIVE = (0,)
+
+
 @njit
-def value_iteration_kernel(q, r, p, horizon, m, use_exhaustive):
-    """Backward induction with BestPerm (or the exhaustive oracle when ``use_exhaustive``).
+def best_list(oracle, u_lo, u_hi, w, w_bot, m, out):
+    """The best list for the attraction box ``[u_lo, u_hi]`` by ``oracle`` (:data:`BESTPERM`:
+    :func:`best_perm_kernel` on ``u_hi``; :data:`EXHAUSTIVE`: :func:`best_list_exhaustive`).
+    Writes it into ``out`` and returns ``(value, k)``."""
+    if len(oracle) == 1:
+        return best_list_exhaustive(u_lo, u_hi, w, w_bot, m, out)
+    return best_perm_kernel(u_hi, w, w_bot, m, u_lo, out)
+
+
+@njit
+def value_iteration_kernel(q, r, p, horizon, m, oracle):
+    """Backward induction with the oracle ``oracle`` (:data:`BESTPERM` or :data:`EXHAUSTIVE`).
 
     Returns ``(V, policy)``: optimal values ``float64[H + 1, S]`` and an optimal policy
     ``int64[H, S, m]``.
@@ -386,12 +406,7 @@ def value_iteration_kernel(q, r, p, horizon, m, use_exhaustive):
     for h in range(horizon - 1, -1, -1):
         for s in range(n_states):
             _weights(r, p, v[h + 1], s, w)
-            if use_exhaustive:
-                val, _ = best_list_exhaustive(q[s], q[s], w[:n_items], w[n_items], m,
-                                              policy[h, s])
-            else:
-                val, _ = best_perm_kernel(q[s], w[:n_items], w[n_items], m, q[s], policy[h, s])
-            v[h, s] = val
+            v[h, s] = best_list(oracle, q[s], q[s], w[:n_items], w[n_items], m, policy[h, s])[0]
     return v, policy
 
 

@@ -230,3 +230,33 @@ def test_stable_argsort_is_numpys_mergesort(values: list[float]) -> None:
     got = stable_argsort(key)
     assert got.dtype == np.int64
     np.testing.assert_array_equal(got, np.argsort(key, kind="mergesort"))
+
+
+def test_a_planner_compiles_only_the_oracle_it_names() -> None:
+    """The oracle reaches the planners as a static code (issue 15: compile what a call uses):
+    compiled for BESTPERM, ``best_list`` refers to BestPerm only; EXHAUSTIVE is the canary
+    that shows the exhaustive oracle when it is named. CascadingVI carries BESTPERM and
+    CascadingVI-Oracle EXHAUSTIVE, which ``cvi_plan`` hands to ``best_list`` unchanged."""
+    import numba
+
+    from banditlab.cascading import CascadingVI, CascadingVIOracle
+    from banditlab.envs.cascading_kernels import BESTPERM, EXHAUSTIVE, best_list
+
+    fresh = numba.njit(best_list.py_func)        # compiled here, not loaded from the cache
+    u = np.array([0.2, 0.5, 0.9])
+    w = np.array([1.0, 0.5, 0.2])
+    out = np.full(2, -1, np.int64)
+    values = {}
+    for oracle in (BESTPERM, EXHAUSTIVE):
+        values[len(oracle)] = fresh(oracle, u, u, w, 0.0, 2, out)[0]
+    code = {len(sig[0]): fresh.inspect_llvm(sig) for sig in fresh.signatures}
+    assert "best_perm_kernel" in code[0] and "best_list_exhaustive" not in code[0]
+    assert "best_list_exhaustive" in code[1] and "best_perm_kernel" not in code[1]
+    brute = max(forward_value(items, u, w, 0.0) for k in (1, 2)
+                for items in itertools.permutations(range(3), k))
+    # forward and backward sums round differently: equal to a few ulps, not bit for bit
+    assert values[0] == pytest.approx(brute, rel=1e-12)
+    assert values[1] == pytest.approx(brute, rel=1e-12)
+    env = random_cascading_mdp(2, 3, 2, 2, seed=0)
+    assert CascadingVI.for_env(env).params.oracle == BESTPERM
+    assert CascadingVIOracle.for_env(env).params.oracle == EXHAUSTIVE

@@ -63,6 +63,8 @@ from banditlab.cascading.kernels import (
 )
 from banditlab.envs.cascading import CascadingMDP, check_list
 from banditlab.envs.cascading_kernels import (
+    BESTPERM,
+    EXHAUSTIVE,
     best_list_exhaustive,
     best_perm_kernel,
     list_value,
@@ -235,7 +237,8 @@ def value_iteration(env: CascadingMDP, *, oracle: str = "bestperm"
     base = _mdp_arrays(env, owner)
     oracle = Options(("bestperm", "exhaustive")).check(oracle, "oracle", owner)
     a = base.kernel_arrays()
-    return value_iteration_kernel(a.q, a.r, a.p, a.horizon, a.list_size, oracle == "exhaustive")
+    return value_iteration_kernel(a.q, a.r, a.p, a.horizon, a.list_size,
+                                  EXHAUSTIVE if oracle == "exhaustive" else BESTPERM)
 
 
 def evaluate_policy(env: CascadingMDP, policy: Any) -> np.ndarray:
@@ -430,7 +433,8 @@ class CascadingVI(CascadingAgent):
         self.params = CascadingVIParams(
             log_term=float(big_l), anytime=False,
             hoeffding_attraction=self._hoeffding_attraction,
-            hoeffding_transition=self._hoeffding_transition, exhaustive=self._exhaustive,
+            hoeffding_transition=self._hoeffding_transition,
+            oracle=EXHAUSTIVE if self._exhaustive else BESTPERM,
             bonus_scale=float(v["bonus_scale"]))
 
     def _check_rewards(self, rewards: Any) -> np.ndarray | None:
@@ -631,7 +635,7 @@ class CascadingBPI(_BestPolicyIdentification, CascadingVI):
         big_l = math.log(4.0 * v["n_states"] * v["n_items"] * v["horizon"] / v["delta"])
         self.params = CascadingVIParams(
             log_term=float(big_l + v["n_states"]), anytime=True, hoeffding_attraction=False,
-            hoeffding_transition=False, exhaustive=False, bonus_scale=float(v["bonus_scale"]))
+            hoeffding_transition=False, oracle=BESTPERM, bonus_scale=float(v["bonus_scale"]))
 
 
 class AdaptVI(CascadingAgent):

@@ -20,8 +20,7 @@ import numpy as np
 
 from banditlab._jit import njit
 from banditlab.envs.cascading_kernels import (
-    best_list_exhaustive,
-    best_perm_kernel,
+    best_list,
     cascade_step,
     eval_box,
     list_length,
@@ -57,7 +56,7 @@ class CascadingVIParams(NamedTuple):
     anytime: bool                # True: L_k = log_term + log(k (k + 1)) at episode k (BPI)
     hoeffding_attraction: bool   # True: b_q = 2 sqrt(L / n); False: variance-aware b_q
     hoeffding_transition: bool   # True: b_pV = 2 c_h sqrt(L / n); False: variance-aware b_pV
-    exhaustive: bool             # True: exhaustive oracle (CascadingVI-Oracle); False: BestPerm
+    oracle: tuple                # BESTPERM, or EXHAUSTIVE (CascadingVI-Oracle): a static code
     bonus_scale: float           # multiplies every bonus (1 = the specified constants)
 
 
@@ -162,12 +161,8 @@ def cvi_plan(params, state, episode):
                 w_up[a] = min(cap, r_up + m_up + b)
                 w_low[a] = max(0.0, r_low + m_low - b)
             out = state.policy[h, s]
-            if params.exhaustive:
-                val, k = best_list_exhaustive(q_low[s], q_up[s], w_up[:n_items], w_up[n_items],
-                                              m, out)
-            else:
-                val, k = best_perm_kernel(q_up[s], w_up[:n_items], w_up[n_items], m, q_low[s],
-                                          out)
+            val, k = best_list(params.oracle, q_low[s], q_up[s], w_up[:n_items],
+                               w_up[n_items], m, out)
             v_up[h, s] = val
             v_low[h, s] = eval_box(out, k, q_low[s], q_up[s], w_low[:n_items], w_low[n_items],
                                    False)
