@@ -47,6 +47,7 @@ from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
+from numba.extending import overload
 
 from banditlab._jit import njit
 from banditlab._seeding import SeedLike, as_seed_sequence
@@ -59,6 +60,7 @@ __all__ = [
     "MAX_HORIZON",
     "PULL",
     "READ",
+    "LegacyStreamArrays",
     "StreamArrays",
     "StreamState",
     "StreamingBandit",
@@ -108,6 +110,16 @@ class StreamArrays(NamedTuple):
     horizon: int        # total pulls available
     memory: int         # budget: stored arms besides the buffer
     legacy_gauss: int   # 1: author-code Gaussian approximation for batches > 1e5
+
+
+# An env with ``legacy_gaussian_approx`` describes itself with a class of its own, so that a
+# kernel compiled for any other env draws its batches with the exact Binomial only and neither
+# compiles nor carries NumPy's normal sampler (Numba types each NamedTuple class as its own
+# type; the class is read when compiling, as for the K-armed Bernoulli envs).
+class LegacyStreamArrays(StreamArrays):
+    """:class:`StreamArrays` of an env with ``legacy_gaussian_approx`` (``legacy_gauss == 1``)."""
+
+    __slots__ = ()
 
 
 class StreamState(NamedTuple):
@@ -220,11 +232,29 @@ def stream_read(env, st):
     return nxt
 
 
-@njit
-def _draw_mean(env, mu, n, rng):
+@njit(inline="always")
+def _draw_exact(env, mu, n, rng):
+    return rng.binomial(n, mu) / float(n)
+
+
+@njit(inline="always")
+def _draw_legacy(env, mu, n, rng):
     if env.legacy_gauss == 1 and n > LEGACY_EXACT_MAX:
         return mu + (2.0 / np.sqrt(float(n))) * rng.standard_normal()
     return rng.binomial(n, mu) / float(n)
+
+
+def _draw_mean(env, mu, n, rng):
+    """Empirical mean of ``n`` pulls of an arm of mean ``mu`` (in Python: by ``legacy_gauss``)."""
+    return _draw_legacy(env, mu, n, rng)
+
+
+@overload(_draw_mean, inline="always")
+def _draw_mean_compiled(env, mu, n, rng):
+    # the exact draw alone unless the env's class is LegacyStreamArrays
+    draw = (_draw_legacy if getattr(env, "instance_class", None) is LegacyStreamArrays
+            else _draw_exact)
+    return lambda env, mu, n, rng: draw(env, mu, n, rng)
 
 
 @njit
@@ -442,8 +472,10 @@ class StreamingBandit(BanditEnv):
         self._base = base
         self._stream = base if not self.shuffle else base.copy()
         best, second = _top2(base)
-        self._arrays = StreamArrays(self._stream, float(best), float(best - second),
-                                    self.horizon, self.memory, int(v["legacy_gaussian_approx"]))
+        legacy = bool(v["legacy_gaussian_approx"])
+        self._arrays = (LegacyStreamArrays if legacy else StreamArrays)(
+            self._stream, float(best), float(best - second), self.horizon, self.memory,
+            int(legacy))
         self._params = {"n_arms": k, "horizon": self.horizon, "memory": self.memory,
                         "shuffle": self.shuffle,
                         "legacy_gaussian_approx": bool(v["legacy_gaussian_approx"])}

@@ -152,6 +152,28 @@ def test_legacy_gaussian_approximation():
     assert env.pull(0, 100) == ref.binomial(100, 0.5) / 100      # small batches stay exact
 
 
+def test_only_a_legacy_env_compiles_the_gaussian_approximation():
+    """A kernel compiled for a plain env draws batches with the exact Binomial only; the
+    class of an env with ``legacy_gaussian_approx`` (the canary) brings the normal sampler."""
+    from banditlab._jit import njit
+    from banditlab.envs.streaming import LegacyStreamArrays, StreamArrays, _draw_mean
+
+    plain = StreamingBandit([0.5, 0.2], horizon=10, memory=1).kernel_arrays()
+    legacy = StreamingBandit([0.5, 0.2], horizon=10, memory=1,
+                             legacy_gaussian_approx=True).kernel_arrays()
+    assert type(plain) is StreamArrays and type(legacy) is LegacyStreamArrays
+
+    @njit
+    def draw(env, n, rng):
+        return _draw_mean(env, 0.5, n, rng)
+
+    rng = np.random.default_rng(0)
+    assert draw(plain, 10**6, rng) != 0.5 and draw(legacy, 10**6, rng) != 0.5
+    code = {sig[0].instance_class: draw.inspect_llvm(sig) for sig in draw.signatures}
+    assert "binomial" in code[StreamArrays] and "normal" not in code[StreamArrays]
+    assert "standard_normal" in code[LegacyStreamArrays]
+
+
 def test_shuffle_is_seeded():
     m = np.arange(50) / 50
     env = StreamingBandit(m, horizon=10, memory=1)
