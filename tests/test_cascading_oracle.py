@@ -257,6 +257,16 @@ def test_a_planner_compiles_only_the_oracle_it_names() -> None:
     # forward and backward sums round differently: equal to a few ulps, not bit for bit
     assert values[0] == pytest.approx(brute, rel=1e-12)
     assert values[1] == pytest.approx(brute, rel=1e-12)
+    from banditlab.cascading.kernels import CascadingVIOracleParams, CascadingVIParams, oracle_of
+
     env = random_cascading_mdp(2, 3, 2, 2, seed=0)
-    assert CascadingVI.for_env(env).params.oracle == BESTPERM
-    assert CascadingVIOracle.for_env(env).params.oracle == EXHAUSTIVE
+    plain, oracle = CascadingVI.for_env(env).params, CascadingVIOracle.for_env(env).params
+    assert type(plain) is CascadingVIParams and not plain.exhaustive
+    assert type(oracle) is CascadingVIOracleParams and oracle.exhaustive
+    assert oracle_of(plain) == BESTPERM and oracle_of(oracle) == EXHAUSTIVE
+
+    @numba.njit
+    def code_length(params):
+        return len(oracle_of(params))
+
+    assert code_length(plain) == 0 and code_length(oracle) == 1

@@ -53,6 +53,7 @@ from banditlab.agent import Agent
 from banditlab.cascading.kernels import (
     AdaptVIParams,
     AdaptVIState,
+    CascadingVIOracleParams,
     CascadingVIParams,
     CascadingVIState,
     adaptvi_plan,
@@ -430,11 +431,11 @@ class CascadingVI(CascadingAgent):
         self._rewards = self._check_rewards(rewards)
         big_l = math.log(4.0 * v["n_states"] * v["n_items"] * v["horizon"] * v["n_episodes"]
                          / v["delta"])
-        self.params = CascadingVIParams(
+        params_type = CascadingVIOracleParams if self._exhaustive else CascadingVIParams
+        self.params = params_type(
             log_term=float(big_l), anytime=False,
             hoeffding_attraction=self._hoeffding_attraction,
-            hoeffding_transition=self._hoeffding_transition,
-            oracle=EXHAUSTIVE if self._exhaustive else BESTPERM,
+            hoeffding_transition=self._hoeffding_transition, exhaustive=self._exhaustive,
             bonus_scale=float(v["bonus_scale"]))
 
     def _check_rewards(self, rewards: Any) -> np.ndarray | None:
@@ -515,6 +516,7 @@ class CascadingVIOracle(CascadingVI):
     """
 
     _exhaustive = True
+    kernels = register_kernels(CascadingVIOracleParams, CascadingVI.kernels, EPISODIC)
 
 
 @dataclass(frozen=True)
@@ -635,7 +637,7 @@ class CascadingBPI(_BestPolicyIdentification, CascadingVI):
         big_l = math.log(4.0 * v["n_states"] * v["n_items"] * v["horizon"] / v["delta"])
         self.params = CascadingVIParams(
             log_term=float(big_l + v["n_states"]), anytime=True, hoeffding_attraction=False,
-            hoeffding_transition=False, oracle=BESTPERM, bonus_scale=float(v["bonus_scale"]))
+            hoeffding_transition=False, exhaustive=False, bonus_scale=float(v["bonus_scale"]))
 
 
 class AdaptVI(CascadingAgent):

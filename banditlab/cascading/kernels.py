@@ -17,9 +17,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numba.extending import overload
 
 from banditlab._jit import njit
 from banditlab.envs.cascading_kernels import (
+    BESTPERM,
+    EXHAUSTIVE,
     best_list,
     cascade_step,
     eval_box,
@@ -31,6 +34,7 @@ from banditlab.protocols import call_plan, call_update
 __all__ = [
     "AdaptVIParams",
     "AdaptVIState",
+    "CascadingVIOracleParams",
     "CascadingVIParams",
     "CascadingVIState",
     "adaptvi_plan",
@@ -56,8 +60,33 @@ class CascadingVIParams(NamedTuple):
     anytime: bool                # True: L_k = log_term + log(k (k + 1)) at episode k (BPI)
     hoeffding_attraction: bool   # True: b_q = 2 sqrt(L / n); False: variance-aware b_q
     hoeffding_transition: bool   # True: b_pV = 2 c_h sqrt(L / n); False: variance-aware b_pV
-    oracle: tuple                # BESTPERM, or EXHAUSTIVE (CascadingVI-Oracle): a static code
+    exhaustive: bool             # True exactly in a CascadingVIOracleParams (see there)
     bonus_scale: float           # multiplies every bonus (1 = the specified constants)
+
+
+class CascadingVIOracleParams(CascadingVIParams):
+    """:class:`CascadingVIParams` of CascadingVI-Oracle (``exhaustive=True``).
+
+    The planner's list oracle is chosen by the class of the params, which Numba reads when
+    compiling: a plan compiled for :class:`CascadingVIParams` holds BestPerm only, one compiled
+    for this class the exhaustive oracle only (the ``exhaustive`` field records the choice;
+    the kernels, compiled or not, read the class). Params stay plain numbers.
+    """
+
+    __slots__ = ()
+
+
+def oracle_of(params):
+    """The static code of the list oracle of ``params``: ``EXHAUSTIVE`` for a
+    :class:`CascadingVIOracleParams`, else ``BESTPERM``."""
+    return EXHAUSTIVE if isinstance(params, CascadingVIOracleParams) else BESTPERM
+
+
+@overload(oracle_of, inline="always")
+def _oracle_of_compiled(params):
+    code = (EXHAUSTIVE if getattr(params, "instance_class", None) is CascadingVIOracleParams
+            else BESTPERM)
+    return lambda params: code
 
 
 class CascadingVIState(NamedTuple):
@@ -161,7 +190,7 @@ def cvi_plan(params, state, episode):
                 w_up[a] = min(cap, r_up + m_up + b)
                 w_low[a] = max(0.0, r_low + m_low - b)
             out = state.policy[h, s]
-            val, k = best_list(params.oracle, q_low[s], q_up[s], w_up[:n_items],
+            val, k = best_list(oracle_of(params), q_low[s], q_up[s], w_up[:n_items],
                                w_up[n_items], m, out)
             v_up[h, s] = val
             v_low[h, s] = eval_box(out, k, q_low[s], q_up[s], w_low[:n_items], w_low[n_items],
