@@ -109,7 +109,7 @@ class StreamArrays(NamedTuple):
     gap: float          # best mean minus second-best mean (0 for K = 1); oracle quantity
     horizon: int        # total pulls available
     memory: int         # budget: stored arms besides the buffer
-    legacy_gauss: int   # 1: author-code Gaussian approximation for batches > 1e5
+    legacy_gauss: int   # 1 (in a LegacyStreamArrays only): Gaussian approximation > 1e5 pulls
 
 
 # An env with ``legacy_gaussian_approx`` describes itself with a class of its own, so that a
