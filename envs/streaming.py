@@ -241,7 +241,7 @@ def _draw_exact(env, mu, n, rng):
 def _draw_legacy(env, mu, n, rng):
     if env.legacy_gauss == 1 and n > LEGACY_EXACT_MAX:
         return mu + (2.0 / np.sqrt(float(n))) * rng.standard_normal()
-    return rng.binomial(n, mu) / float(n)
+    return _draw_exact(env, mu, n, rng)
 
 
 def _draw_mean(env, mu, n, rng):
