@@ -235,8 +235,9 @@ def test_stable_argsort_is_numpys_mergesort(values: list[float]) -> None:
 def test_a_planner_compiles_only_the_oracle_it_names() -> None:
     """The oracle reaches the planners as a static code (issue 15: compile what a call uses):
     compiled for BESTPERM, ``best_list`` refers to BestPerm only; EXHAUSTIVE is the canary
-    that shows the exhaustive oracle when it is named. CascadingVI carries BESTPERM and
-    CascadingVI-Oracle EXHAUSTIVE, which ``cvi_plan`` hands to ``best_list`` unchanged."""
+    that shows the exhaustive oracle when it is named. ``cvi_plan`` asks ``oracle_of(params)``,
+    which reads the class of the params when compiling: EXHAUSTIVE for CascadingVI-Oracle's
+    ``CascadingVIOracleParams``, BESTPERM for CascadingVI's ``CascadingVIParams``."""
     import numba
 
     from banditlab.cascading import CascadingVI, CascadingVIOracle
@@ -257,6 +258,7 @@ def test_a_planner_compiles_only_the_oracle_it_names() -> None:
     # forward and backward sums round differently: equal to a few ulps, not bit for bit
     assert values[0] == pytest.approx(brute, rel=1e-12)
     assert values[1] == pytest.approx(brute, rel=1e-12)
+
     from banditlab.cascading.kernels import CascadingVIOracleParams, CascadingVIParams, oracle_of
 
     env = random_cascading_mdp(2, 3, 2, 2, seed=0)
