@@ -44,6 +44,9 @@ from banditlab.protocols import call_select, call_update
 
 __all__ = ["BatchedPolicy"]
 
+_INT64 = np.dtype(np.int64)
+_FLOAT64 = np.dtype(np.float64)
+
 #: most fields a policy's State may have (the gather/scatter below are written per arity)
 MAX_STATE_FIELDS = 8
 
@@ -240,6 +243,7 @@ class BatchedPolicy:
         self.params = policy.params
         self.contextual = policy.protocol.contextual
         self._dims = policy._dims()
+        self._shape: tuple[int, ...] | None = None  # set by reset
 
     @property
     def name(self) -> str:
@@ -282,19 +286,27 @@ class BatchedPolicy:
         self._actions = np.empty(self.n_copies, dtype=np.int64)
         self._entries: dict[Any, Any] = {}
         self._entries_for = None
+        self._shape = (self.n_copies,)              # what update's fast path takes
+        self._admit: tuple[Any, ...] = (None, None, ())
         return self
 
-    def _entry(self, kernel: Any, *args: Any) -> Any:
+    def _entry(self, kernel: Any, args: tuple[Any, ...], strided: tuple[int, ...] = ()
+               ) -> Any:
         """``kernel``'s compiled entry point for ``args``, resolved once per reset (and again
         if ``params`` is replaced): calling it skips the dispatcher's typing of the state
-        tuple, about 1.5 µs per call. Every array argument is C-contiguous of a fixed dtype
-        (the states, the handles, and what select and update make), so the types stay those
-        of the first call."""
+        tuple, about 1.5 µs per call. The states, the handles and what select makes are
+        C-contiguous arrays of fixed dtypes, so their types stay those of the first call; the
+        arguments at the positions ``strided`` (update's actions and rewards, which come from
+        the caller) are compiled as 1-d arrays of any strides, so a view or a read-only
+        array of the right dtype is read correctly too."""
         if self._entries_for is not self.params:
             self._entries, self._entries_for = {}, self.params
         entry = self._entries.get(kernel)
         if entry is None:
-            entry = kernel.compile(tuple(numba.typeof(a) for a in args))
+            sig = [numba.typeof(a) for a in args]
+            for k in strided:
+                sig[k] = numba.types.Array(sig[k].dtype, 1, "A")
+            entry = kernel.compile(tuple(sig))
             self._entries[kernel] = entry
         return entry
 
@@ -320,17 +332,51 @@ class BatchedPolicy:
                                    "(n_copies, n_arms, n_features)", f"{self.name}.select")
             self._contexts = ctx
             args = (self.params, self._template, self.states, ctx, self.handles, out)
-            self._entry(_select_all_context, *args)(*args)
+            self._entry(_select_all_context, args)(*args)
         else:
             args = (self.params, self._template, self.states, self.handles, out)
-            self._entry(_select_all, *args)(*args)
+            self._entry(_select_all, args)(*args)
         return out
 
     def update(self, actions: Any, rewards: Any, obs: Any = None) -> None:
         """Feed back every copy's reward: ``actions`` ints in [0, n_arms), ``rewards`` finite
         floats within the policy's reward model, both of shape ``(n_copies,)``. Nothing is
         updated when any entry is refused."""
-        self._require_state("update")
+        # the common case first: int64 actions and float64 rewards of shape (n_copies,), as
+        # select and a vector env return them, go to the compiled call as they are (it takes
+        # any strides and checks every value); anything else is checked and converted here
+        if not (type(actions) is np.ndarray and type(rewards) is np.ndarray
+                and actions.dtype is _INT64 and rewards.dtype is _FLOAT64
+                and actions.shape == self._shape and rewards.shape == self._shape):
+            self._require_state("update")
+            a, r = self._checked_arrays(actions, rewards)
+            # uint64 beyond int64 turns negative here: refused as out of range below
+            actions, rewards = a.astype(np.int64, copy=False), r.astype(np.float64, copy=False)
+        else:
+            a, r = actions, rewards
+        policy = self.policy
+        model, checked, admit = policy.reward_model, policy.check_rewards, self._admit
+        if admit[0] is not model or admit[1] is not checked:     # set, or replaced since
+            big = sys.float_info.max                     # finite bounds: inf and NaN fail them
+            admit = self._admit = (
+                model, checked, (self.n_arms, float(max(model.low, -big) if checked else -big),
+                                 float(min(model.high, big) if checked else big),
+                                 bool(checked and model.kind in ("bernoulli", "poisson"))))
+        if self.contextual:
+            if self._contexts is None:
+                raise RuntimeError(f"{self.name}.update: call select(obs) before update().")
+            args = (self.params, self._template, self.states, actions, rewards, admit[2],
+                    self._contexts)
+            refused = self._entry(_update_all_context, args, strided=(3, 4))(*args)
+        else:
+            args = (self.params, self._template, self.states, actions, rewards, admit[2])
+            refused = self._entry(_update_all, args, strided=(3, 4))(*args)
+        if refused >= 0:
+            self._refuse(f"{self.name}.update", a, r)       # as given: the message quotes them
+
+    def _checked_arrays(self, actions: Any, rewards: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``actions`` and ``rewards`` as arrays of shape ``(n_copies,)`` of ints, and of
+        ints or floats; TypeError or ValueError when they are of another kind or shape."""
         n = self.n_copies
         try:
             a = np.asarray(actions)
@@ -345,23 +391,7 @@ class BatchedPolicy:
         if a.dtype.kind not in "iu" or a.shape != (n,) or r.dtype.kind not in "iuf" \
                 or r.shape != (n,):
             self._refuse_arrays(a, r)
-        acts = np.ascontiguousarray(a, dtype=np.int64)   # uint64 beyond int64: negative
-        r = np.ascontiguousarray(r, dtype=np.float64)
-        model, checked = self.policy.reward_model, self.policy.check_rewards
-        big = sys.float_info.max                         # finite bounds: inf and NaN fail them
-        admit = (self.n_arms, float(max(model.low, -big) if checked else -big),
-                 float(min(model.high, big) if checked else big),
-                 bool(checked and model.kind in ("bernoulli", "poisson")))
-        if self.contextual:
-            if self._contexts is None:
-                raise RuntimeError(f"{self.name}.update: call select(obs) before update().")
-            args = (self.params, self._template, self.states, acts, r, admit, self._contexts)
-            refused = self._entry(_update_all_context, *args)(*args)
-        else:
-            args = (self.params, self._template, self.states, acts, r, admit)
-            refused = self._entry(_update_all, *args)(*args)
-        if refused >= 0:
-            self._refuse(f"{self.name}.update", a, r)
+        return a, r
 
     def _refuse_arrays(self, a: np.ndarray, r: np.ndarray) -> None:
         """Raise the error for ``actions`` or ``rewards`` of the wrong kind or shape (the

@@ -9,6 +9,7 @@ import banditlab as bl
 from banditlab.batched import BatchedPolicy
 from banditlab.policies import REGISTRY
 from banditlab.protocols import CONTEXTUAL
+from banditlab.reward_models import RewardModel
 from tests.contracts.test_policies import make_policy
 
 N_ARMS, N_FEATURES, SEEDS = 4, 3, [5, 17, 29]
@@ -113,6 +114,53 @@ def test_a_refused_update_changes_no_copy_and_the_model_checks_follow_the_policy
     batch.policy.check_rewards = False
     batch.update([0, 1, 2], [1.0, 0.5, 2.0])
     assert batch.state(1).t == 2
+
+
+def test_arrays_as_select_and_vector_envs_return_them_get_the_same_results_and_checks():
+    """int64 actions and float64 rewards of shape (n_copies,) go to the compiled call without
+    conversion: strided views and read-only arrays give the results of contiguous copies, a
+    refusal is the one the converting path gives, and a reward model or check_rewards
+    replaced between two steps holds from the next step."""
+    a = BatchedPolicy(bl.UCB(4), 3).reset(seed=1)
+    b = BatchedPolicy(bl.UCB(4), 3).reset(seed=1)
+    rng = np.random.default_rng(0)
+    for batch in (a, b):            # contiguous arrays first: the compiled call is made for them
+        batch.update(batch.select(), np.array([1.0, 0.0, 1.0]))
+    for _ in range(30):
+        acts = a.select()
+        assert np.array_equal(acts, b.select())
+        pairs = rng.random((3, 2))
+        a.update(np.repeat(acts, 2)[::2], pairs[:, 1])            # strided views
+        frozen = acts.copy()
+        frozen.flags.writeable = False
+        b.update(frozen, np.ascontiguousarray(pairs[:, 1]))       # read-only, contiguous
+    for f, g in zip(a.states, b.states):
+        assert np.array_equal(f, g)
+
+    batch = BatchedPolicy(bl.ThompsonSampling(4), 3).reset(seed=0)
+    batch.update(batch.select(), np.array([1.0, 0.0, 1.0]))
+    before = [np.copy(f) for f in batch.states]
+    for acts, rewards, pattern in [
+            ([0, 1, 4], [1.0, 0.0, 1.0], r"'actions' must be ints in \[0, 3\]; got 4\."),
+            ([0, 1, 2], [1.0, np.nan, 1.0], r"'rewards' must be finite floats; got nan"),
+            ([0, 1, 2], [1.0, 1.5, 1.0],
+             r"'rewards' must be a float in \[0, 1\] \(ThompsonSampling assumes .*got 1\.5\.")]:
+        with pytest.raises(ValueError, match=pattern):
+            batch.update(np.array(acts, dtype=np.int64), np.array(rewards))
+    for f, g in zip(batch.states, before):
+        assert np.array_equal(f, g)
+    batch.policy.check_rewards = False
+    batch.update(np.array([0, 1, 2]), np.array([1.0, 1.5, 1.0]))
+    batch.policy.check_rewards = True
+    with pytest.raises(ValueError, match=r"'rewards' must be a float in \[0, 1\]"):
+        batch.update(np.array([0, 1, 2]), np.array([1.0, 1.5, 1.0]))
+    batch.policy.reward_model = RewardModel.any()
+    batch.update(np.array([0, 1, 2]), np.array([1.0, 1.5, 1.0]))
+    # two updates of copy 1's arm 1 went through (check_rewards off, then the model replaced)
+    plays = batch.state(1).successes[1] + batch.state(1).failures[1]
+    assert plays - (before[0][1][1] + before[1][1][1]) == 2.0
+    with pytest.raises(RuntimeError, match=r"call reset\(seed=\.\.\.\) first"):
+        BatchedPolicy(bl.UCB(3), 2).update(np.zeros(2, dtype=np.int64), np.zeros(2))
 
 
 def test_bad_construction_and_order():
