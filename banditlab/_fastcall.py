@@ -51,7 +51,7 @@ from numba.extending import intrinsic
 from banditlab._jit import njit
 from banditlab.protocols import call_select, call_update, kernels_for
 
-__all__ = ["CONTEXT_REFUSED", "JIT", "Calls", "StepBox", "box_entry_points", "data_address",
+__all__ = ["CONTEXT_REFUSED", "JIT", "StepBox", "box_entry_points", "data_address",
            "generator_from_handle", "rng_handle", "row_view"]
 
 #: False under NUMBA_DISABLE_JIT=1: the policies then call their Python kernels directly
@@ -62,18 +62,6 @@ _BIT_GENERATOR = types.NumPyRandomBitGeneratorType("bit_generator")
 #: the members of Numba's bit-generator struct that a handle carries, in handle order
 HANDLE_FIELDS = ("state_address", "state", "fnptr_next_uint64", "fnptr_next_uint32",
                  "fnptr_next_double", "bit_generator")
-
-
-def _no_calls() -> None:
-    return None
-
-
-class Calls(list):
-    """A policy's cached entry points and handle. They hold addresses and compiled functions
-    of this process: pickled or copied, the cache becomes None and is rebuilt on demand."""
-
-    def __reduce__(self) -> tuple[Any, tuple[()]]:
-        return _no_calls, ()
 
 
 def rng_handle(rng: np.random.Generator) -> np.ndarray:

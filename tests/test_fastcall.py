@@ -122,6 +122,43 @@ def test_a_replaced_rng_state_or_params_is_used_not_the_stale_one():
         [c.select() for _ in range(20)]
 
 
+class _KeepsWholeDict(bl.UCB):
+    """A subclass whose own ``__getstate__`` copies the whole ``__dict__``, box included."""
+
+    def __getstate__(self):
+        return dict(self.__dict__)
+
+
+@pytest.mark.parametrize("cls", [bl.UCB, _KeepsWholeDict])
+def test_copies_and_pickles_never_share_or_carry_the_step_box(cls):
+    """copy.copy, copy.deepcopy and pickle leave the step box behind (its addresses belong
+    to this process; a shared box would make two policies step one state) and start from
+    the state the box holds now: deep clones and the original after them continue alike,
+    and a shallow copy (which shares the state's arrays, as shallow copies do) gets a box of
+    its own."""
+    means = [0.2, 0.5, 0.8]
+
+    def steps(policy, n=15):
+        arms = []
+        for t in range(n):
+            arm = policy.select()
+            policy.update(arm, means[arm] + 0.01 * (t % 3))
+            arms.append(arm)
+        return arms
+
+    p = cls(3).reset(seed=1)
+    steps(p)
+    assert p.__dict__.get("_fastcall") is not None
+    clones = [copy.deepcopy(p), pickle.loads(pickle.dumps(p))]
+    shallow = copy.copy(p)
+    assert all("_fastcall" not in c.__dict__ for c in [*clones, shallow])
+    assert shallow.state.t == clones[0].state.t == clones[1].state.t == 15
+    runs = [steps(c) for c in clones] + [steps(p)]
+    assert runs[0] == runs[1] == runs[2]
+    shallow.update(shallow.select(), 0.5)
+    assert shallow._fast() is not p._fast() and shallow._fast()[2] is not p._fast()[2]
+
+
 def test_without_jit_the_policies_call_their_kernels(monkeypatch):
     monkeypatch.setattr(_fastcall, "JIT", False)
     p = bl.UCB(3).reset(seed=0)
