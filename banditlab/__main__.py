@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from banditlab.cli import main
+from banditlab.cli import console_main
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(console_main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 
 import banditlab as bl
 from banditlab import load_results
-from banditlab.cli import main
+from banditlab.cli import console_main, main
 from banditlab.envs import ENV_REGISTRY, OTHER_ENVS
 from banditlab.registry import ALGORITHMS
 
@@ -214,6 +215,22 @@ def _subprocess(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MPLBACKEND": "Agg"}
     return subprocess.run([sys.executable, "-m", "banditlab", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_console_main_returns_main_s_status_and_leaves_shutdown_to_the_os(monkeypatch, capsys):
+    """The command's wrapper returns main's exit status and then stops the garbage collector
+    (so interpreter shutdown does not walk every object); main alone leaves it running."""
+    assert gc.isenabled()
+    try:
+        assert main(["list"]) == 0 and gc.isenabled()
+        monkeypatch.setattr(sys, "argv", ["banditlab", "list"])
+        assert console_main() == 0
+        assert not gc.isenabled() and gc.get_freeze_count() > 0
+        monkeypatch.setattr(sys, "argv", ["banditlab", "no-such-command"])
+        assert console_main() == 2
+    finally:
+        gc.unfreeze()
+        gc.enable()
 
 
 def test_python_dash_m_banditlab(tmp_path):
