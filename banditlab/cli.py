@@ -615,4 +615,3 @@ def console_main() -> int:
     gc.disable()
     gc.freeze()
     return code
-
