@@ -41,8 +41,8 @@ class ForgetsOnPickle(UCB):
 
     def __getstate__(self) -> dict[str, Any]:
         out = dict(self.__dict__)
-        if "state" in out:
-            out["state"] = self.kernels.init(self.params, self.n_arms)
+        if "_state" in out:             # where Policy keeps the state (a property)
+            out["_state"] = self.kernels.init(self.params, self.n_arms)
         return out
 
 
