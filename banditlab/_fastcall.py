@@ -51,7 +51,7 @@ from numba.extending import intrinsic
 from banditlab._jit import njit
 from banditlab.protocols import call_select, call_update, kernels_for
 
-__all__ = ["CONTEXT_REFUSED", "JIT", "StepBox", "box_entry_points", "data_address",
+__all__ = ["CONTEXT_REFUSED", "JIT", "StepBox", "admitted", "box_entry_points", "data_address",
            "generator_from_handle", "rng_handle", "row_view"]
 
 #: False under NUMBA_DISABLE_JIT=1: the policies then call their Python kernels directly
@@ -238,9 +238,17 @@ def box_select_context(address, box_type, context):
 
 
 @njit
+def admitted(arm, reward, n_arms, low, high, integer):
+    """Whether ``update(arm, reward)`` may go ahead: ``arm`` in ``[0, n_arms)``, ``reward`` in
+    ``[low, high]`` (finite bounds: NaN and inf fail) and an integer when ``integer`` (the
+    bounds of :meth:`banditlab.reward_models.RewardModel.compiled_bounds`)."""
+    return (0 <= arm < n_arms and low <= reward <= high
+            and not (integer and reward != np.floor(reward)))
+
+
+@njit
 def _admitted(box, arm, reward):
-    return (0 <= arm < box.n_arms and box.low <= reward <= box.high
-            and not (box.integer and reward != np.floor(reward)))
+    return admitted(arm, reward, box.n_arms, box.low, box.high, box.integer)
 
 
 @njit

@@ -27,7 +27,6 @@ built-in one is).
 from __future__ import annotations
 
 import numbers
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,7 +34,14 @@ import numba
 import numpy as np
 from numba.extending import overload
 
-from banditlab._fastcall import JIT, data_address, generator_from_handle, rng_handle, row_view
+from banditlab._fastcall import (
+    JIT,
+    admitted,
+    data_address,
+    generator_from_handle,
+    rng_handle,
+    row_view,
+)
 from banditlab._jit import njit
 from banditlab._seeding import check_seed, make_rng, run_seed_pair
 from banditlab._validation import MAX_RUNS, Integer, check_memory
@@ -149,9 +155,7 @@ def _first_refused(actions, rewards, n_arms, low, high, integer):
     ``[low, high]`` (finite bounds: NaN and inf fail) or not an integer when ``integer``;
     -1 when every entry is admitted (one pass instead of one NumPy pass per check)."""
     for i in range(actions.shape[0]):
-        a = actions[i]
-        r = rewards[i]
-        if not (0 <= a < n_arms and low <= r <= high) or (integer and r != np.floor(r)):
+        if not admitted(actions[i], rewards[i], n_arms, low, high, integer):
             return i
     return -1
 
@@ -283,7 +287,6 @@ class BatchedPolicy:
         self.states = _stack_states([init(self.params, *self._dims)
                                      for _ in range(self.n_copies)], f"{self.name}.reset")
         self._contexts: np.ndarray | None = None
-        self._actions = np.empty(self.n_copies, dtype=np.int64)
         self._entries: dict[Any, Any] = {}
         self._entries_for = None
         self._shape = (self.n_copies,)              # what update's fast path takes
@@ -357,11 +360,8 @@ class BatchedPolicy:
         policy = self.policy
         model, checked, admit = policy.reward_model, policy.check_rewards, self._admit
         if admit[0] is not model or admit[1] is not checked:     # set, or replaced since
-            big = sys.float_info.max                     # finite bounds: inf and NaN fail them
-            admit = self._admit = (
-                model, checked, (self.n_arms, float(max(model.low, -big) if checked else -big),
-                                 float(min(model.high, big) if checked else big),
-                                 bool(checked and model.kind in ("bernoulli", "poisson"))))
+            admit = self._admit = (model, checked,
+                                   (self.n_arms, *model.compiled_bounds(checked)))
         if self.contextual:
             if self._contexts is None:
                 raise RuntimeError(f"{self.name}.update: call select(obs) before update().")

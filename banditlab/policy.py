@@ -10,7 +10,6 @@ step-by-step API and the whole-trajectory engine run the same code.
 from __future__ import annotations
 
 import numbers
-import sys
 from typing import Any
 
 import numpy as np
@@ -208,13 +207,10 @@ class Policy(Agent):
         last = self.__dict__.get("_last_context") if contextual else None
         context = (None if not contextual else
                    last if last is not None else np.zeros(self._dims(), dtype=np.float64))
-        model, checked = self.reward_model, self.check_rewards
-        big = sys.float_info.max
+        low, high, integer = self.reward_model.compiled_bounds(self.check_rewards)
         built = _fastcall.box_entry_points(
-            self.params, state, handle, low=max(model.low, -big) if checked else -big,
-            high=min(model.high, big) if checked else big,
-            integer=checked and model.kind in ("bernoulli", "poisson"), n_arms=self.n_arms,
-            context=context, ready=last is not None)
+            self.params, state, handle, low=low, high=high, integer=integer,
+            n_arms=self.n_arms, context=context, ready=last is not None)
         if built is None:
             return None
         box, select, update, read, read_context = built

@@ -36,6 +36,7 @@ an oblivious adversary's table in [0, 1] is ``"bounded"``.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,6 +167,16 @@ class RewardModel:
         if self.kind in ("bernoulli", "poisson"):
             return float(reward).is_integer()
         return True
+
+    def compiled_bounds(self, checked: bool = True) -> tuple[float, float, bool]:
+        """What the compiled step-API checks compare a reward with: finite bounds ``(low,
+        high)`` (so that inf and NaN fail them) and whether only integers are admitted; with
+        ``checked`` False (a policy's ``check_rewards`` off), every finite float."""
+        big = sys.float_info.max
+        if not checked:
+            return -big, big, False
+        return (float(max(self.low, -big)), float(min(self.high, big)),
+                self.kind in ("bernoulli", "poisson"))
 
     def admits_all(self, rewards: np.ndarray) -> np.ndarray:
         """:meth:`admits` for every entry of a float array (the batched step-API check)."""

@@ -47,16 +47,36 @@ def test_fits(required: RewardModel, produced: RewardModel, ok: bool) -> None:
     assert fits(required, produced) is ok
 
 
-@pytest.mark.parametrize(("model", "good", "bad"), [
+ADMITS = [
     (RewardModel.bounded(0, 1), [0.0, 0.3, 1.0], [-1e-9, 1.5]),
     (RewardModel.bernoulli(), [0.0, 1.0], [0.5, 2.0, -1.0]),
     (RewardModel.poisson(), [0.0, 3.0, 1e6], [-1.0, 2.5]),
     (RewardModel.exponential(), [0.0, 0.1, 1e9], [-0.1]),
     (RewardModel.subgaussian(1.0), [-1e9, 0.0, 1e9], []),
-])
+]
+
+
+@pytest.mark.parametrize(("model", "good", "bad"), ADMITS)
 def test_admits(model: RewardModel, good: list[float], bad: list[float]) -> None:
     assert all(model.admits(r) for r in good)
     assert not any(model.admits(r) for r in bad)
+
+
+@pytest.mark.parametrize(("model", "good", "bad"), ADMITS)
+def test_the_compiled_check_admits_what_the_model_admits(model: RewardModel, good: list[float],
+                                                         bad: list[float]) -> None:
+    """The step box and BatchedPolicy check rewards with ``_fastcall.admitted`` on
+    ``compiled_bounds``: the same rewards as :meth:`RewardModel.admits`, never inf or NaN, an
+    action only in range; with the checks off, every finite float."""
+    from banditlab._fastcall import admitted
+
+    bounds = model.compiled_bounds()
+    assert all(admitted(1, r, 3, *bounds) for r in good)
+    assert not any(admitted(1, r, 3, *bounds) for r in [*bad, np.inf, -np.inf, np.nan])
+    assert not admitted(3, good[0], 3, *bounds) and not admitted(-1, good[0], 3, *bounds)
+    off = model.compiled_bounds(checked=False)
+    assert all(admitted(0, r, 3, *off) for r in [*good, *bad, -1e300, 0.5])
+    assert not any(admitted(0, r, 3, *off) for r in [np.inf, -np.inf, np.nan])
 
 
 def test_reward_model_validates_its_fields() -> None:
