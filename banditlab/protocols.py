@@ -38,8 +38,8 @@ A new system adds one :class:`Protocol` here, its loop, its env and its algorith
 kernel name adds one dispatch stub at the end of this module.
 
 Dispatch. The loops call the stubs below (:func:`call_select`, :func:`call_update`, ...).
-Each stub is an ``@overload`` that Numba resolves at compile time, by the type of ``params``,
-to the kernel registered with :func:`register_kernels`; each stub serves every arity (the
+Numba resolves each stub at compile time, by the type of ``params``, to the kernel registered
+with :func:`register_kernels` and compiles it as a direct call; each stub serves every arity (the
 contextual ``select`` takes one argument more than the K-armed one). So each algorithm's logic
 exists once, in its kernels; the step-by-step Python API calls the very same kernels, and the
 loops load from the on-disk cache in a new process (kernels passed as function arguments could
@@ -52,7 +52,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from numba.extending import overload
+from numba.core import types
+from numba.core.dispatcher import Dispatcher
+from numba.core.typing import signature
+from numba.core.typing.templates import AbstractTemplate, infer_global
+from numba.extending import lower_builtin
 
 __all__ = [
     "BLOCK_DESCENT",
@@ -219,23 +223,58 @@ def registered_kernels(params_type: type) -> Kernels | None:
     return _KERNELS.get(params_type)
 
 
-def _make_stub(name: str) -> Callable[..., Any]:
-    """A dispatch stub for kernel ``name``: plain Python body, plus its Numba overload."""
+def _kernel_for(name: str, params_type: Any) -> Any:
+    """The registered ``name`` kernel for the Numba type of ``params`` (typing error if none)."""
+    cls = getattr(params_type, "instance_class", None)
+    kernel = getattr(_KERNELS.get(cls), name, None) if cls is not None else None
+    if kernel is None:
+        raise TypeError(f"no '{name}' kernel registered for params type {params_type}")
+    if not isinstance(kernel, Dispatcher):
+        raise TypeError(f"the '{name}' kernel registered for {cls.__name__} is not compiled "
+                        f"(got {kernel!r}); decorate it with numba.njit")
+    return kernel
 
-    def stub(params, *args):  # unannotated: numba compares it with the overload's signature
-        # the body runs only without JIT (NUMBA_DISABLE_JIT=1): the overload replaces it
+
+def _make_stub(name: str) -> Callable[..., Any]:
+    """A dispatch stub for kernel ``name``: plain Python body, plus its Numba typing and lowering.
+
+    In compiled code a call of the stub *is* a call of the registered kernel: the typing asks
+    the kernel's dispatcher for the signature (compiling the kernel if needed) and the lowering
+    emits a direct call to that compiled kernel, as for any call of one ``@njit`` function from
+    another. (An ``@overload`` returning ``lambda params, *args: kernel(params, *args)`` does the
+    same through one more compiled function per call site, which costs a whole LLVM module,
+    optimised and turned into machine code, at every first compilation.)
+    """
+
+    def stub(params, *args):
+        # the body runs only without JIT (NUMBA_DISABLE_JIT=1): the typing below replaces it
         return getattr(_KERNELS[type(params)], name)(params, *args)
 
     stub.__name__ = stub.__qualname__ = f"call_{name}"
     stub.__doc__ = f"Call the ``{name}`` kernel registered for ``type(params)``."
 
-    @overload(stub)
-    def _resolve(params, *args):
-        cls = getattr(params, "instance_class", None)
-        kernel = getattr(_KERNELS.get(cls), name, None) if cls is not None else None
-        if kernel is None:
-            raise TypeError(f"no '{name}' kernel registered for params type {params}")
-        return lambda params, *args: kernel(params, *args)
+    def _kernel_signature(typingctx: Any, argtys: tuple[Any, ...]) -> Any:
+        kernel = _kernel_for(name, argtys[0])
+        return kernel, typingctx.resolve_function_type(types.Dispatcher(kernel), argtys, {})
+
+    class _Typing(AbstractTemplate):
+        key = stub
+
+        def generic(self, args: tuple[Any, ...], kws: dict[str, Any]) -> Any:
+            if kws or not args:
+                return None
+            _, ksig = _kernel_signature(self.context, tuple(args))
+            return None if ksig is None else signature(ksig.return_type, *args)
+
+    infer_global(stub, types.Function(_Typing))
+
+    @lower_builtin(stub, types.Any, types.VarArg(types.Any))
+    def _lower(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        kernel, ksig = _kernel_signature(context.typing_context, sig.args)
+        argvals = [context.cast(builder, v, ty, kty)
+                   for v, ty, kty in zip(args, sig.args, ksig.args)]
+        out = context.get_function(types.Dispatcher(kernel), ksig)(builder, argvals)
+        return context.cast(builder, out, ksig.return_type, sig.return_type)
 
     return stub
 
