@@ -54,6 +54,7 @@ from typing import Any, NamedTuple
 
 from numba.core import types
 from numba.core.dispatcher import Dispatcher
+from numba.core.errors import TypingError
 from numba.core.typing import signature
 from numba.core.typing.templates import AbstractTemplate, infer_global
 from numba.extending import lower_builtin
@@ -228,9 +229,9 @@ def _kernel_for(name: str, params_type: Any) -> Any:
     cls = getattr(params_type, "instance_class", None)
     kernel = getattr(_KERNELS.get(cls), name, None) if cls is not None else None
     if kernel is None:
-        raise TypeError(f"no '{name}' kernel registered for params type {params_type}")
+        raise TypingError(f"no '{name}' kernel registered for params type {params_type}")
     if not isinstance(kernel, Dispatcher):
-        raise TypeError(f"the '{name}' kernel registered for {cls.__name__} is not compiled "
+        raise TypingError(f"the '{name}' kernel registered for {cls.__name__} is not compiled "
                         f"(got {kernel!r}); decorate it with numba.njit")
     return kernel
 
