@@ -48,7 +48,7 @@ from numba.core import cgutils
 from numba.experimental import structref
 from numba.extending import intrinsic
 
-from banditlab._jit import njit
+from banditlab._jit import callee_of, njit
 from banditlab.protocols import call_select, call_update, kernels_for
 
 __all__ = ["CONTEXT_REFUSED", "JIT", "StepBox", "admitted", "box_entry_points", "data_address",
@@ -309,7 +309,8 @@ def box_entry_points(params: Any, state: Any, handle: np.ndarray, *, low: float,
     if context is not None:
         context = np.array(context, dtype=np.float64, order="C")       # the box's own copy
         sig += (numba.typeof(context),)
-    update_kernel.compile(sig)                  # inlined into box_update below anyway
+    update_kernel = callee_of(update_kernel)    # the form box_update below calls
+    update_kernel.compile(sig)
     if update_kernel.overloads[sig].signature.return_type != s:
         return None
     box = StepBox(params, state, handle, float(low), float(high), bool(integer), int(n_arms),

@@ -46,9 +46,9 @@ from pathlib import Path
 from typing import Any
 
 import numba
-from numba.core import caching, types
+from numba.core import caching, sigutils, types
 
-__all__ = ["njit", "package_digest", "package_roots"]
+__all__ = ["callee_of", "njit", "package_digest", "package_roots"]
 
 _PACKAGE = "banditlab"
 _MAPPED = ("envs", "solvers", "theory_checks")
@@ -229,8 +229,11 @@ class _PackageCache(caching.FunctionCache):
                                       source_stamp=self._impl.locator.get_source_stamp())
         self.enable()
 
+    #: told apart in the index: a kernel's two compiled forms (see :func:`_split_callee`)
+    _role = "python"
+
     def _index_key(self, sig: Any, codegen: Any) -> tuple:
-        return (*super()._index_key(sig, codegen), _external_sources(sig))
+        return (*super()._index_key(sig, codegen), _external_sources(sig), self._role)
 
     def load_overload(self, sig: Any, target_context: Any) -> Any:
         """A cached entry that unpickles but cannot be rebuilt (damaged object code) is a
@@ -239,6 +242,12 @@ class _PackageCache(caching.FunctionCache):
             return super().load_overload(sig, target_context)
         except Exception:   # any failure to rebuild a cache entry means: compile again
             return None
+
+
+class _CalleeCache(_PackageCache):
+    """The cache of a kernel's form without Python wrappers (its own index entries)."""
+
+    _role = "callee"
 
 
 _warned_no_cache = False
@@ -276,10 +285,60 @@ def _typed_without_literals(disp: Any) -> None:
     disp.get_call_template = get_call_template
 
 
+def _enable_cache(disp: Any, cache_class: type, f: Callable[..., Any]) -> None:
+    """What ``Dispatcher.enable_caching()`` does, with our cache class."""
+    try:
+        disp._cache = cache_class(disp.py_func)
+    except RuntimeError as exc:      # numba: "cannot cache function ...: no locator"
+        # a function typed at a prompt or in a notebook cell has no file to cache beside:
+        # compiled in memory, as numba does; a real file means no location is writable,
+        # which the user should hear about once
+        try:
+            has_file = os.path.isfile(inspect.getfile(f))
+        except (TypeError, OSError):
+            has_file = False
+        if has_file:
+            _warn_no_cache(getattr(f, "__qualname__", repr(f)), exc)
+
+
+def _split_callee(disp: Any, f: Callable[..., Any], options: dict[str, Any]) -> None:
+    """Compile ``disp`` without its Python wrappers when another kernel calls it.
+
+    Numba compiles every version of a jitted function with two wrappers, one that unboxes
+    Python arguments (for a NamedTuple state of ten arrays, more code than many kernels) and
+    one C entry point, and optimises and generates machine code for them, although a kernel
+    that only other kernels call never runs either. Here a call from compiled code is typed
+    and lowered against a second dispatcher of the same function compiled without them
+    (cached under its own key); Python calls still compile and run the full version. A
+    kernel called both ways in one process is compiled once each way.
+    """
+    callee = numba.njit(**{**options, "no_cpython_wrapper": True,
+                           "no_cfunc_wrapper": True})(f)
+    _typed_without_literals(callee)
+    _enable_cache(callee, _CalleeCache, f)
+    own_overload = disp.get_overload
+
+    def get_overload(sig: Any) -> Any:
+        args, _ = sigutils.normalize_signature(sig)
+        cres = callee.overloads.get(tuple(args))
+        return cres.entry_point if cres is not None else own_overload(sig)
+
+    disp.get_call_template = callee.get_call_template
+    disp.get_overload = get_overload
+    disp._banditlab_callee = callee
+
+
+def callee_of(disp: Any) -> Any:
+    """The dispatcher that compiles ``disp`` when other kernels call it (``disp`` itself for
+    a function not made by :func:`njit`, or made with ``inline`` or without wrappers)."""
+    return getattr(disp, "_banditlab_callee", disp)
+
+
 def njit(func: Callable[..., Any] | None = None, **options: Any) -> Any:
     """``numba.njit`` with the package-wide cache (``cache`` is always on; do not pass it).
 
-    Usable bare (``@njit``) or with Numba's options (``@njit(inline="always")``).
+    Usable bare (``@njit``) or with Numba's options (``@njit(inline="always")``). A call from
+    another kernel compiles the function without its Python wrappers (:func:`_split_callee`).
     """
     if "cache" in options:
         raise TypeError("banditlab._jit.njit: kernels are always cached; drop 'cache='.")
@@ -289,19 +348,10 @@ def njit(func: Callable[..., Any] | None = None, **options: Any) -> Any:
         if isinstance(disp, numba.core.dispatcher.Dispatcher) and os.environ.get(
                 "NUMBA_DISABLE_JIT", "0") != "1":
             _typed_without_literals(disp)
-            # what Dispatcher.enable_caching() does, with our cache class
-            try:
-                disp._cache = _PackageCache(disp.py_func)
-            except RuntimeError as exc:      # numba: "cannot cache function ...: no locator"
-                # a function typed at a prompt or in a notebook cell has no file to cache
-                # beside: compiled in memory, as numba does; a real file means no location
-                # is writable, which the user should hear about once
-                try:
-                    has_file = os.path.isfile(inspect.getfile(f))
-                except (TypeError, OSError):
-                    has_file = False
-                if has_file:
-                    _warn_no_cache(getattr(f, "__qualname__", repr(f)), exc)
+            _enable_cache(disp, _PackageCache, f)
+            if options.get("inline", "never") == "never" and not (
+                    options.get("no_cpython_wrapper") or options.get("no_cfunc_wrapper")):
+                _split_callee(disp, f, options)
         return disp
 
     return wrap if func is None else wrap(func)

@@ -362,7 +362,7 @@ def test_constants_passed_between_kernels_compile_one_version() -> None:
     int64, not once per constant as plain ``numba.njit`` does (shown alongside)."""
     import numba
 
-    from banditlab._jit import njit
+    from banditlab._jit import callee_of, njit
 
     for make, versions in ((njit, 1), (numba.njit, 3)):
         helper = make(lambda x, code: x + code)
@@ -371,6 +371,61 @@ def test_constants_passed_between_kernels_compile_one_version() -> None:
             return helper(x, 1) + helper(x, 2) + helper(x, 3)
 
         assert make(caller)(1.0) == 9.0
-        assert len(helper.signatures) == versions, helper.signatures
+        compiled = callee_of(helper)          # what calls from compiled code compile
+        assert len(compiled.signatures) == versions, compiled.signatures
         if make is njit:
-            assert str(helper.signatures[0][1]) == "int64"
+            assert str(compiled.signatures[0][1]) == "int64"
+
+
+# -- a kernel's two compiled forms -------------------------------------------------------------
+TWO_FORMS_MODULE = textwrap.dedent("""
+    from banditlab._jit import njit
+
+    @njit
+    def helper(x, k):
+        return x * k + 1.0
+
+    @njit
+    def caller(x):
+        return helper(x, 3) + helper(x, 4)
+""")
+
+TWO_FORMS_DRIVER = textwrap.dedent("""
+    import json, sys
+    sys.path.insert(0, sys.argv[1])
+    from banditlab._jit import callee_of
+    import twoforms as m
+    which = sys.argv[2]
+    out = m.caller(2.0) if which == "caller" else m.helper(2.0, 3)
+    inner = callee_of(m.helper)
+    print(json.dumps({"out": out, "python_forms": len(m.helper.overloads),
+                      "callee_forms": len(inner.overloads),
+                      "python_misses": sum(m.helper.stats.cache_misses.values()),
+                      "python_hits": sum(m.helper.stats.cache_hits.values())}))
+""")
+
+
+def test_a_kernel_called_from_kernels_and_from_python_keeps_two_cached_forms(
+        tmp_path: Path) -> None:
+    """Called from another kernel, a kernel is compiled without its Python wrappers; a later
+    process calling it from Python must not load that form from the cache (there is no
+    wrapper to run: a crash), but compile and then load its own."""
+    (tmp_path / "twoforms.py").write_text(TWO_FORMS_MODULE)
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_DISABLE_JIT", "PYTHONPATH")}
+    env["NUMBA_CACHE_DIR"] = str(tmp_path / "cache")
+
+    def run(which: str) -> dict:
+        res = subprocess.run([sys.executable, "-c", TWO_FORMS_DRIVER, str(tmp_path), which],
+                             env=env, capture_output=True, text=True, timeout=600)
+        assert res.returncode == 0, res.stderr[-3000:]
+        return json.loads(res.stdout.strip().splitlines()[-1])
+
+    first = run("caller")
+    assert first["out"] == 16.0
+    assert first["python_forms"] == 0 and first["callee_forms"] == 1   # no wrapper compiled
+    second = run("helper")                 # the callee form is in the cache, not this one
+    assert second["out"] == 7.0
+    assert (second["python_misses"], second["python_hits"]) == (1, 0)
+    third = run("helper")
+    assert third["out"] == 7.0
+    assert (third["python_misses"], third["python_hits"]) == (0, 1)
