@@ -5,6 +5,7 @@ Usage::
     banditlab run CONFIG.toml [--out DIR] [--n-jobs N] [--engine auto|kernel|python]
                               [--seed S] [--no-progress]
     banditlab list
+    banditlab warmup [SYSTEM ...] [--n-jobs N] [--no-progress]
     banditlab reproduce NAME [--full] [--out DIR] [--seed S] [--n-jobs N] [--data DIR]
     banditlab reproduce --list
     banditlab sweep CONFIG.toml --store DIR [--local N | --scheduler ADDRESS | --serial]
@@ -458,7 +459,7 @@ def _cmd_warmup(args: argparse.Namespace) -> int:
     if unknown:
         raise ConfigError(f"warmup: SYSTEM must be one of {', '.join(map(repr, SYSTEMS))}; "
                           f"got {unknown[0]!r}.")
-    spent = warmup(*args.systems, progress=not args.no_progress)
+    spent = warmup(*args.systems, progress=not args.no_progress, n_jobs=args.n_jobs)
     for name, seconds in spent.items():
         print(f"{name:12s} {seconds:7.1f} s")
     return EXIT_OK
@@ -546,6 +547,9 @@ def _parser() -> argparse.ArgumentParser:
                                            "cache, once")
     p_warm.add_argument("systems", nargs="*", metavar="SYSTEM",
                         help=f"any of {', '.join(SYSTEMS)} (default: all)")
+    p_warm.add_argument("--n-jobs", type=n_jobs_arg, default=1,
+                        help="worker processes compiling systems at once (-1: one per core; "
+                             "default 1: here, one system after the other)")
     p_warm.add_argument("--no-progress", action="store_true", help="no progress bar")
     p_warm.set_defaults(func=_cmd_warmup)
 

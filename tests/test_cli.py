@@ -297,6 +297,10 @@ def test_warmup_compiles_a_system_into_the_cache(capsys):
                                          "'bcd'; got 'nope'.")
     with pytest.raises(ValueError, match=r"warmup: 'systems' must be one of"):
         bl.warmup("nope")
+    code, out, err = _run(["warmup", "streaming", "--n-jobs", "2", "--no-progress"], capsys)
+    assert code == 0 and out.startswith("streaming "), err
+    code, _, err = _run(["warmup", "streaming", "--n-jobs", "0"], capsys)
+    assert code == 2 and "--n-jobs: must be -1 or an int in [1, inf); got '0'" in err
 
 
 def test_equal_means_run_and_plot_on_log_axes(tmp_path, capsys):
