@@ -347,11 +347,12 @@ def njit(func: Callable[..., Any] | None = None, **options: Any) -> Any:
         disp = numba.njit(**options)(f)
         if isinstance(disp, numba.core.dispatcher.Dispatcher) and os.environ.get(
                 "NUMBA_DISABLE_JIT", "0") != "1":
-            _typed_without_literals(disp)
             _enable_cache(disp, _PackageCache, f)
             if options.get("inline", "never") == "never" and not (
                     options.get("no_cpython_wrapper") or options.get("no_cfunc_wrapper")):
-                _split_callee(disp, f, options)
+                _split_callee(disp, f, options)      # calls from kernels type the callee
+            else:
+                _typed_without_literals(disp)
         return disp
 
     return wrap if func is None else wrap(func)

@@ -231,8 +231,8 @@ def _kernel_for(name: str, params_type: Any) -> Any:
     if kernel is None:
         raise TypingError(f"no '{name}' kernel registered for params type {params_type}")
     if not isinstance(kernel, Dispatcher):
-        raise TypingError(f"the '{name}' kernel registered for {cls.__name__} is not compiled "
-                        f"(got {kernel!r}); decorate it with numba.njit")
+        raise TypingError(f"the '{name}' kernel registered for {cls.__name__} is not "
+                          f"compiled (got {kernel!r}); decorate it with numba.njit")
     return kernel
 
 
