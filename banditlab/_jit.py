@@ -48,7 +48,8 @@ from typing import Any
 import numba
 from numba.core import caching, sigutils, types
 
-__all__ = ["callee_of", "njit", "package_digest", "package_roots"]
+__all__ = ["cache_role", "callee_of", "is_compiled", "miss_hook", "njit", "package_digest",
+           "package_roots", "set_miss_hook"]
 
 _PACKAGE = "banditlab"
 _MAPPED = ("envs", "solvers", "theory_checks")
@@ -237,17 +238,69 @@ class _PackageCache(caching.FunctionCache):
 
     def load_overload(self, sig: Any, target_context: Any) -> Any:
         """A cached entry that unpickles but cannot be rebuilt (damaged object code) is a
-        miss: the kernel is compiled again and its entry overwritten."""
+        miss: the kernel is compiled again and its entry overwritten. A miss for a version
+        that a helper process is compiling (:func:`set_miss_hook`) waits for the helper to
+        save it, then loads it."""
+        cres = self._load_or_none(sig, target_context)
+        hook = _miss_hook
+        if cres is None and hook is not None and hook(self._py_func, self._role, tuple(sig)):
+            cres = self._load_or_none(sig, target_context)
+        return cres
+
+    def _load_or_none(self, sig: Any, target_context: Any) -> Any:
         try:
             return super().load_overload(sig, target_context)
         except Exception:   # any failure to rebuild a cache entry means: compile again
             return None
+
+    def has(self, sig: Any, codegen: Any) -> bool:
+        """Whether the on-disk index names a version for ``sig`` (nothing is loaded)."""
+        try:
+            return self._index_key(sig, codegen) in self._cache_file._load_index()
+        except Exception:
+            return False
 
 
 class _CalleeCache(_PackageCache):
     """The cache of a kernel's form without Python wrappers (its own index entries)."""
 
     _role = "callee"
+
+
+#: called on a cache miss as ``hook(py_func, role, argument_types)``; True when the version
+#: has just been saved by another process (load again). See :func:`set_miss_hook`.
+_miss_hook: Callable[[Any, str, tuple], bool] | None = None
+
+
+def set_miss_hook(hook: Callable[[Any, str, tuple], bool] | None) -> None:
+    """Install (or remove, with None) the function a cache miss consults before compiling:
+    :class:`banditlab.parallel.CompileBeside` uses it to make this process wait for a kernel
+    its helper is compiling instead of compiling it a second time."""
+    global _miss_hook
+    _miss_hook = hook
+
+
+def miss_hook() -> Callable[[Any, str, tuple], bool] | None:
+    """The hook :func:`set_miss_hook` installed (None: none)."""
+    return _miss_hook
+
+
+def cache_role(disp: Any) -> str | None:
+    """The role under which ``disp`` keeps its versions in the on-disk cache ("python" or
+    "callee"), or None when it has no on-disk cache (a function typed at a prompt, no
+    writable location, ``NUMBA_DISABLE_JIT``)."""
+    cache = getattr(disp, "_cache", None)
+    return cache._role if isinstance(cache, _PackageCache) else None
+
+
+def is_compiled(disp: Any, argtypes: tuple) -> bool:
+    """Whether ``disp`` has a version for ``argtypes`` in this process or in the on-disk
+    cache (read from the index only: nothing is loaded or compiled)."""
+    if tuple(argtypes) in disp.overloads:
+        return True
+    cache = getattr(disp, "_cache", None)
+    return isinstance(cache, _PackageCache) and cache.has(tuple(argtypes),
+                                                          disp.targetctx.codegen())
 
 
 _warned_no_cache = False

@@ -108,10 +108,12 @@ from banditlab._interrupt import install as install_interrupt_handler
 from banditlab._validation import Boolean, Integer, Options, Real
 
 __all__ = [
+    "COMPILE_BESIDE_ENV",
     "PARALLEL_MIN_SECONDS",
     "PARENT_POLL_SECONDS",
     "PROGRESS_MIN_SECONDS",
     "CompileAhead",
+    "CompileBeside",
     "NJobs",
     "ProgressBar",
     "TaskFailure",
@@ -692,6 +694,123 @@ class CompileAhead:
             if proc.is_alive():
                 proc.kill()
             proc.join()
+
+
+def _compile_beside(state: Any, items: list[tuple[Any, tuple]], parent: int) -> None:
+    """The helper of :class:`CompileBeside`: compile each item the caller has not taken."""
+    _install(lambda task: None, parent)            # SIGINT ignored, dies with its caller
+    devnull = os.open(os.devnull, os.O_WRONLY)    # nothing of the helper reaches the terminal
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    for k, (disp, argtypes) in enumerate(items):
+        with state.get_lock():
+            if state[k] != _FREE:
+                continue                           # the caller's
+            state[k] = _HELPER
+        try:
+            disp.compile(argtypes)                 # saved to the on-disk cache
+        except BaseException:                      # the caller compiles it and reports it
+            pass
+        state[k] = _DONE
+
+
+#: ``BANDITLAB_COMPILE_BESIDE=0`` turns :class:`CompileBeside` off (every kernel is then
+#: compiled by the process that needs it, one after the other)
+COMPILE_BESIDE_ENV = "BANDITLAB_COMPILE_BESIDE"
+
+
+class CompileBeside:
+    """Compile some kernels of a call in a helper process while the caller goes on.
+
+    The first call of an entry point on a fresh install compiles its kernels one after the
+    other, although some do not depend on each other: a solver's set-up kernel and its
+    iteration loop, say, the loop being typed only when the set-up has run. Given the
+    versions the call will need later, as ``(dispatcher, argument types)`` pairs, a forked
+    helper compiles them into the on-disk cache while the caller compiles and runs the
+    rest; when the caller reaches one of them, it loads the helper's version, waiting for
+    the helper to finish it if it is still compiling it (a cache miss consults
+    :func:`banditlab._jit.set_miss_hook`), so nothing is compiled twice. A version the
+    helper has not begun when the caller needs it is compiled by the caller.
+
+    Nothing starts when every version is already in memory or in the on-disk cache (a warm
+    call costs a look at the cache index), when ``fork`` does not exist, when fewer than two
+    cores are available, in a process that is itself a worker or helper, where the kernels
+    have no on-disk cache, or when the environment variable ``BANDITLAB_COMPILE_BESIDE`` is
+    ``0``. Results never depend on it: the helper only compiles.
+
+    Use as a context manager around the part of the call that needs the versions; leaving it
+    stops a helper that is still compiling (the cache stays sound: entries are written
+    whole).
+    """
+
+    def __init__(self, items: Iterable[tuple[Any, tuple]]) -> None:
+        from banditlab import _jit
+
+        #: every version named, compiled or not (what the call is expected to use)
+        self._predicted = [(disp, tuple(argtypes)) for disp, argtypes in items]
+        self._items = [(disp, argtypes) for disp, argtypes in self._predicted
+                       if _jit.cache_role(disp) is not None
+                       and not _jit.is_compiled(disp, argtypes)]
+        self._keys = {(disp.py_func, _jit.cache_role(disp), argtypes): k
+                      for k, (disp, argtypes) in enumerate(self._items)}
+        self._state: Any = None
+        self._proc: Any = None
+        self._outer: Callable[[Any, str, tuple], bool] | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._proc is not None
+
+    def start(self) -> CompileBeside:
+        ctx = mp_context()
+        if (not self._items or ctx is None or self._proc is not None
+                or os.environ.get(COMPILE_BESIDE_ENV, "1") == "0"
+                or available_cpus() < 2 or mp.parent_process() is not None):
+            return self
+        from banditlab import _jit
+
+        self._state = ctx.Array("b", len(self._items))
+        with _sigint_blocked():
+            self._proc = ctx.Process(target=_compile_beside, name="banditlab-compile-beside",
+                                     args=(self._state, self._items, os.getpid()),
+                                     daemon=True)
+            self._proc.start()
+        self._outer = _jit.miss_hook()           # one started inside another's scope
+        _jit.set_miss_hook(self._on_miss)
+        return self
+
+    def _on_miss(self, py_func: Any, role: str, argtypes: tuple) -> bool:
+        """A cache miss here: False to compile it here (taken from the helper if it has not
+        begun it), True once the helper has saved it."""
+        k = self._keys.get((py_func, role, argtypes))
+        if k is None or self._state is None:
+            return self._outer is not None and self._outer(py_func, role, argtypes)
+        with self._state.get_lock():
+            if self._state[k] == _FREE:
+                self._state[k] = _CALLER
+                return False
+        while self._state[k] == _HELPER and self._proc.is_alive():
+            time.sleep(0.002)
+        return self._state[k] == _DONE
+
+    def close(self) -> None:
+        """Stop the helper (a version it is compiling is abandoned)."""
+        from banditlab import _jit
+
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        _jit.set_miss_hook(self._outer)
+        with contextlib.suppress(Exception):
+            if proc.is_alive():
+                proc.kill()
+            proc.join()
+
+    def __enter__(self) -> CompileBeside:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 # -- writing in the background ----------------------------------------------------------------

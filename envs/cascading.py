@@ -277,11 +277,16 @@ class CascadingMDP(BanditEnv):
         return self._state, float(reward), False, truncated, info
 
     # -- oracle ------------------------------------------------------------------------------
+    def oracle_call(self) -> tuple[Any, tuple[Any, ...]]:
+        """The kernel that solves this MDP exactly (value iteration with BestPerm) and its
+        arguments: ``kernel(*args)`` is ``(V*, an optimal policy)``."""
+        a = self._arrays
+        return value_iteration_kernel, (a.q, a.r, a.p, a.horizon, a.list_size, BESTPERM)
+
     def _solve(self) -> tuple[np.ndarray, np.ndarray]:
         if self._optimal is None:
-            a = self._arrays
-            self._optimal = value_iteration_kernel(a.q, a.r, a.p, a.horizon, a.list_size,
-                                                   BESTPERM)
+            kernel, args = self.oracle_call()
+            self._optimal = kernel(*args)
         return self._optimal
 
     def optimal_values(self) -> np.ndarray:

@@ -75,6 +75,7 @@ from banditlab._validation import (
     check_size_memory,
 )
 from banditlab.limits import short_repr
+from banditlab.parallel import CompileBeside
 from banditlab.solvers.bcd_kernels import (
     PATH_CD1,
     PATH_GENERIC,
@@ -226,6 +227,17 @@ def _check_combination(problem: BCDProblem, part: str, sel: str, upd: str) -> No
     if upd == "exact" and problem.data.kind not in (KIND_LS, KIND_QUADRATIC):
         raise _invalid(f"update='exact' with {type(problem).__name__}",
                        "exact block minimisation needs a quadratic or least-squares problem")
+
+
+def _setup(P: Any, W: BCDArrays, need_L: int, need_H: int, need_D: int, nblocks: int
+           ) -> BCDArrays:
+    """The per-block constants of a fixed partition (block Lipschitz constants, block
+    matrices, diagonal factors), computed into ``W``'s arrays; ``W`` with ``Lcum``."""
+    if need_L or need_H or need_D:
+        block_setup(static_code(P.kind), static_code(need_L), static_code(need_H),
+                    static_code(need_D), P, W.ptr, W.idx, W.Lb if need_L else np.zeros(nblocks),
+                    W.hptr, W.hinv, W.dfb, W.work)
+    return W._replace(Lcum=np.cumsum(W.Lb)) if need_L else W
 
 
 def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs",
@@ -413,13 +425,7 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
         hptr[1:] = np.cumsum(sizes * sizes)
     hinv = np.zeros(int(hptr[-1]) if need_H else 0)
     dfb = np.ones(n)
-    if need_L or need_H or need_D:
-        block_setup(static_code(P.kind), static_code(need_L), static_code(need_H),
-                    static_code(need_D), P, ptr, idx, Lb if need_L else np.zeros(nblocks), hptr,
-                    hinv, dfb, work)
-    Lcum = np.cumsum(Lb) if need_L else np.zeros(0)
-
-    W = BCDArrays(ptr=ptr, idx=idx, Lb=Lb, Lcum=Lcum, hptr=hptr, hinv=hinv,
+    W = BCDArrays(ptr=ptr, idx=idx, Lb=Lb, Lcum=np.zeros(0), hptr=hptr, hinv=hinv,
                   Li=np.asarray(problem.lipschitz, np.float64), dfb=dfb,
                   drow=np.asarray(problem.rowsum_bound, np.float64) + 1e-300, Lt=np.ones(n),
                   perm=np.arange(n, dtype=np.int64), perm2=np.arange(n, dtype=np.int64),
@@ -444,60 +450,65 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
                      update=int(upd_code), kind=int(P.kind),
                      forest=int(forest) if upd_code == UPD_EXACT else 0).static()
     kind = static_code(P.kind)
-
     aux = np.zeros(n if P.kind == KIND_QUADRATIC else P.m * P.k)
     dv = aux if P.kind in (KIND_LS, KIND_QUADRATIC) else np.zeros(P.m * P.k)
-    init_aux(kind, P, x, aux, dv)
     # the history grows with the iterations made (the kernel doubles it when full)
     hist = np.empty(min(max_iter + 1, HISTORY_CHUNK))
-    hist[0] = objective(kind, P, x, aux)
-    if not math.isfinite(hist[0]):
-        raise ValueError(f"{owner}: 'x0' must be a start with a finite objective; got "
-                         f"F(x0) = {float(hist[0])!r} (entries too large for {problem!r}).")
-    g = np.zeros(n)
+    # on a fresh install, the iteration loop (the largest kernel) compiles in a helper
+    # process while this one compiles and runs the set-up (banditlab.parallel.CompileBeside)
+    loop_types = tuple(run_iterations.typeof_pyval(a) for a in (*codes, P, C, W, x, aux, dv,
+                                                                   rng, 0, 1, hist))
+    with CompileBeside([(run_iterations, loop_types)] if max_iter > 0 else []):
+        W = _setup(P, W, need_L, need_H, need_D, nblocks)
+        init_aux(kind, P, x, aux, dv)
+        hist[0] = objective(kind, P, x, aux)
+        if not math.isfinite(hist[0]):
+            raise ValueError(f"{owner}: 'x0' must be a start with a finite objective; got "
+                             f"F(x0) = {float(hist[0])!r} (entries too large for {problem!r}).")
+        g = np.zeros(n)
 
-    def optimality() -> float:
-        if problem.is_l1:
-            return float(_l1_gap(P, x, aux, g))
-        full_grad(kind, P, aux, dv, g)
-        return float(np.max(np.abs(g)))
+        def optimality() -> float:
+            if problem.is_l1:
+                return float(_l1_gap(P, x, aux, g))
+            full_grad(kind, P, aux, dv, g)
+            return float(np.max(np.abs(g)))
 
-    if check_every is None:
-        check_every = max(1, nblocks if part != "variable" else -(-n // tau))
-    if tol is None or working_set:
-        check_every = max(max_iter, 1)
-    it = 0
-    reason = "max_iter reached"
-    converged = False
-    # working sets compute the gap inside the kernel at every iteration, the first included
-    opt = optimality() if tol is not None and not working_set else np.nan
-    t0 = time.perf_counter()
-    if tol is not None and opt <= tol:
-        reason, converged = "tol reached", True
-    elif f_target is not None and hist[0] <= f_target:
-        reason, converged = "f_target reached", True
-    else:
-        while it < max_iter:
-            chunk = min(check_every, max_iter - it)
-            done, hist = run_iterations(*codes, P, C, W, x, aux, dv, rng, it, chunk, hist)
-            it += done
-            if not math.isfinite(hist[it] if record else objective(kind, P, x, aux)):
-                break                       # reported below
-            if W.ctr[2] == 1:
-                opt = float(W.stat[0])
-                reason, converged = "tol reached", True
-                break
-            if f_target is not None and done < chunk:
-                reason, converged = "f_target reached", True
-                break
-            if working_set:                 # one chunk: max_iter reached
-                opt = np.nan
-                break
-            if tol is not None:
-                opt = optimality()
-                if opt <= tol:
+        if check_every is None:
+            check_every = max(1, nblocks if part != "variable" else -(-n // tau))
+        if tol is None or working_set:
+            check_every = max(max_iter, 1)
+        it = 0
+        reason = "max_iter reached"
+        converged = False
+        # working sets compute the gap inside the kernel at every iteration, the first included
+        opt = optimality() if tol is not None and not working_set else np.nan
+        t0 = time.perf_counter()
+        if tol is not None and opt <= tol:
+            reason, converged = "tol reached", True
+        elif f_target is not None and hist[0] <= f_target:
+            reason, converged = "f_target reached", True
+        else:
+            while it < max_iter:
+                chunk = min(check_every, max_iter - it)
+                done, hist = run_iterations(*codes, P, C, W, x, aux, dv, rng, it, chunk, hist)
+                it += done
+                if not math.isfinite(hist[it] if record else objective(kind, P, x, aux)):
+                    break                       # reported below
+                if W.ctr[2] == 1:
+                    opt = float(W.stat[0])
                     reason, converged = "tol reached", True
                     break
+                if f_target is not None and done < chunk:
+                    reason, converged = "f_target reached", True
+                    break
+                if working_set:                 # one chunk: max_iter reached
+                    opt = np.nan
+                    break
+                if tol is not None:
+                    opt = optimality()
+                    if opt <= tol:
+                        reason, converged = "tol reached", True
+                        break
     wall = time.perf_counter() - t0
     if record:
         hist_out = hist[:it + 1].copy()

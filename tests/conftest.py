@@ -15,6 +15,7 @@ kernels, which would otherwise trip the deadline and be reported as a flaky fail
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import matplotlib
 import pytest
@@ -61,3 +62,35 @@ def python_sigint():
         yield lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compile_beside_predicts_its_kernels() -> Iterator[None]:
+    """Every call that hands kernels to :class:`banditlab.parallel.CompileBeside` (the BCD
+    loop, the cascading runner) names the versions it goes on to use: a version of one of
+    those dispatchers that the call adds here (compiled, or loaded from the cache) must be
+    the one it predicted, else its helper compiled in vain. Checked in every test, on
+    whatever configurations the tests run."""
+    from banditlab.parallel import CompileBeside
+
+    enter, leave = CompileBeside.__enter__, CompileBeside.__exit__
+
+    def checked_enter(self: CompileBeside) -> CompileBeside:
+        self._test_before = {id(d): set(d.overloads) for d, _ in self._predicted}
+        return enter(self)
+
+    def checked_exit(self: CompileBeside, *exc: object) -> None:
+        leave(self, *exc)
+        if exc[0] is not None:
+            return
+        for disp, argtypes in self._predicted:
+            for used in set(disp.overloads) - self._test_before[id(disp)] - {argtypes}:
+                differ = [f"argument {i}: used {u}, predicted {p}"
+                          for i, (u, p) in enumerate(zip(used, argtypes)) if u != p]
+                raise AssertionError(f"CompileBeside: {disp.py_func.__qualname__} was called "
+                                     f"with other types than predicted ({'; '.join(differ)})")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(CompileBeside, "__enter__", checked_enter)
+        mp.setattr(CompileBeside, "__exit__", checked_exit)
+        yield

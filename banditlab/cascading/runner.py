@@ -12,15 +12,18 @@ import functools
 import time
 from typing import Any
 
+import numba
 import numpy as np
+from numba import types
 
+from banditlab._jit import callee_of
 from banditlab._seeding import SeedLike, spawn_run_seeds
 from banditlab._validation import MAX_HORIZON, MAX_RUNS, Integer, Options, _got, check_memory
 from banditlab.cascading.algorithms import CascadingAgent
-from banditlab.cascading.kernels import run_episodes_kernel
+from banditlab.cascading.kernels import _play_episode, run_episodes_kernel
 from banditlab.envs.cascading import CascadingMDP
 from banditlab.envs.cascading_kernels import policy_evaluation_kernel
-from banditlab.parallel import check_n_jobs, check_progress, parallel_map
+from banditlab.parallel import CompileBeside, check_n_jobs, check_progress, parallel_map
 from banditlab.results import Results, library_versions
 
 __all__ = ["run_episodes"]
@@ -66,6 +69,27 @@ def _seeded_run(agent: CascadingAgent, env: Any, n_episodes: int, engine: str,
                 seeds: tuple[int, int]) -> tuple[Any, ...]:
     """One run (a task of :func:`~banditlab.parallel.parallel_map`)."""
     return _one_run(agent, env, n_episodes, seeds[0], seeds[1], engine)
+
+
+def _kernels_beside(agent: CascadingAgent, base: CascadingMDP) -> list[tuple[Any, tuple]]:
+    """The kernels of a first run that do not depend on the agent's planner, with their
+    argument types: the exact evaluation of the played policy and the episode loop (which
+    the trajectory loop calls after planning) and value iteration for ``V*`` (after the
+    runs). :class:`~banditlab.parallel.CompileBeside` compiles them in a helper process
+    while this one compiles the planner, the largest of the kernels."""
+    probe = copy.deepcopy(agent)
+    probe.reset(seed=0)
+    params, state, arrays = probe.params, probe.state, base.kernel_arrays()
+    rng = base.np_random
+
+    def callee(*values: Any) -> tuple[Any, ...]:          # as typed inside a kernel
+        return tuple(types.unliteral(numba.typeof(v)) for v in values)
+
+    oracle, args = base.oracle_call()
+    return [(callee_of(policy_evaluation_kernel),
+             callee(arrays.q, arrays.r, arrays.p, state.policy)),
+            (callee_of(_play_episode), callee(params, state, arrays, state.policy, rng)),
+            (oracle, tuple(oracle.typeof_pyval(v) for v in args))]
 
 
 def run_episodes(agent: CascadingAgent, env: CascadingMDP, n_episodes: int, *, n_runs: int = 1,
@@ -121,11 +145,12 @@ def run_episodes(agent: CascadingAgent, env: CascadingMDP, n_episodes: int, *, n
     # copies: runs reset them, and the caller's agent and env stay untouched
     job = functools.partial(_seeded_run, copy.deepcopy(agent), copy.deepcopy(env), n_episodes,
                             engine)
-    out = parallel_map(job, seeds, n_jobs=n_jobs, progress=progress, desc=agent.name,
-                       unit="run", owner=owner)
-    wall = time.perf_counter() - start
+    with CompileBeside(_kernels_beside(agent, base) if engine == "kernel" else []):
+        out = parallel_map(job, seeds, n_jobs=n_jobs, progress=progress, desc=agent.name,
+                           unit="run", owner=owner)
+        wall = time.perf_counter() - start
+        optimal = base.optimal_value()
     values = np.stack([o[0] for o in out])
-    optimal = base.optimal_value()
     return Results(
         policy=agent.name, policy_params=agent.get_params(), env=type(base).__name__,
         env_params=base.env_params, horizon=n_episodes,

@@ -1,0 +1,121 @@
+"""CompileBeside: kernels compiled in a helper process while the caller goes on.
+
+Each test runs a driver in a fresh process with its own empty kernel cache, on two small
+kernels of a module written for the test (``setup`` and ``loop``, the helper being handed
+``loop``), and reads back what the driver's own process compiled (Numba's compile events).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from banditlab.parallel import mp_context
+
+pytestmark = pytest.mark.skipif(mp_context() is None or (os.cpu_count() or 1) < 2,
+                                reason="the helper needs fork and two cores")
+
+KERNELS = textwrap.dedent('''
+    from banditlab._jit import njit
+
+    @njit
+    def setup(x):
+        s = 0.0
+        for i in range(x.shape[0]):
+            s += x[i] * x[i]
+        return s
+
+    @njit
+    def loop(x, n):
+        s = 0.0
+        for k in range(n):
+            for i in range(x.shape[0]):
+                s += x[i] * k
+        return s
+''')
+
+DRIVER = textwrap.dedent('''
+    import json, os, signal, sys, time
+    sys.path.insert(0, sys.argv[1])
+    import numba
+    import numpy as np
+    from numba import types
+    from numba.core import event
+    from banditlab.parallel import CompileBeside
+    import kernels
+
+    here = []
+
+    class Listener(event.Listener):
+        def on_start(self, ev):
+            here.append(ev.data["dispatcher"].py_func.__name__)
+
+        def on_end(self, ev):
+            pass
+
+    event.register("numba:compile", Listener())
+    mode = sys.argv[2]
+    x = np.arange(5.0)
+    argtypes = (numba.typeof(x), numba.typeof(3))
+    if mode == "bad":                       # a version that cannot be typed
+        argtypes = (types.unicode_type, types.int64)
+    out = {}
+    with CompileBeside([(kernels.loop, argtypes)]) as beside:
+        out["started"] = beside.started
+        if beside.started:
+            while beside._state[0] == 0:    # the helper has begun the loop
+                time.sleep(0.001)
+            if mode == "kill":
+                os.kill(beside._proc.pid, signal.SIGKILL)
+        out["setup"] = kernels.setup(x)
+        if mode == "bad":
+            try:
+                kernels.loop("ab", 3)
+            except numba.core.errors.TypingError:
+                out["error"] = "TypingError"
+        out["loop"] = kernels.loop(x, 3)
+    out["here"] = here
+    print(json.dumps(out))
+''')
+
+
+def _drive(tmp: Path, mode: str = "plain", cache: str = "cache", **env_extra: str) -> dict:
+    (tmp / "kernels.py").write_text(KERNELS)
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_DISABLE_JIT", "PYTHONPATH")}
+    env.update(NUMBA_CACHE_DIR=str(tmp / cache), **env_extra)
+    out = subprocess.run([sys.executable, "-c", DRIVER, str(tmp), mode], cwd=tmp, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_helper_compiles_the_loop_and_the_caller_loads_it(tmp_path: Path) -> None:
+    cold = _drive(tmp_path)
+    assert cold["started"]
+    assert "setup" in cold["here"] and "loop" not in cold["here"]     # loaded, not compiled
+    assert cold["loop"] == 30.0 and cold["setup"] == 30.0
+    warm = _drive(tmp_path)                  # both in the cache: no helper, nothing compiled
+    assert not warm["started"] and warm["here"] == []
+    assert warm["loop"] == cold["loop"]
+
+
+def test_turned_off_by_the_environment(tmp_path: Path) -> None:
+    out = _drive(tmp_path, BANDITLAB_COMPILE_BESIDE="0")
+    assert not out["started"] and "loop" in out["here"] and out["loop"] == 30.0
+
+
+def test_a_killed_helper_leaves_the_caller_to_compile(tmp_path: Path) -> None:
+    out = _drive(tmp_path, "kill")
+    assert out["started"] and "loop" in out["here"] and out["loop"] == 30.0
+
+
+def test_a_version_the_helper_cannot_compile_fails_in_the_caller_as_usual(
+        tmp_path: Path) -> None:
+    out = _drive(tmp_path, "bad")
+    assert out["started"] and out["error"] == "TypingError" and out["loop"] == 30.0
