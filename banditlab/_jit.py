@@ -48,8 +48,8 @@ from typing import Any
 import numba
 from numba.core import caching, sigutils, types
 
-__all__ = ["cache_role", "callee_of", "is_compiled", "miss_hook", "njit", "package_digest",
-           "package_roots", "set_miss_hook"]
+__all__ = ["cache_role", "callee_of", "has_cached_versions", "is_compiled", "miss_hook", "njit",
+           "package_digest", "package_roots", "set_miss_hook"]
 
 _PACKAGE = "banditlab"
 _MAPPED = ("envs", "solvers", "theory_checks")
@@ -301,6 +301,18 @@ def is_compiled(disp: Any, argtypes: tuple) -> bool:
     cache = getattr(disp, "_cache", None)
     return isinstance(cache, _PackageCache) and cache.has(tuple(argtypes),
                                                           disp.targetctx.codegen())
+
+
+def has_cached_versions(disp: Any) -> bool:
+    """Whether the on-disk cache holds any version of ``disp`` compiled from the current
+    sources (False on a fresh install, after an edit of the package, or without a cache)."""
+    cache = getattr(disp, "_cache", None)
+    if not isinstance(cache, _PackageCache):
+        return False
+    try:
+        return bool(cache._cache_file._load_index())
+    except Exception:
+        return False
 
 
 _warned_no_cache = False

@@ -489,3 +489,29 @@ def test_saving_in_the_background_changes_no_byte(tmp_path: Path) -> None:
         a, b = load_results(wa), load_results(wb)
         assert a.regret.tobytes() == b.regret.tobytes() == rb.regret.tobytes()
         assert a.pulls.tobytes() == b.pulls.tobytes() == ra.pulls.tobytes()
+
+
+@pytest.mark.parametrize("fresh", [True, False])
+def test_a_fresh_install_starts_the_compile_ahead_helper_before_the_first_pair(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh: bool) -> None:
+    """With ``compile_ahead=None``, the helper takes the pairs after the first from the start
+    when the K-armed loop has no compiled version cached (every pair will compile), and only
+    once a pair has compiled kernels otherwise (here none does: the kernels are loaded)."""
+    from banditlab import cli
+    from banditlab.config import load_config
+
+    ran: list[str] = []                     # pairs run here so far
+    started: list[tuple[int, int]] = []     # (first task of the helper, pairs run before)
+    run_system = cli.run_system
+    monkeypatch.setattr(cli, "has_cached_versions", lambda disp: not fresh)
+    monkeypatch.setattr(cli, "run_system", lambda *a, **k: ran.append(a[0]) or run_system(*a, **k))
+    monkeypatch.setattr(cli.CompileAhead, "start",
+                        lambda self, first, skip=(): started.append((first, len(ran))))
+    path = tmp_path / "exp.toml"
+    path.write_text('horizon = 20\nn_seeds = 1\nseed = 4\n[[envs]]\n'
+                    'id = "banditlab/BernoulliBandit-v0"\nkwargs = { means = [0.2, 0.7] }\n'
+                    + "".join(f'[[policies]]\nname = "{name}"\n'
+                              for name in ("UCB", "EXP3", "Uniform")))
+    cli.run_experiment(load_config(path), tmp_path / "out", progress=False)
+    assert len(ran) == 3
+    assert started[:1] == ([(1, 0)] if fresh else [])
