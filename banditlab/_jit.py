@@ -48,8 +48,8 @@ from typing import Any
 import numba
 from numba.core import caching, sigutils, types
 
-__all__ = ["cache_role", "callee_of", "has_cached_versions", "is_compiled", "miss_hook", "njit",
-           "package_digest", "package_roots", "set_miss_hook"]
+__all__ = ["argument_types", "cache_role", "callee_of", "has_cached_versions", "is_compiled",
+           "miss_hook", "njit", "package_digest", "package_roots", "set_miss_hook"]
 
 _PACKAGE = "banditlab"
 _MAPPED = ("envs", "solvers", "theory_checks")
@@ -291,6 +291,15 @@ def cache_role(disp: Any) -> str | None:
     writable location, ``NUMBA_DISABLE_JIT``)."""
     cache = getattr(disp, "_cache", None)
     return cache._role if isinstance(cache, _PackageCache) else None
+
+
+def argument_types(disp: Any, args: tuple) -> tuple:
+    """The types ``disp`` compiles a version for when called with ``args``: as Numba types a
+    call from Python, or, for a dispatcher of a kernel's callee form (:func:`callee_of`), a
+    call from another kernel (plain types, no literals: :func:`_typed_without_literals`)."""
+    if cache_role(disp) == "callee":
+        return tuple(types.unliteral(numba.typeof(a)) for a in args)
+    return tuple(disp.typeof_pyval(a) for a in args)
 
 
 def is_compiled(disp: Any, argtypes: tuple) -> bool:

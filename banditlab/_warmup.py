@@ -20,12 +20,15 @@ import numpy as np
 __all__ = ["SYSTEMS", "warmup"]
 
 
-def _bandits() -> None:
+def _bandits(reverse: bool = False) -> None:
+    """Every registered policy on both engines (in reverse registry order with ``reverse``:
+    two processes warming one cache at once then compile different policies first)."""
     from banditlab.envs import BernoulliBandit, LinearBandit
     from banditlab.policies import REGISTRY
     from banditlab.runner import run
 
-    for cls in REGISTRY.values():
+    classes = list(REGISTRY.values())
+    for cls in reversed(classes) if reverse else classes:
         kwargs = dict(cls._contract_kwargs)
         if cls.protocol.contextual:
             env = LinearBandit([0.5, -0.5], n_arms=3, horizon=8)

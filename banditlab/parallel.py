@@ -606,20 +606,43 @@ def _run_pools(fn: Callable[[Any], Any], items: list[Any], groups: list[list[int
 
 
 # -- compiling ahead --------------------------------------------------------------------------
-_FREE, _CALLER, _HELPER, _DONE = 0, 1, 2, 3
+_FREE, _CALLER, _HELPER, _DONE, _FAILED = 0, 1, 2, 3, 4
+
+
+def _quiet_helper(parent: int) -> None:
+    """A compiling helper's hygiene: SIGINT ignored, dies with its caller ``parent``, and
+    nothing it prints reaches the terminal."""
+    _install(lambda task: None, parent)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+
+
+def _take(state: Any, k: int) -> bool:
+    """Mark item ``k`` of a shared ``state`` array as the helper's, unless the caller (or the
+    helper) has it already."""
+    with state.get_lock():
+        if state[k] != _FREE:
+            return False
+        state[k] = _HELPER
+        return True
+
+
+def _stop(proc: Any) -> None:
+    """Kill a compiling helper if it still runs (what it was compiling is abandoned: cache
+    entries are written whole) and reap it."""
+    with contextlib.suppress(Exception):
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
 
 
 def _compile_ahead(state: Any, warm: Callable[[int], Any], parent: int) -> None:
     """The helper of :class:`CompileAhead`: ``warm(k)`` for each task still free, in order."""
-    _install(lambda task: None, parent)            # SIGINT ignored, dies with its caller
-    devnull = os.open(os.devnull, os.O_WRONLY)    # nothing of the helper reaches the terminal
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
+    _quiet_helper(parent)
     for k in range(len(state)):
-        with state.get_lock():
-            if state[k] != _FREE:
-                continue                           # the caller's
-            state[k] = _HELPER
+        if not _take(state, k):
+            continue                               # the caller's
         try:
             warm(k)
         except BaseException:                      # the caller runs the task and reports it
@@ -688,30 +711,22 @@ class CompileAhead:
     def close(self) -> None:
         """Stop the helper (a task it is compiling is abandoned: the cache stays sound)."""
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        with contextlib.suppress(Exception):
-            if proc.is_alive():
-                proc.kill()
-            proc.join()
+        if proc is not None:
+            _stop(proc)
 
 
 def _compile_beside(state: Any, items: list[tuple[Any, tuple]], parent: int) -> None:
     """The helper of :class:`CompileBeside`: compile each item the caller has not taken."""
-    _install(lambda task: None, parent)            # SIGINT ignored, dies with its caller
-    devnull = os.open(os.devnull, os.O_WRONLY)    # nothing of the helper reaches the terminal
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
+    _quiet_helper(parent)
     for k, (disp, argtypes) in enumerate(items):
-        with state.get_lock():
-            if state[k] != _FREE:
-                continue                           # the caller's
-            state[k] = _HELPER
+        if not _take(state, k):
+            continue                               # the caller's
         try:
             disp.compile(argtypes)                 # saved to the on-disk cache
         except BaseException:                      # the caller compiles it and reports it
-            pass
-        state[k] = _DONE
+            state[k] = _FAILED
+        else:
+            state[k] = _DONE
 
 
 #: ``BANDITLAB_COMPILE_BESIDE=0`` turns :class:`CompileBeside` off (every kernel is then
@@ -725,12 +740,14 @@ class CompileBeside:
     The first call of an entry point on a fresh install compiles its kernels one after the
     other, although some do not depend on each other: a solver's set-up kernel and its
     iteration loop, say, the loop being typed only when the set-up has run. Given the
-    versions the call will need later, as ``(dispatcher, argument types)`` pairs, a forked
-    helper compiles them into the on-disk cache while the caller compiles and runs the
-    rest; when the caller reaches one of them, it loads the helper's version, waiting for
-    the helper to finish it if it is still compiling it (a cache miss consults
-    :func:`banditlab._jit.set_miss_hook`), so nothing is compiled twice. A version the
-    helper has not begun when the caller needs it is compiled by the caller.
+    calls the caller will make later, as ``(dispatcher, arguments)`` pairs (arguments of the
+    types the call will have; for a kernel's callee form, :func:`banditlab._jit.callee_of`,
+    a call from another kernel), a forked helper compiles those versions into the on-disk
+    cache while the caller compiles and runs the rest; when the caller reaches one of them,
+    it loads the helper's version, waiting for the helper to finish it if it is still
+    compiling it (a cache miss consults :func:`banditlab._jit.set_miss_hook`), so nothing is
+    compiled twice. A version the helper has not begun when the caller needs it is compiled
+    by the caller.
 
     Nothing starts when every version is already in memory or in the on-disk cache (a warm
     call costs a look at the cache index), when ``fork`` does not exist, when fewer than two
@@ -743,14 +760,15 @@ class CompileBeside:
     whole).
     """
 
-    def __init__(self, items: Iterable[tuple[Any, tuple]]) -> None:
+    def __init__(self, items: Iterable[tuple[Any, tuple[Any, ...]]]) -> None:
         from banditlab import _jit
 
-        #: every version named, compiled or not (what the call is expected to use)
-        self._predicted = [(disp, tuple(argtypes)) for disp, argtypes in items]
+        #: every version named, compiled or not (what the call is expected to use); none
+        #: where the kernels have no on-disk cache (NUMBA_DISABLE_JIT, no writable place)
+        self._predicted = [(disp, _jit.argument_types(disp, args)) for disp, args in items
+                           if _jit.cache_role(disp) is not None]
         self._items = [(disp, argtypes) for disp, argtypes in self._predicted
-                       if _jit.cache_role(disp) is not None
-                       and not _jit.is_compiled(disp, argtypes)]
+                       if not _jit.is_compiled(disp, argtypes)]
         self._keys = {(disp.py_func, _jit.cache_role(disp), argtypes): k
                       for k, (disp, argtypes) in enumerate(self._items)}
         self._state: Any = None
@@ -801,10 +819,7 @@ class CompileBeside:
         if proc is None:
             return
         _jit.set_miss_hook(self._outer)
-        with contextlib.suppress(Exception):
-            if proc.is_alive():
-                proc.kill()
-            proc.join()
+        _stop(proc)
 
     def __enter__(self) -> CompileBeside:
         return self.start()

@@ -456,9 +456,8 @@ def bcd(problem: BCDProblem, *, partition: Any = "sorted", selection: str = "gs"
     hist = np.empty(min(max_iter + 1, HISTORY_CHUNK))
     # on a fresh install, the iteration loop (the largest kernel) compiles in a helper
     # process while this one compiles and runs the set-up (banditlab.parallel.CompileBeside)
-    loop_types = tuple(run_iterations.typeof_pyval(a) for a in (*codes, P, C, W, x, aux, dv,
-                                                                   rng, 0, 1, hist))
-    with CompileBeside([(run_iterations, loop_types)] if max_iter > 0 else []):
+    loop_call = (run_iterations, (*codes, P, C, W, x, aux, dv, rng, 0, 1, hist))
+    with CompileBeside([loop_call] if max_iter > 0 else []):
         W = _setup(P, W, need_L, need_H, need_D, nblocks)
         init_aux(kind, P, x, aux, dv)
         hist[0] = objective(kind, P, x, aux)

@@ -33,6 +33,12 @@ settings.load_profile(
     os.environ.get("BANDITLAB_HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
 )
 
+# No CompileBeside helpers in the suite (tests/test_compile_beside.py turns them on in its own
+# processes): on two cores the test workers keep both busy already, and a third process
+# compiling would only contend with them. Every call still names its kernels, and the fixture
+# below checks the names.
+os.environ.setdefault("BANDITLAB_COMPILE_BESIDE", "0")
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Headless plots: select Agg before any test module imports pyplot."""
@@ -41,10 +47,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def _warm_kernels() -> None:
-    """Compile (or load from Numba's cache) every registered policy's kernels once."""
-    import banditlab
+    """Compile (or load from Numba's cache) every registered policy's kernels once. The
+    pytest-xdist workers start together on one cache: the odd ones go through the policies
+    in reverse order, so that two workers compile different policies instead of the same
+    ones at the same time, and each loads what the other has compiled."""
+    from banditlab._warmup import _bandits
 
-    banditlab.warmup("bandits", progress=False)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    _bandits(reverse=worker[2:].isdigit() and int(worker[2:]) % 2 == 1)
 
 
 @pytest.fixture

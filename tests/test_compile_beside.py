@@ -45,7 +45,6 @@ DRIVER = textwrap.dedent('''
     sys.path.insert(0, sys.argv[1])
     import numba
     import numpy as np
-    from numba import types
     from numba.core import event
     from banditlab.parallel import CompileBeside
     import kernels
@@ -62,11 +61,9 @@ DRIVER = textwrap.dedent('''
     event.register("numba:compile", Listener())
     mode = sys.argv[2]
     x = np.arange(5.0)
-    argtypes = (numba.typeof(x), numba.typeof(3))
-    if mode == "bad":                       # a version that cannot be typed
-        argtypes = (types.unicode_type, types.int64)
+    args = ("ab", 3) if mode == "bad" else (x, 3)       # "ab": a call that cannot be typed
     out = {}
-    with CompileBeside([(kernels.loop, argtypes)]) as beside:
+    with CompileBeside([(kernels.loop, args)]) as beside:
         out["started"] = beside.started
         if beside.started:
             while beside._state[0] == 0:    # the helper has begun the loop
@@ -88,7 +85,8 @@ DRIVER = textwrap.dedent('''
 def _drive(tmp: Path, mode: str = "plain", cache: str = "cache", **env_extra: str) -> dict:
     (tmp / "kernels.py").write_text(KERNELS)
     env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_DISABLE_JIT", "PYTHONPATH")}
-    env.update(NUMBA_CACHE_DIR=str(tmp / cache), **env_extra)
+    env.update(NUMBA_CACHE_DIR=str(tmp / cache), BANDITLAB_COMPILE_BESIDE="1")
+    env.update(env_extra)                    # (the suite turns helpers off: tests/conftest.py)
     out = subprocess.run([sys.executable, "-c", DRIVER, str(tmp), mode], cwd=tmp, env=env,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -119,3 +117,27 @@ def test_a_version_the_helper_cannot_compile_fails_in_the_caller_as_usual(
         tmp_path: Path) -> None:
     out = _drive(tmp_path, "bad")
     assert out["started"] and out["error"] == "TypingError" and out["loop"] == 30.0
+
+
+def test_entry_points_that_name_kernels_run_without_jit(tmp_path: Path) -> None:
+    """Under NUMBA_DISABLE_JIT the kernels are plain functions: bcd and run_episodes name
+    none for a helper and run as usual."""
+    script = textwrap.dedent('''
+        import numpy as np
+        from banditlab.cascading import CascadingVI, run_episodes
+        from banditlab.envs.cascading import random_cascading_mdp
+        from banditlab.solvers import L1LeastSquares, bcd
+        rng = np.random.default_rng(0)
+        M, y = rng.standard_normal((20, 5)), rng.standard_normal(20)
+        res = bcd(L1LeastSquares(M, y, lam=0.1), update="prox_gradient", max_iter=5)
+        assert res.n_iter == 5 and np.all(np.isfinite(res.x))
+        env = random_cascading_mdp(3, 4, 2, 2, seed=0)
+        out = run_episodes(CascadingVI.for_env(env), env, 2, seed=0, n_jobs=1, progress=False)
+        assert np.all(np.isfinite(out.regret))
+        print("ok")
+    ''')
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["NUMBA_DISABLE_JIT"] = "1"
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]

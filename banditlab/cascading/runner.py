@@ -12,9 +12,7 @@ import functools
 import time
 from typing import Any
 
-import numba
 import numpy as np
-from numba import types
 
 from banditlab._jit import callee_of
 from banditlab._seeding import SeedLike, spawn_run_seeds
@@ -72,24 +70,17 @@ def _seeded_run(agent: CascadingAgent, env: Any, n_episodes: int, engine: str,
 
 
 def _kernels_beside(agent: CascadingAgent, base: CascadingMDP) -> list[tuple[Any, tuple]]:
-    """The kernels of a first run that do not depend on the agent's planner, with their
-    argument types: the exact evaluation of the played policy and the episode loop (which
-    the trajectory loop calls after planning) and value iteration for ``V*`` (after the
-    runs). :class:`~banditlab.parallel.CompileBeside` compiles them in a helper process
-    while this one compiles the planner, the largest of the kernels."""
+    """The kernel calls of a first run that do not depend on the agent's planner: the exact
+    evaluation of the played policy and the episode loop (which the trajectory loop calls
+    after planning) and value iteration for ``V*`` (after the runs).
+    :class:`~banditlab.parallel.CompileBeside` compiles them in a helper process while this
+    one compiles the planner, the largest of the kernels."""
     probe = copy.deepcopy(agent)
     probe.reset(seed=0)
     params, state, arrays = probe.params, probe.state, base.kernel_arrays()
-    rng = base.np_random
-
-    def callee(*values: Any) -> tuple[Any, ...]:          # as typed inside a kernel
-        return tuple(types.unliteral(numba.typeof(v)) for v in values)
-
-    oracle, args = base.oracle_call()
-    return [(callee_of(policy_evaluation_kernel),
-             callee(arrays.q, arrays.r, arrays.p, state.policy)),
-            (callee_of(_play_episode), callee(params, state, arrays, state.policy, rng)),
-            (oracle, tuple(oracle.typeof_pyval(v) for v in args))]
+    return [(callee_of(policy_evaluation_kernel), (arrays.q, arrays.r, arrays.p, state.policy)),
+            (callee_of(_play_episode), (params, state, arrays, state.policy, base.np_random)),
+            base.oracle_call()]
 
 
 def run_episodes(agent: CascadingAgent, env: CascadingMDP, n_episodes: int, *, n_runs: int = 1,
