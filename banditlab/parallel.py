@@ -774,6 +774,7 @@ class CompileBeside:
         self._state: Any = None
         self._proc: Any = None
         self._outer: Callable[[Any, str, tuple], bool] | None = None
+        self._owner = -1
 
     @property
     def started(self) -> bool:
@@ -787,6 +788,7 @@ class CompileBeside:
             return self
         from banditlab import _jit
 
+        self._owner = os.getpid()
         self._state = ctx.Array("b", len(self._items))
         with _sigint_blocked():
             self._proc = ctx.Process(target=_compile_beside, name="banditlab-compile-beside",
@@ -800,6 +802,8 @@ class CompileBeside:
     def _on_miss(self, py_func: Any, role: str, argtypes: tuple) -> bool:
         """A cache miss here: False to compile it here (taken from the helper if it has not
         begun it), True once the helper has saved it."""
+        if os.getpid() != self._owner:
+            return False       # a process forked from the caller (a pool worker): on its own
         k = self._keys.get((py_func, role, argtypes))
         if k is None or self._state is None:
             return self._outer is not None and self._outer(py_func, role, argtypes)

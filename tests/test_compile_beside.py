@@ -69,6 +69,12 @@ DRIVER = textwrap.dedent('''
                 time.sleep(0.001)
             if mode == "kill":
                 os.kill(beside._proc.pid, signal.SIGKILL)
+            if mode == "fork":              # a pool worker forked while the helper compiles
+                import multiprocessing as mp
+                child = mp.get_context("fork").Process(target=kernels.loop, args=(x, 3))
+                child.start()
+                child.join()
+                out["child"] = child.exitcode
         out["setup"] = kernels.setup(x)
         if mode == "bad":
             try:
@@ -140,3 +146,11 @@ def test_entry_points_that_name_kernels_run_without_jit(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
+
+
+def test_a_process_forked_while_the_helper_compiles_compiles_on_its_own(tmp_path: Path) -> None:
+    """A worker forked from the caller inherits its cache hook; a miss there must not touch
+    the caller's helper (which is not the worker's child) but compile as usual."""
+    out = _drive(tmp_path, "fork")
+    assert out["started"] is HELPER and out["loop"] == 30.0
+    assert out.get("child", 0) == 0
