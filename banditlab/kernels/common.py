@@ -401,7 +401,10 @@ def kl_ucb_certificates(n_arms: int) -> np.ndarray:
     return np.full((n_arms, KL_CERT_COLUMNS), np.nan)
 
 
-@njit(inline="always")
+# _store, _tighten and _kl_ucb_replay_at are plain calls, not inlined into kl_ucb_argmax by
+# Numba: each inlined copy was typed and lowered again (about 1 s more to compile KL-UCB) and
+# LLVM inlines what pays anyway (the same per-pull cost either way, benchmarks/bench_klucb.py)
+@njit
 def _store(certs, i, n, s, divergence, a, fa, ea, z, fz, ez):
     certs[i, _CN] = n
     certs[i, _CS] = s
@@ -418,7 +421,7 @@ def _store(certs, i, n, s, divergence, a, fa, ea, z, fz, ez):
 _LOOSE = _Z_MARGIN + 2.0
 
 
-@njit(inline="always")
+@njit
 def _tighten(divergence, n, s, level, tol, certs, i):
     """Remake row ``i`` of the certificates (count ``n``, sum ``s``, valid at ``level``) with
     the tightest bracket, Newton from its ``z``; whether it was remade."""
@@ -431,7 +434,7 @@ def _tighten(divergence, n, s, level, tol, certs, i):
     return ok
 
 
-@njit(inline="always")
+@njit
 def _kl_ucb_replay_at(divergence, mean, level, tol, a, z):
     """:func:`_kl_ucb_replay` of the index of ``mean`` at ``level`` with the certified ``a``
     and ``z`` (the bisection's start recomputed)."""
