@@ -647,7 +647,9 @@ def _update(upd, kind, variable, forest, P, C, W, nb, bidx, x, aux, dv):
     elif len(upd) == UPD_LINE_SEARCH:
         _line_search_lipschitz(kind, P, W, nb, x, aux, dv)
     elif len(upd) == UPD_MATRIX or (len(upd) == UPD_EXACT and len(forest) == 0):
-        if len(variable) == 0 and W.hinv.shape[0] > 0:
+        # fixed blocks: pinv(H_b) as block_setup stored it, which it always does for the
+        # matrix update (then the branch below, with its pinv, is not even compiled)
+        if len(variable) == 0 and (len(upd) == UPD_MATRIX or W.hinv.shape[0] > 0):
             o = W.hptr[bidx]
             Hi = np.ascontiguousarray(W.hinv[o:o + nb * nb]).reshape((nb, nb))
         else:
