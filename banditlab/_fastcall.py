@@ -274,6 +274,14 @@ def box_update_context(address, box_type, arm, reward):
 
 
 @njit
+def _new_box(params, state, handle, low, high, integer, n_arms, context, ready):
+    """A new :class:`StepBox`. Calling ``StepBox(...)`` from Python compiles Numba's own
+    constructor in every process (it is not cached: about 0.5 s at the first step of a warm
+    process); this one is cached like every kernel."""
+    return StepBox(params, state, handle, low, high, integer, n_arms, context, ready)
+
+
+@njit
 def _address_of(box):
     return box_address(box)
 
@@ -313,9 +321,9 @@ def box_entry_points(params: Any, state: Any, handle: np.ndarray, *, low: float,
     update_kernel.compile(sig)
     if update_kernel.overloads[sig].signature.return_type != s:
         return None
-    box = StepBox(params, state, handle, float(low), float(high), bool(integer), int(n_arms),
-                  context if context is not None else np.empty((0, 0)),
-                  bool(ready and context is not None))
+    box = _new_box(params, state, handle, float(low), float(high), bool(integer), int(n_arms),
+                   context if context is not None else np.empty((0, 0)),
+                   bool(ready and context is not None))
     b = numba.typeof(box)
     ref, address, arm, reward = types.TypeRef(b), types.intp, types.int64, types.float64
     # the entry points take the box's address, bound with partial: unboxing an int costs a
