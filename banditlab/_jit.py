@@ -253,12 +253,20 @@ class _PackageCache(caching.FunctionCache):
         except Exception:   # any failure to rebuild a cache entry means: compile again
             return None
 
+    def index(self) -> dict[Any, Any]:
+        """The on-disk index of this kernel's versions (empty when absent or unreadable)."""
+        try:
+            return self._cache_file._load_index()
+        except Exception:
+            return {}
+
     def has(self, sig: Any, codegen: Any) -> bool:
         """Whether the on-disk index names a version for ``sig`` (nothing is loaded)."""
         try:
-            return self._index_key(sig, codegen) in self._cache_file._load_index()
+            key = self._index_key(sig, codegen)
         except Exception:
             return False
+        return key in self.index()
 
 
 class _CalleeCache(_PackageCache):
@@ -316,12 +324,7 @@ def has_cached_versions(disp: Any) -> bool:
     """Whether the on-disk cache holds any version of ``disp`` compiled from the current
     sources (False on a fresh install, after an edit of the package, or without a cache)."""
     cache = getattr(disp, "_cache", None)
-    if not isinstance(cache, _PackageCache):
-        return False
-    try:
-        return bool(cache._cache_file._load_index())
-    except Exception:
-        return False
+    return isinstance(cache, _PackageCache) and bool(cache.index())
 
 
 _warned_no_cache = False
