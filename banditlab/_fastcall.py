@@ -276,8 +276,8 @@ def box_update_context(address, box_type, arm, reward):
 @njit
 def _new_box(params, state, handle, low, high, integer, n_arms, context, ready):
     """A new :class:`StepBox`. Calling ``StepBox(...)`` from Python compiles Numba's own
-    constructor in every process (it is not cached: about 0.5 s at the first step of a warm
-    process); this one is cached like every kernel."""
+    constructor in every process (it is not cached: 0.1-0.4 s more at the first step of a
+    warm process, measured on ``OmegaTuner.solve``); this one is cached like every kernel."""
     return StepBox(params, state, handle, low, high, integer, n_arms, context, ready)
 
 
