@@ -220,9 +220,10 @@ def main(argv: list[str] | None = None) -> None:
                _median(lambda n=n, b=n_steps: batched(n, b), repeats))
         rows.append((f"banditlab BatchedPolicy, UCB1, N={n:,} (per copy)", sec))
     print(f"K = {K}, {steps:,} decisions per timing, median of {repeats}\n")
-    print(f"{'path':52} {'us/decision':>12} {'ratio':>8}")
+    width = max(len(name) for name, _ in rows)
+    print(f"{'path':{width}} {'us/decision':>12} {'ratio':>8}")
     for name, sec in rows:
-        print(f"{name:52} {sec * 1e6:12.3f} {sec / ref:8.2f}")
+        print(f"{name:{width}} {sec * 1e6:12.3f} {sec / ref:8.2f}")
     at_1000 = dict(rows)["banditlab BatchedPolicy, UCB1, N=1,000 (per copy)"]
     ratios = sorted(b / e for e, b in pairs)
     print(f"\nBatchedPolicy N=1,000 / kernel engine per pull: {at_1000 / engine_long:.2f} "
@@ -230,10 +231,11 @@ def main(argv: list[str] | None = None) -> None:
           f"{b_steps:,} rounds (the same workload, timed in turns): median "
           f"{statistics.median(ratios):.2f}, range {ratios[0]:.2f}-{ratios[-1]:.2f}")
     if importlib.util.find_spec("mabwiser") is None:
-        print(f"{'MABWiser UCB1 predict + partial_fit':52} {'skipped: not installed':>21}")
+        print(f"{'MABWiser UCB1 predict + partial_fit':{width}} {'skipped: not installed':>21}")
     else:                    # ~100x slower per decision: fewer decisions for the same time
         sec = _median(lambda: mabwiser_ucb1(rewards[:max(K + 50, steps // 50)]), repeats)
-        print(f"{'MABWiser UCB1 predict + partial_fit':52} {sec * 1e6:12.3f} {sec / ref:8.2f}")
+        print(f"{'MABWiser UCB1 predict + partial_fit':{width}} {sec * 1e6:12.3f} "
+              f"{sec / ref:8.2f}")
 
 
 if __name__ == "__main__":
